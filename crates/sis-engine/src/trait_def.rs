@@ -1,0 +1,146 @@
+//! The engine boundary.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use sis_planner::{HostFacts, NodeProfile, Role};
+
+use crate::EngineError;
+
+/// What to create for a container (node, K/V store, lock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub name: String,
+    /// Hostname inside the container; sis uses the container name.
+    pub hostname: String,
+    pub image: String,
+    /// Arguments appended to the image's entrypoint (Docker `Cmd`).
+    pub cmd: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Network to attach at creation (ring2net), if any.
+    pub network: Option<String>,
+    /// How dockerd may run inside; `None` for an ordinary container (K/V store).
+    pub profile: Option<NodeProfile>,
+    /// Host port → container port (TCP).
+    pub publish: Vec<(u16, u16)>,
+}
+
+/// Output of a command run in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The primitive operations on one host's Docker engine.
+///
+/// Idempotent where Docker allows: creating what exists (409) and removing what is gone (404)
+/// succeed. Implementations hold one client per host, reused across calls.
+pub trait HostEngine: Send + Sync + 'static {
+    /// The endpoint, for messages.
+    fn endpoint(&self) -> &str;
+
+    /// Engine facts, swarm1 membership, images, the network named `network`, and the
+    /// containers labelled `sis.cluster=<cluster>` (one list call).
+    fn observe(
+        &self,
+        cluster: &str,
+        network: &str,
+    ) -> impl Future<Output = Result<HostFacts, EngineError>> + Send;
+
+    /// `swarm init` on this engine. Returns the swarm's node ID.
+    fn swarm1_init(
+        &self,
+        advertise_addr: Option<&str>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// The join token of swarm1 for `role` (this engine must be a manager).
+    fn swarm1_join_token(
+        &self,
+        role: Role,
+    ) -> impl Future<Output = Result<String, EngineError>> + Send;
+
+    /// `swarm join` this engine to swarm1 at `remote_addrs`.
+    fn swarm1_join(
+        &self,
+        remote_addrs: Vec<String>,
+        token: String,
+        advertise_addr: Option<String>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Pull `image` (reporting progress through tracing).
+    fn pull_image(&self, image: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Create an attachable overlay network (409 = success if it has the same subnet).
+    fn create_network(
+        &self,
+        name: &str,
+        subnet: &str,
+        labels: BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Remove a network (404 = success).
+    fn remove_network(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Create and start a container. An existing container of that name is left as is (409 = success)
+    /// and started if it is not running.
+    fn run_container(
+        &self,
+        spec: &ContainerSpec,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Start an existing container.
+    fn start_container(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Remove a container, forced, with its anonymous volumes (404 = success).
+    fn remove_container(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Wait until the dockerd inside node `name` answers on its unix socket, without polling
+    /// with exec in a loop (e.g. follow the container's log stream for `API listen on`).
+    fn wait_node_ready(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Run `cmd` in container `name` and collect its output.
+    fn exec(
+        &self,
+        name: &str,
+        cmd: Vec<String>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecOutput, EngineError>> + Send;
+
+    /// The container's IPv4 address on `network`.
+    fn container_ip(
+        &self,
+        name: &str,
+        network: &str,
+    ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
+
+    /// Take the cluster's apply lock: an object on this engine named `name` that only one
+    /// creator can make (a labelled, internal bridge network created with duplicate checking).
+    /// Returns who holds it when it is taken already.
+    fn acquire_lock(
+        &self,
+        name: &str,
+        owner: &str,
+        labels: BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<LockOutcome, EngineError>> + Send;
+
+    /// Release the lock (404 = success).
+    fn release_lock(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+}
+
+/// The result of [`HostEngine::acquire_lock`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    Acquired,
+    /// Someone else holds it: their owner string and when they took it (RFC 3339, from the engine).
+    Held {
+        owner: String,
+        since: String,
+    },
+}

@@ -1,0 +1,400 @@
+//! Actions and plans: every value resolved, each action with the reason it is needed.
+
+use serde::{Deserialize, Serialize};
+
+/// The phases of a plan, in execution order. Removals run first and bottom-up
+/// (swarm2 entries, then containers, then the network); then everything is built
+/// top-down (swarm1 → images → ring2net → K/V store → nodes → swarm2).
+/// The executor finishes a phase before it starts the next; the actions of one
+/// phase are independent of each other and may run concurrently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Promote replacements first (quorum), then demote, leave and remove swarm2 entries
+    /// of nodes that go away, and remove ghost entries.
+    Swarm2Shrink,
+    /// Remove node containers (extra, drifted or dead) with their volumes.
+    NodesRemove,
+    /// Remove the K/V store container.
+    KvStoreRemove,
+    /// Remove ring2net.
+    NetworkRemove,
+    /// Init or join swarm1 on the hosts.
+    Swarm1,
+    /// Put the node (and K/V store) images on the hosts.
+    Images,
+    /// Create ring2net.
+    Network,
+    /// Create the K/V store.
+    KvStore,
+    /// Create or start node containers and wait for their dockerd.
+    Nodes,
+    /// `swarm init` on the first swarm2 manager.
+    Swarm2Init,
+    /// Join nodes to swarm2, promote nodes that must become managers.
+    Swarm2Join,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 11] = [
+        Phase::Swarm2Shrink,
+        Phase::NodesRemove,
+        Phase::KvStoreRemove,
+        Phase::NetworkRemove,
+        Phase::Swarm1,
+        Phase::Images,
+        Phase::Network,
+        Phase::KvStore,
+        Phase::Nodes,
+        Phase::Swarm2Init,
+        Phase::Swarm2Join,
+    ];
+
+    /// Heading used in the printed plan.
+    pub fn title(self) -> &'static str {
+        match self {
+            Phase::Swarm2Shrink => "swarm2 (shrink)",
+            Phase::NodesRemove => "dind nodes (remove)",
+            Phase::KvStoreRemove => "K/V store (remove)",
+            Phase::NetworkRemove => "network (remove)",
+            Phase::Swarm1 => "swarm1",
+            Phase::Images => "images",
+            Phase::Network => "network",
+            Phase::KvStore => "K/V store",
+            Phase::Nodes => "dind nodes",
+            Phase::Swarm2Init => "swarm2 (init)",
+            Phase::Swarm2Join => "swarm2 (join)",
+        }
+    }
+}
+
+/// swarm1 or swarm2 role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Manager,
+    Worker,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Manager => "manager",
+            Role::Worker => "worker",
+        })
+    }
+}
+
+/// How a node container is allowed to run dockerd.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeProfile {
+    /// `--privileged`.
+    Privileged,
+    /// All capabilities but `cap_drop`; seccomp, apparmor and system paths unconfined;
+    /// every device allowed by the device cgroup.
+    Capabilities { cap_drop: Vec<String> },
+}
+
+impl std::fmt::Display for NodeProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeProfile::Privileged => f.write_str("privileged"),
+            NodeProfile::Capabilities { cap_drop } if cap_drop.is_empty() => {
+                f.write_str("capability profile")
+            }
+            NodeProfile::Capabilities { cap_drop } => {
+                write!(f, "capability profile without {}", cap_drop.join(", "))
+            }
+        }
+    }
+}
+
+/// One change to the hosts. Every value is resolved: the executor makes no choices.
+/// Secrets (swarm join tokens) are never part of an action; the executor fetches them
+/// when it runs the action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// `docker swarm init` on a host engine.
+    InitSwarm1 {
+        host: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        advertise_addr: Option<String>,
+    },
+    /// `docker swarm join` of a host engine to swarm1, through `manager_host`.
+    JoinSwarm1 {
+        host: String,
+        manager_host: String,
+        role: Role,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        advertise_addr: Option<String>,
+    },
+    /// Pull an image from its registry onto a host.
+    PullImage { host: String, image: String },
+    /// Stream an image from one host's engine to another's (export → import).
+    CopyImage {
+        from_host: String,
+        host: String,
+        image: String,
+    },
+    /// Create the attachable overlay network through a swarm1 manager host.
+    CreateNetwork {
+        host: String,
+        name: String,
+        subnet: String,
+    },
+    /// Remove the network.
+    RemoveNetwork { host: String, name: String },
+    /// Create and start the K/V store container on the network.
+    CreateKvStore {
+        host: String,
+        name: String,
+        kind: sis_spec::KvKind,
+        image: String,
+        network: String,
+    },
+    /// Remove the K/V store container.
+    RemoveKvStore { host: String, name: String },
+    /// Create and start a dind node and wait until its dockerd answers.
+    CreateNode {
+        host: String,
+        name: String,
+        index: u32,
+        image: String,
+        profile: NodeProfile,
+        network: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        args: Vec<String>,
+        /// Hash of the spec parts the node is made from (`sis.spec-hash` label).
+        spec_hash: String,
+    },
+    /// Start an existing, stopped node and wait until its dockerd answers.
+    StartNode { host: String, name: String },
+    /// Remove a node container together with its anonymous volume.
+    RemoveNode { host: String, name: String },
+    /// `docker swarm init` inside the node, advertising its ring2net address.
+    InitSwarm2 { host: String, node: String },
+    /// `docker swarm join` inside the node, with a token fetched from `manager`.
+    JoinSwarm2 {
+        host: String,
+        node: String,
+        role: Role,
+        manager: String,
+        manager_host: String,
+    },
+    /// `docker node promote` on a manager.
+    PromoteSwarm2 {
+        manager: String,
+        manager_host: String,
+        node: String,
+    },
+    /// `docker node demote` on a manager.
+    DemoteSwarm2 {
+        manager: String,
+        manager_host: String,
+        node: String,
+    },
+    /// `docker swarm leave` inside the node (`--force` for a manager).
+    LeaveSwarm2 { host: String, node: String },
+    /// `docker node rm --force` of an entry on a manager.
+    RemoveSwarm2Entry {
+        manager: String,
+        manager_host: String,
+        node_id: String,
+        hostname: String,
+    },
+}
+
+/// `+` adds, `~` changes, `-` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    Add,
+    Change,
+    Remove,
+}
+
+impl Mark {
+    pub fn symbol(self) -> char {
+        match self {
+            Mark::Add => '+',
+            Mark::Change => '~',
+            Mark::Remove => '-',
+        }
+    }
+}
+
+impl Action {
+    /// Whether the action adds, changes or removes something.
+    pub fn mark(&self) -> Mark {
+        match self {
+            Action::PullImage { .. }
+            | Action::CopyImage { .. }
+            | Action::CreateNetwork { .. }
+            | Action::CreateKvStore { .. }
+            | Action::CreateNode { .. } => Mark::Add,
+            Action::InitSwarm1 { .. }
+            | Action::JoinSwarm1 { .. }
+            | Action::StartNode { .. }
+            | Action::InitSwarm2 { .. }
+            | Action::JoinSwarm2 { .. }
+            | Action::PromoteSwarm2 { .. }
+            | Action::DemoteSwarm2 { .. } => Mark::Change,
+            Action::RemoveNetwork { .. }
+            | Action::RemoveKvStore { .. }
+            | Action::RemoveNode { .. }
+            | Action::LeaveSwarm2 { .. }
+            | Action::RemoveSwarm2Entry { .. } => Mark::Remove,
+        }
+    }
+
+    /// The host whose engine the action talks to.
+    pub fn host(&self) -> &str {
+        match self {
+            Action::InitSwarm1 { host, .. }
+            | Action::JoinSwarm1 { host, .. }
+            | Action::PullImage { host, .. }
+            | Action::CopyImage { host, .. }
+            | Action::CreateNetwork { host, .. }
+            | Action::RemoveNetwork { host, .. }
+            | Action::CreateKvStore { host, .. }
+            | Action::RemoveKvStore { host, .. }
+            | Action::CreateNode { host, .. }
+            | Action::StartNode { host, .. }
+            | Action::RemoveNode { host, .. }
+            | Action::InitSwarm2 { host, .. }
+            | Action::JoinSwarm2 { host, .. }
+            | Action::LeaveSwarm2 { host, .. } => host,
+            Action::PromoteSwarm2 { manager_host, .. }
+            | Action::DemoteSwarm2 { manager_host, .. }
+            | Action::RemoveSwarm2Entry { manager_host, .. } => manager_host,
+        }
+    }
+
+    /// One line saying what the action does, e.g. `create node demo-local-7 on host local`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::InitSwarm1 {
+                host,
+                advertise_addr,
+            } => match advertise_addr {
+                Some(a) => format!("init swarm1 on host {host} advertising {a}"),
+                None => format!("init swarm1 on host {host}"),
+            },
+            Action::JoinSwarm1 {
+                host,
+                manager_host,
+                role,
+                ..
+            } => format!("join host {host} to swarm1 as {role} via host {manager_host}"),
+            Action::PullImage { host, image } => format!("pull image {image} on host {host}"),
+            Action::CopyImage {
+                from_host,
+                host,
+                image,
+            } => format!("copy image {image} from host {from_host} to host {host}"),
+            Action::CreateNetwork { host, name, subnet } => {
+                format!("create network {name} {subnet} via host {host}")
+            }
+            Action::RemoveNetwork { host, name } => {
+                format!("remove network {name} via host {host}")
+            }
+            Action::CreateKvStore {
+                host, name, kind, ..
+            } => format!("create {} K/V store {name} on host {host}", kv_name(*kind)),
+            Action::RemoveKvStore { host, name } => {
+                format!("remove K/V store {name} on host {host}")
+            }
+            Action::CreateNode { host, name, .. } => format!("create node {name} on host {host}"),
+            Action::StartNode { host, name } => format!("start node {name} on host {host}"),
+            Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
+            Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),
+            Action::JoinSwarm2 { node, role, .. } => {
+                format!("join node {node} to swarm2 as {role}")
+            }
+            Action::PromoteSwarm2 { node, .. } => format!("promote node {node} to swarm2 manager"),
+            Action::DemoteSwarm2 { node, .. } => format!("demote node {node} to swarm2 worker"),
+            Action::LeaveSwarm2 { node, .. } => format!("node {node} leaves swarm2"),
+            Action::RemoveSwarm2Entry {
+                node_id, hostname, ..
+            } => {
+                let short = &node_id[..node_id.len().min(12)];
+                if hostname.is_empty() {
+                    format!("remove swarm2 entry {short} (no hostname)")
+                } else {
+                    format!("remove swarm2 entry {short} ({hostname})")
+                }
+            }
+        }
+    }
+}
+
+fn kv_name(kind: sis_spec::KvKind) -> &'static str {
+    match kind {
+        sis_spec::KvKind::Consul => "consul",
+        sis_spec::KvKind::Etcd => "etcd",
+    }
+}
+
+/// An action with the reason the planner chose it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    #[serde(flatten)]
+    pub action: Action,
+    /// Why, in words, e.g. `spec wants 10, host has 6`.
+    pub reason: String,
+}
+
+/// The actions of one phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPhase {
+    pub phase: Phase,
+    pub actions: Vec<PlannedAction>,
+}
+
+/// What it takes to bring the hosts to the spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub cluster: String,
+    /// Non-empty phases in execution order.
+    pub phases: Vec<PlanPhase>,
+    /// Decisions the planner made that the user should see (e.g. `privileged: auto` per host).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Things that will work but deserve attention (e.g. more nodes than a host holds calmly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Counts of a plan's actions by mark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+}
+
+impl Plan {
+    /// True when the hosts already match the spec.
+    pub fn is_empty(&self) -> bool {
+        self.phases.iter().all(|p| p.actions.is_empty())
+    }
+
+    /// All actions in execution order.
+    pub fn actions(&self) -> impl Iterator<Item = &PlannedAction> {
+        self.phases.iter().flat_map(|p| p.actions.iter())
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for a in self.actions() {
+            match a.action.mark() {
+                Mark::Add => s.add += 1,
+                Mark::Change => s.change += 1,
+                Mark::Remove => s.remove += 1,
+            }
+        }
+        s
+    }
+}

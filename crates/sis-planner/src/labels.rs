@@ -1,0 +1,27 @@
+//! Ownership labels and names: how sis recognises what it made. There is no state file;
+//! observing lists containers by the `sis.cluster` label on every host.
+
+/// The cluster a container, volume or network belongs to.
+pub const CLUSTER: &str = "sis.cluster";
+/// `node`, `kvstore` or `lock`.
+pub const ROLE: &str = "sis.role";
+/// The spec's host name the object was made for.
+pub const HOST: &str = "sis.host";
+/// A node's 1-based index on its host.
+pub const INDEX: &str = "sis.index";
+/// Hash of the spec parts the object was made from; a different hash means drift.
+pub const SPEC_HASH: &str = "sis.spec-hash";
+
+pub const ROLE_NODE: &str = "node";
+pub const ROLE_KVSTORE: &str = "kvstore";
+pub const ROLE_LOCK: &str = "lock";
+
+/// Container name (and hostname) of node `index` (1-based) of `host`: `demo-local-7`.
+pub fn node_name(cluster: &str, host: &str, index: u32) -> String {
+    format!("{cluster}-{host}-{index}")
+}
+
+/// Container name of the K/V store.
+pub fn kvstore_name(cluster: &str) -> String {
+    format!("{cluster}-kvstore")
+}

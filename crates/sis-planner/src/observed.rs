@@ -1,0 +1,164 @@
+//! What sis saw on the hosts: plain, serializable data, no handles.
+//!
+//! `sis status --output json` prints an [`Observed`]; `sis plan --observed FILE` reads one back,
+//! so a reviewer can plan with no access to the hosts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything observed for one cluster, over all of the spec's hosts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// The cluster name the containers were listed by (`sis.cluster` label).
+    pub cluster: String,
+    /// Per host (by the spec's host name).
+    pub hosts: BTreeMap<String, HostObservation>,
+    /// swarm2 as seen from one of its managers; `None` when no node is in a swarm yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm2: Option<Swarm2Observation>,
+}
+
+/// One host: reachable with its facts, or the error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HostObservation {
+    Reachable(Box<HostFacts>),
+    Unreachable { endpoint: String, error: String },
+}
+
+impl HostObservation {
+    /// The facts of a reachable host.
+    pub fn facts(&self) -> Option<&HostFacts> {
+        match self {
+            HostObservation::Reachable(f) => Some(f),
+            HostObservation::Unreachable { .. } => None,
+        }
+    }
+}
+
+/// What a reachable host's engine told.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    pub endpoint: String,
+    /// Engine version, e.g. `20.10.24`.
+    pub version: String,
+    /// Negotiated API version, e.g. `1.41`.
+    pub api_version: String,
+    pub cpus: u32,
+    pub memory_bytes: u64,
+    /// The engine's capability bounding set (`CapBnd` of its pid 1), when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_bnd: Option<u64>,
+    /// Capability names the host lacks (empty when the set is full or unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caps_missing: Vec<String>,
+    pub swarm1: Swarm1Membership,
+    /// Image references present on the host (`repo:tag`, plus `sha256:` IDs).
+    pub images: BTreeSet<String>,
+    /// Networks on the host that matter to the cluster (at least the spec's network name, if present).
+    pub networks: Vec<NetworkObservation>,
+    /// Containers that carry this cluster's `sis.cluster` label.
+    pub containers: Vec<ContainerObservation>,
+}
+
+/// The host engine's place in swarm1.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Swarm1Membership {
+    /// `inactive`, `pending`, `active`, `error` or `locked`, as Docker reports it.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// The swarm's cluster ID (same for every host of one swarm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// Whether this engine is a swarm1 manager.
+    #[serde(default)]
+    pub is_manager: bool,
+    /// The address the engine uses in the swarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_addr: Option<String>,
+    /// Addresses of swarm1's managers (`host:port`), as the engine reports them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managers: Vec<String>,
+}
+
+impl Swarm1Membership {
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
+    }
+}
+
+/// A network on a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkObservation {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    /// `local` or `swarm`.
+    pub scope: String,
+    pub attachable: bool,
+    /// IPv4 subnets of its IPAM config.
+    pub subnets: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A container with this cluster's label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerObservation {
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    pub image: String,
+    /// Docker's state: `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`.
+    pub state: String,
+    pub labels: BTreeMap<String, String>,
+    /// The container's address on the spec's network, without prefix length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring2net_ip: Option<String>,
+}
+
+impl ContainerObservation {
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+}
+
+/// swarm2 as reported by one of its managers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Swarm2Observation {
+    /// The node container (name) that answered.
+    pub via: String,
+    /// swarm2's cluster ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// The node list (`docker node ls`).
+    pub nodes: Vec<Swarm2Node>,
+}
+
+/// One entry of swarm2's node list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Swarm2Node {
+    pub id: String,
+    /// The node's hostname; sis sets it to the container name. Empty for some ghosts.
+    pub hostname: String,
+    /// `ready`, `down`, `unknown` or `disconnected` (lower case).
+    pub status: String,
+    /// `active`, `pause` or `drain`.
+    pub availability: String,
+    /// `leader`, `reachable`, `unreachable`, or empty for a worker.
+    #[serde(default)]
+    pub manager_status: String,
+}
+
+impl Swarm2Node {
+    pub fn is_manager(&self) -> bool {
+        !self.manager_status.is_empty()
+    }
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+}

@@ -1,0 +1,191 @@
+//! Values the planner derives from the spec and the hosts: manager placement, the node profile,
+//! the spec hash of a node. Shared with the engine crate so both sides agree.
+
+use sis_spec::{Privileged, Spec};
+
+use crate::{HostFacts, NodeProfile};
+
+/// Capability names by number (`include/uapi/linux/capability.h`), without the `CAP_` prefix.
+pub const CAPABILITIES: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// Names of the capabilities `0..=last_cap` that the bounding set `cap_bnd` lacks.
+pub fn missing_capabilities(cap_bnd: u64, last_cap: u32) -> Vec<String> {
+    (0..=last_cap.min(CAPABILITIES.len() as u32 - 1))
+        .filter(|bit| cap_bnd & (1u64 << bit) == 0)
+        .map(|bit| CAPABILITIES[bit as usize].to_string())
+        .collect()
+}
+
+/// The profile nodes on a host run with, and why (for the plan's notes).
+pub fn resolve_profile(spec: &Spec, facts: Option<&HostFacts>) -> (NodeProfile, String) {
+    let capabilities = |extra: &[String]| {
+        let mut cap_drop: Vec<String> = spec.swarm2.cap_drop.iter().chain(extra).cloned().collect();
+        cap_drop.sort();
+        cap_drop.dedup();
+        NodeProfile::Capabilities { cap_drop }
+    };
+    match spec.swarm2.privileged {
+        Privileged::Fixed(true) => (NodeProfile::Privileged, "privileged: true".to_string()),
+        Privileged::Fixed(false) => (capabilities(&[]), "privileged: false".to_string()),
+        Privileged::Auto => match facts {
+            Some(f) if f.cap_bnd.is_some() && !f.caps_missing.is_empty() => {
+                let profile = capabilities(&f.caps_missing);
+                let why = format!(
+                    "privileged: auto, the host's capability bounding set lacks {}",
+                    f.caps_missing.join(", ")
+                );
+                (profile, why)
+            }
+            Some(f) if f.cap_bnd.is_some() => (
+                NodeProfile::Privileged,
+                "privileged: auto, the host's capability bounding set is full".to_string(),
+            ),
+            _ => (
+                NodeProfile::Privileged,
+                "privileged: auto, the host's capability bounding set is unknown".to_string(),
+            ),
+        },
+    }
+}
+
+/// The swarm2 managers as `(host, index)`, in the order sis makes them: round-robin over the
+/// hosts that have nodes, lowest indices first, so that no host has two managers while another
+/// host with nodes has none. The first is the node that runs `swarm init`.
+pub fn manager_slots(spec: &Spec) -> Vec<(String, u32)> {
+    let wanted = spec.swarm2.managers.min(spec.total_nodes()) as usize;
+    let mut slots = Vec::with_capacity(wanted);
+    let mut round = 1;
+    while slots.len() < wanted {
+        for host in spec.hosts.iter().filter(|h| h.nodes >= round) {
+            if slots.len() == wanted {
+                break;
+            }
+            slots.push((host.name.clone(), round));
+        }
+        round += 1;
+    }
+    slots
+}
+
+/// Hash of what a node container is made from (`sis.spec-hash`): a node whose label differs
+/// has drifted and is replaced. FNV-1a 64, stable across platforms and releases.
+pub fn node_spec_hash(
+    image: &str,
+    profile: &NodeProfile,
+    network: &str,
+    args: &[String],
+) -> String {
+    let canonical = serde_json::json!({
+        "image": image,
+        "profile": profile,
+        "network": network,
+        "args": args,
+    })
+    .to_string();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(hosts: &[(&str, u32)], managers: u32) -> Spec {
+        let mut yaml =
+            String::from("version: 1\nname: t\nnetwork: {name: n, subnet: 10.9.0.0/16}\nhosts:\n");
+        for (name, nodes) in hosts {
+            yaml.push_str(&format!("  - {{name: {name}, nodes: {nodes}}}\n"));
+        }
+        yaml.push_str(&format!("swarm2: {{managers: {managers}}}\n"));
+        serde_yaml::from_str(&yaml).unwrap()
+    }
+
+    #[test]
+    fn managers_spread_over_hosts_before_doubling_up() {
+        let s = spec(&[("a", 3), ("b", 1), ("c", 2)], 5);
+        let slots = manager_slots(&s);
+        assert_eq!(
+            slots,
+            vec![
+                ("a".into(), 1),
+                ("b".into(), 1),
+                ("c".into(), 1),
+                ("a".into(), 2),
+                ("c".into(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn managers_skip_hosts_without_nodes() {
+        let s = spec(&[("a", 0), ("b", 2)], 1);
+        assert_eq!(manager_slots(&s), vec![("b".into(), 1)]);
+    }
+
+    #[test]
+    fn missing_capabilities_names_the_holes() {
+        let full = (1u64 << 41) - 1;
+        assert!(missing_capabilities(full, 40).is_empty());
+        let without_sys_resource = full & !(1 << 24);
+        assert_eq!(
+            missing_capabilities(without_sys_resource, 40),
+            vec!["SYS_RESOURCE"]
+        );
+        // An older kernel knows fewer capabilities: the unknown ones are not missing.
+        assert!(missing_capabilities((1u64 << 38) - 1, 37).is_empty());
+    }
+
+    #[test]
+    fn spec_hash_changes_with_the_image_only_when_it_changes() {
+        let p = NodeProfile::Privileged;
+        let a = node_spec_hash("docker:dind", &p, "ring2net", &[]);
+        assert_eq!(a, node_spec_hash("docker:dind", &p, "ring2net", &[]));
+        assert_ne!(a, node_spec_hash("docker:27-dind", &p, "ring2net", &[]));
+    }
+}
