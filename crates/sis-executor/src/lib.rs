@@ -1,1 +1,22 @@
-//! Executes plans; see `converge`.
+//! The sis executor: runs plans against host engines and converges a cluster to its spec.
+//!
+//! - [`observe()`] looks at every host at once (and at swarm2 through one of its managers),
+//! - [`execute()`] runs one plan: phase after phase, actions of a phase concurrently within
+//!   per-host and swarm2-join bounds, transient errors retried ([`retry_after`]), every
+//!   outcome kept,
+//! - [`converge()`] loops observe → plan → execute until the plan is empty.
+//!
+//! It is generic over [`sis_engine::HostEngine`]: the bollard engine in production and the
+//! real-engine tests, an in-memory fake in unit tests of the logic here.
+
+mod converge;
+mod events;
+mod execute;
+pub mod lock;
+mod observe;
+pub mod swarm2;
+
+pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
+pub use events::{Event, Outcome, Progress, Silent};
+pub use execute::{execute, retry_after, ExecOptions, PassReport};
+pub use observe::{error_chain, observe, Hosts};

@@ -1,0 +1,154 @@
+//! The convergence loop: observe → plan → execute, until the plan is empty. A plan is never
+//! replayed: every pass plans anew from what it just observed.
+
+use std::time::{Duration, Instant};
+
+use sis_engine::HostEngine;
+use sis_planner::{plan, Observed, Plan, PlanError};
+use sis_spec::Spec;
+use tokio::sync::watch;
+
+use crate::events::{Event, Progress};
+use crate::execute::{execute, ExecOptions, PassReport};
+use crate::observe::{observe, Hosts};
+
+/// Bounds of [`converge`].
+#[derive(Debug, Clone)]
+pub struct ConvergeOptions {
+    /// Give up when the hosts do not match the spec after this long.
+    pub timeout: Duration,
+    pub exec: ExecOptions,
+}
+
+impl Default for ConvergeOptions {
+    fn default() -> Self {
+        ConvergeOptions {
+            timeout: Duration::from_secs(600),
+            exec: ExecOptions::default(),
+        }
+    }
+}
+
+/// How a convergence ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The hosts match the spec: the last plan was empty.
+    Converged,
+    /// An action failed in a way another pass would not fix.
+    Failed,
+    /// `--timeout` passed first.
+    TimedOut,
+    /// Stopped on request (Ctrl-C).
+    Interrupted,
+}
+
+/// Everything a convergence did.
+#[derive(Debug)]
+pub struct ConvergeReport {
+    pub ending: Ending,
+    /// The first pass's plan (what `apply` set out to do).
+    pub first_plan: Plan,
+    /// The last observation.
+    pub observed: Observed,
+    /// Each executed pass.
+    pub passes: Vec<PassReport>,
+    pub elapsed: Duration,
+}
+
+/// Observe → plan → execute until the plan is empty, a failure no retry fixes, the timeout or
+/// `cancel`. A plan error (unreachable host, wrong subnet, foreign swarm) ends it before any
+/// change when it happens on the first pass.
+pub async fn converge<E: HostEngine>(
+    spec: &Spec,
+    hosts: &Hosts<E>,
+    opts: &ConvergeOptions,
+    progress: &dyn Progress,
+    cancel: &watch::Receiver<bool>,
+) -> Result<ConvergeReport, PlanError> {
+    let started = Instant::now();
+    let mut passes = Vec::new();
+    let mut first_plan = None;
+    let mut pass_no = 0;
+    let mut idle_wait = Duration::from_millis(500);
+    loop {
+        pass_no += 1;
+        progress.event(&Event::Observing { pass: pass_no });
+        let observed = observe(spec, hosts).await;
+        progress.event(&Event::Observed {
+            pass: pass_no,
+            observed: &observed,
+        });
+        let plan = plan(spec, &observed)?;
+        progress.event(&Event::Planned {
+            pass: pass_no,
+            plan: &plan,
+        });
+        let first = first_plan.get_or_insert_with(|| plan.clone()).clone();
+        let end = |ending, observed| ConvergeReport {
+            ending,
+            first_plan: first.clone(),
+            observed,
+            passes: Vec::new(),
+            elapsed: started.elapsed(),
+        };
+        let ending = if plan.is_empty() {
+            Some(Ending::Converged)
+        } else if *cancel.borrow() {
+            Some(Ending::Interrupted)
+        } else if started.elapsed() >= opts.timeout {
+            Some(Ending::TimedOut)
+        } else {
+            None
+        };
+        if let Some(ending) = ending {
+            let mut report = end(ending, observed);
+            report.passes = passes;
+            return Ok(report);
+        }
+        let report = execute(
+            &plan,
+            &spec.name,
+            &spec.network.name,
+            hosts,
+            &opts.exec,
+            progress,
+            cancel,
+        )
+        .await;
+        let permanent = report.has_permanent_failure();
+        let pending = report.pending();
+        let progressed = report
+            .outcomes
+            .iter()
+            .any(|(_, o, _)| *o == crate::Outcome::Done);
+        passes.push(report);
+        if permanent || *cancel.borrow() {
+            let mut report = end(
+                if permanent {
+                    Ending::Failed
+                } else {
+                    Ending::Interrupted
+                },
+                observed,
+            );
+            report.passes = passes;
+            return Ok(report);
+        }
+        if !progressed || pending > 0 {
+            // Only pending or transient outcomes: give the hosts a moment before looking again.
+            let delay = idle_wait.min(opts.timeout.saturating_sub(started.elapsed()));
+            progress.event(&Event::Waiting {
+                why: format!("{pending} action(s) pending"),
+                delay,
+            });
+            let mut cancel = cancel.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.wait_for(|c| *c) => {}
+            }
+            idle_wait = (idle_wait * 2).min(Duration::from_secs(5));
+        } else {
+            idle_wait = Duration::from_millis(500);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! What the executor tells its caller while it works: the CLI turns these into progress bars,
+//! plain lines or nothing.
+
+use std::time::Duration;
+
+use sis_planner::{Observed, Phase, Plan, PlannedAction};
+
+/// How one action ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Done,
+    /// Started but not finished yet (e.g. a swarm join that timed out while it goes on in the
+    /// background). The next pass looks again.
+    Pending(String),
+    /// Failed; `transient` when a later pass may succeed.
+    Failed { error: String, transient: bool },
+    /// Not started: an earlier phase failed, or the run was interrupted.
+    Skipped(String),
+}
+
+impl Outcome {
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed { .. })
+    }
+}
+
+/// A progress event.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A convergence pass starts by observing the hosts.
+    Observing {
+        pass: u32,
+    },
+    /// The hosts were observed.
+    Observed {
+        pass: u32,
+        observed: &'a Observed,
+    },
+    /// The plan of this pass (empty when converged).
+    Planned {
+        pass: u32,
+        plan: &'a Plan,
+    },
+    PhaseStarted {
+        phase: Phase,
+        actions: usize,
+    },
+    ActionStarted {
+        action: &'a PlannedAction,
+    },
+    ActionFinished {
+        action: &'a PlannedAction,
+        outcome: &'a Outcome,
+        elapsed: Duration,
+        attempts: u32,
+    },
+    PhaseFinished {
+        phase: Phase,
+        elapsed: Duration,
+    },
+    /// The executor waits before looking again (pending work).
+    Waiting {
+        why: String,
+        delay: Duration,
+    },
+}
+
+/// Receives events; must be cheap (it is called inline).
+pub trait Progress: Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// Discards events.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: &Event<'_>) {}
+}
