@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes sure this machine can run sis and its tests against a real Docker engine:
+#  - installs Docker (Debian's docker.io) when dockerd is missing,
+#  - starts dockerd when it is not running (log: /var/log/sis-dockerd.log),
+#  - makes the engine a one-host swarm1 when it is in no swarm (tests need attachable overlays),
+#  - builds the offline node image sis-node:test (skipped when up to date).
+# Idempotent: a second run only checks. Needs root for the install and for dockerd.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+if ! command -v dockerd >/dev/null 2>&1; then
+    echo "engine-up: installing docker.io (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq docker.io iptables debootstrap >/dev/null
+fi
+command -v debootstrap >/dev/null 2>&1 || {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq debootstrap >/dev/null
+}
+
+if ! docker version >/dev/null 2>&1; then
+    echo "engine-up: starting dockerd"
+    nohup dockerd >/var/log/sis-dockerd.log 2>&1 &
+    for _ in $(seq 1 150); do
+        docker version >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    docker version >/dev/null 2>&1 || {
+        echo "engine-up: dockerd did not answer within 30 s; its log:" >&2
+        tail -30 /var/log/sis-dockerd.log >&2
+        exit 1
+    }
+fi
+echo "engine-up: Docker engine $(docker version --format '{{.Server.Version}}') is running"
+
+if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ]; then
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+    echo "engine-up: the engine is now a one-host swarm1"
+fi
+
+"$here/node-image/build.sh" sis-node:test
