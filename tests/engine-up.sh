@@ -2,7 +2,6 @@
 # Makes sure this machine can run sis and its tests against a real Docker engine:
 #  - installs Docker (Debian's docker.io) when dockerd is missing,
 #  - starts dockerd when it is not running (log: /var/log/sis-dockerd.log),
-#  - makes the engine a one-host swarm1 when it is in no swarm (tests need attachable overlays),
 #  - builds the offline node image sis-node:test (skipped when up to date).
 # Idempotent: a second run only checks. Needs root for the install and for dockerd.
 set -euo pipefail
@@ -34,10 +33,5 @@ if ! docker version >/dev/null 2>&1; then
     }
 fi
 echo "engine-up: Docker engine $(docker version --format '{{.Server.Version}}') is running"
-
-if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ]; then
-    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
-    echo "engine-up: the engine is now a one-host swarm1"
-fi
 
 "$here/node-image/build.sh" sis-node:test
