@@ -1,1 +1,61 @@
-fn main() {}
+//! `sis`: the command-line front end. Each command turns its arguments into options and calls
+//! the libraries: `sis-spec` (the spec), `sis-planner` (pure planning), `sis-executor`
+//! (observe, execute, converge) and `sis-engine` (Docker).
+
+mod cli;
+mod commands;
+mod exit;
+mod hosts;
+mod progress;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Validate { file } => commands::validate(&file),
+        Command::Schema => commands::schema(),
+        Command::Plan(args) => block_on(commands::plan(args)),
+        Command::Apply(args) => block_on(commands::apply(args)),
+        Command::Status(args) => block_on(commands::status(args)),
+        Command::Destroy(args) => block_on(commands::destroy(args)),
+        Command::Unlock { file } => block_on(commands::unlock(&file)),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn block_on<F: std::future::Future<Output = Result<u8, String>>>(f: F) -> Result<u8, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .block_on(f)
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "sis=debug,sis_executor=debug,sis_engine=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

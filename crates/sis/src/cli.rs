@@ -1,0 +1,152 @@
+//! Command-line arguments. This layer only turns arguments into options and calls one
+//! function per command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sis",
+    version,
+    about = "swarm in swarm: nested Docker Swarm clusters of hundreds of dind nodes on a few hosts",
+    long_about = "sis builds a nested Docker Swarm from a YAML spec: the hosts form swarm1, an \
+attachable overlay network (the seed's ring2net) spans them, dind nodes run on every host, and the \
+nodes form swarm2. `sis plan` shows what would change; `sis apply` makes it so, idempotently.",
+    after_help = "Examples:\n  sis validate specs/local.yaml\n  sis plan specs/local.yaml\n  \
+sis apply specs/local.yaml\n  sis status specs/local.yaml --output json > state.json\n  \
+sis plan specs/local.yaml --observed state.json --detailed-exitcode\n  sis destroy specs/local.yaml\n\n\
+Exit codes: 0 success (no changes), 1 error, 2 changes present (plan --detailed-exitcode), \
+130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec file and report every problem with file:line:column.
+    Validate {
+        /// The cluster spec (YAML).
+        file: PathBuf,
+    },
+    /// Print the JSON Schema of the spec format (as in docs/sis.schema.json).
+    Schema,
+    /// Show the actions that would bring the hosts to the spec, changing nothing.
+    Plan(PlanArgs),
+    /// Observe, plan and execute until the hosts match the spec.
+    Apply(ApplyArgs),
+    /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
+    Status(StatusArgs),
+    /// Remove every container, volume and network of the cluster from its hosts.
+    Destroy(DestroyArgs),
+    /// Remove a stale apply lock left by a run that died.
+    Unlock {
+        /// The cluster spec (YAML).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// For scripts: one JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+    /// Plan against a recorded observation (`sis status FILE --output json`) instead of the hosts.
+    #[arg(long, value_name = "STATE.json")]
+    pub observed: Option<PathBuf>,
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Give up when the hosts do not match the spec after this long (e.g. 90s, 10m).
+    #[arg(long, value_parser = parse_duration, default_value = "15m")]
+    pub timeout: Duration,
+    /// Actions running at once against one host.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub per_host: usize,
+    /// swarm2 joins running at once over the whole cluster.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub joins: usize,
+    /// Print only the final summary and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+    /// `json` prints the observed state that `sis plan --observed` reads.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Print only the final summary and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `90`, `90s`, `5m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: use e.g. 90s, 10m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}: use s, m or h")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert!(parse_duration("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

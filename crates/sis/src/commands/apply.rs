@@ -1,0 +1,168 @@
+//! `sis apply`: lock, converge, unlock, report.
+
+use serde_json::json;
+use sis_executor::{
+    converge, error_chain, lock, ConvergeOptions, ConvergeReport, Ending, Event, ExecOptions,
+    Outcome, Progress,
+};
+use sis_planner::Mark;
+
+use crate::cli::{ApplyArgs, Output};
+use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
+use crate::exit;
+use crate::progress::Reporter;
+
+/// Prints the first pass's plan on stdout (text output), then shows progress.
+struct ApplyProgress {
+    reporter: Reporter,
+    print_plan: bool,
+}
+
+impl Progress for ApplyProgress {
+    fn event(&self, event: &Event<'_>) {
+        if let Event::Planned { pass: 1, plan } = event {
+            if self.print_plan {
+                print!("{}", sis_planner::render_text(plan));
+            }
+        }
+        self.reporter.event(event);
+    }
+}
+
+pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
+    let spec = load_spec(&args.file)?;
+    let hosts = crate::hosts::connect(&spec, &args.file)?;
+    let cancel = interrupt_on_ctrl_c();
+    lock::acquire(&spec, &hosts, &lock::owner("apply"))
+        .await
+        .map_err(|e| error_chain(&e))?;
+    let progress = ApplyProgress {
+        reporter: Reporter::new(args.quiet),
+        print_plan: args.output == Output::Text && !args.quiet,
+    };
+    let opts = ConvergeOptions {
+        timeout: args.timeout,
+        exec: ExecOptions {
+            per_host: args.per_host,
+            joins: args.joins,
+            ..ExecOptions::default()
+        },
+    };
+    let result = converge(&spec, &hosts, &opts, &progress, &cancel).await;
+    let unlocked = lock::release(&spec, &hosts).await;
+    let report = result.map_err(|e| {
+        let mut text = String::from("cannot plan (nothing was changed by this pass):");
+        for p in &e.problems {
+            text.push_str(&format!("\n  {p}"));
+        }
+        text
+    })?;
+    if let Err(e) = unlocked {
+        eprintln!(
+            "warning: could not remove the apply lock: {}; run `sis unlock {}`",
+            error_chain(&e),
+            args.file.display()
+        );
+    }
+    match args.output {
+        Output::Json => print_json(&report_json(&report)),
+        Output::Text => print_summary(&report, &args),
+    }
+    Ok(match report.ending {
+        Ending::Converged => exit::OK,
+        Ending::Interrupted => exit::INTERRUPTED,
+        Ending::Failed | Ending::TimedOut => exit::ERROR,
+    })
+}
+
+/// Actions done over all passes, by mark.
+fn done_counts(report: &ConvergeReport) -> (usize, usize, usize) {
+    let mut counts = (0, 0, 0);
+    for pass in &report.passes {
+        for (a, o, _) in &pass.outcomes {
+            if *o == Outcome::Done {
+                match a.action.mark() {
+                    Mark::Add => counts.0 += 1,
+                    Mark::Change => counts.1 += 1,
+                    Mark::Remove => counts.2 += 1,
+                }
+            }
+        }
+    }
+    counts
+}
+
+fn print_summary(report: &ConvergeReport, args: &ApplyArgs) {
+    let (add, change, remove) = done_counts(report);
+    let passes = report.passes.len();
+    let secs = report.elapsed.as_secs_f64();
+    let done = format!("{add} added, {change} changed, {remove} removed");
+    match report.ending {
+        Ending::Converged if passes == 0 => {}
+        Ending::Converged => println!(
+            "Apply complete in {secs:.1} s: {done} ({passes} pass{}).",
+            if passes == 1 { "" } else { "es" }
+        ),
+        Ending::Interrupted => println!(
+            "Interrupted after {secs:.1} s: {done}. Running actions finished; nothing is half-made. \
+             Run `sis apply {}` again to finish.",
+            args.file.display()
+        ),
+        Ending::TimedOut => println!(
+            "Not converged after {secs:.1} s (--timeout {} s): {done}. Run `sis plan {}` to see what is left.",
+            args.timeout.as_secs(),
+            args.file.display()
+        ),
+        Ending::Failed => println!("Apply failed after {secs:.1} s: {done}."),
+    }
+    if let Some(last) = report.passes.last() {
+        for (a, o) in last.failures() {
+            if let Outcome::Failed { error, .. } = o {
+                eprintln!("error: {}: {error}", a.action.describe());
+            }
+        }
+    }
+}
+
+fn outcome_json(o: &Outcome) -> serde_json::Value {
+    match o {
+        Outcome::Done => json!({"outcome": "done"}),
+        Outcome::Pending(why) => json!({"outcome": "pending", "detail": why}),
+        Outcome::Failed { error, transient } => {
+            json!({"outcome": "failed", "error": error, "transient": transient})
+        }
+        Outcome::Skipped(why) => json!({"outcome": "skipped", "detail": why}),
+    }
+}
+
+fn report_json(report: &ConvergeReport) -> serde_json::Value {
+    let (add, change, remove) = done_counts(report);
+    let passes: Vec<_> = report
+        .passes
+        .iter()
+        .map(|p| {
+            let actions: Vec<_> = p
+                .outcomes
+                .iter()
+                .map(|(a, o, d)| {
+                    let mut v = serde_json::to_value(a).expect("actions serialize");
+                    let obj = v.as_object_mut().expect("an action is an object");
+                    if let serde_json::Value::Object(extra) = outcome_json(o) {
+                        obj.extend(extra);
+                    }
+                    obj.insert("elapsed_seconds".into(), json!(d.as_secs_f64()));
+                    v
+                })
+                .collect();
+            json!({ "actions": actions })
+        })
+        .collect();
+    json!({
+        "cluster": report.first_plan.cluster,
+        "ending": format!("{:?}", report.ending).to_lowercase(),
+        "elapsed_seconds": report.elapsed.as_secs_f64(),
+        "done": {"add": add, "change": change, "remove": remove},
+        "plan": report.first_plan,
+        "passes": passes,
+    })
+}

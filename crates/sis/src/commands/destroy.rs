@@ -1,0 +1,87 @@
+//! `sis destroy`: remove everything that carries the cluster's label.
+
+use sis_executor::{error_chain, execute, lock, observe, ExecOptions};
+use sis_planner::{labels, plan_destroy};
+
+use crate::cli::{DestroyArgs, Output};
+use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
+use crate::exit;
+use crate::progress::Reporter;
+
+pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
+    let spec = load_spec(&args.file)?;
+    let hosts = crate::hosts::connect(&spec, &args.file)?;
+    let cancel = interrupt_on_ctrl_c();
+    lock::acquire(&spec, &hosts, &lock::owner("destroy"))
+        .await
+        .map_err(|e| error_chain(&e))?;
+    let observed = observe(&spec, &hosts).await;
+    let plan = plan_destroy(&spec, &observed);
+    if args.output == Output::Text && !args.quiet {
+        print!("{}", sis_planner::render_text(&plan));
+    }
+    let reporter = Reporter::new(args.quiet);
+    let report = execute(
+        &plan,
+        &spec.name,
+        &spec.network.name,
+        &hosts,
+        &ExecOptions::default(),
+        &reporter,
+        &cancel,
+    )
+    .await;
+    let unlocked = lock::release(&spec, &hosts).await;
+
+    // Look again: what still carries the label is what the user must know about.
+    let after = observe(&spec, &hosts).await;
+    let mut left = Vec::new();
+    for (host, o) in &after.hosts {
+        match o.facts() {
+            Some(f) => {
+                for c in &f.containers {
+                    left.push(format!("container {} on host {host}", c.name));
+                }
+                for n in &f.networks {
+                    if n.labels.get(labels::CLUSTER) == Some(&spec.name) {
+                        left.push(format!("network {} on host {host}", n.name));
+                    }
+                }
+            }
+            None => left.push(format!("host {host} could not be checked (unreachable)")),
+        }
+    }
+    if let Err(e) = unlocked {
+        left.push(format!("the apply lock ({})", error_chain(&e)));
+    }
+    let failures: Vec<String> = report
+        .failures()
+        .map(|(a, o)| format!("{}: {o:?}", a.action.describe()))
+        .collect();
+    match args.output {
+        Output::Json => print_json(&serde_json::json!({
+            "cluster": spec.name,
+            "removed": report.outcomes.iter().filter(|(_, o, _)| *o == sis_executor::Outcome::Done).count(),
+            "failures": failures,
+            "left": left,
+        })),
+        Output::Text => {
+            for f in &failures {
+                eprintln!("error: {f}");
+            }
+            if left.is_empty() {
+                println!("Destroy complete: nothing of cluster {} is left.", spec.name);
+            } else {
+                println!("Destroy incomplete; still there:");
+                for l in &left {
+                    println!("  {l}");
+                }
+            }
+        }
+    }
+    Ok(if left.is_empty() && failures.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
