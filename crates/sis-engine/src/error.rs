@@ -1,4 +1,6 @@
-//! Engine errors.
+//! Engine errors, and which of them are worth retrying.
+
+use bollard::errors::Error as Bollard;
 
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -8,14 +10,22 @@ pub enum EngineError {
     Connect {
         endpoint: String,
         #[source]
-        source: bollard::errors::Error,
+        source: Bollard,
     },
     /// The engine answered an API call with an error.
     #[error("{op}: {source}")]
     Docker {
         op: String,
         #[source]
-        source: bollard::errors::Error,
+        source: Bollard,
+    },
+    /// The engine answered with an error sis can explain; `hint` says what to do about it.
+    #[error("{op}: {source}; {hint}")]
+    Hinted {
+        op: String,
+        hint: String,
+        #[source]
+        source: Bollard,
     },
     /// A command run inside a container (exec) failed.
     #[error("{op}: `{command}` in {container} exited with {exit_code}: {stderr}")]
@@ -39,17 +49,168 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// Whether retrying the same operation may succeed (connection resets, 5xx, timeouts).
+    /// Whether retrying the same operation may succeed: transport errors, timeouts, and
+    /// server errors other than the ones known to be permanent (missing capabilities,
+    /// invalid options, swarm membership conflicts).
     pub fn is_transient(&self) -> bool {
-        use bollard::errors::Error as B;
         match self {
-            EngineError::Connect { .. } | EngineError::Timeout { .. } => true,
-            EngineError::Docker { source, .. } => match source {
-                B::DockerResponseServerError { status_code, .. } => *status_code >= 500,
-                B::HyperResponseError { .. } | B::RequestTimeoutError | B::IOError { .. } => true,
-                _ => false,
-            },
+            EngineError::Connect { source, .. } => is_transport(source),
+            EngineError::Docker { source, .. } | EngineError::Hinted { source, .. } => {
+                is_transient(source)
+            }
+            EngineError::Timeout { .. } => true,
             EngineError::Exec { .. } | EngineError::Other(_) => false,
         }
+    }
+
+    /// The HTTP status the engine answered with, if it answered at all.
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            EngineError::Connect { source, .. }
+            | EngineError::Docker { source, .. }
+            | EngineError::Hinted { source, .. } => status_code(source),
+            _ => None,
+        }
+    }
+}
+
+/// The status code of an error response from the engine.
+pub(crate) fn status_code(e: &Bollard) -> Option<u16> {
+    match e {
+        Bollard::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The engine's own words: the message of an error response or of a streamed error.
+pub(crate) fn message(e: &Bollard) -> &str {
+    match e {
+        Bollard::DockerResponseServerError { message, .. } => message,
+        Bollard::DockerStreamError { error } => error,
+        _ => "",
+    }
+}
+
+fn is_transport(e: &Bollard) -> bool {
+    matches!(
+        e,
+        Bollard::HyperResponseError { .. }
+            | Bollard::HyperLegacyError { .. }
+            | Bollard::RequestTimeoutError
+            | Bollard::IOError { .. }
+    )
+}
+
+/// Server errors that retrying does not fix (seen from dockerd 20.10).
+const PERMANENT_5XX: &[&str] = &[
+    "unable to apply caps",
+    "invalid --security-opt",
+    "executable file not found",
+    "no such file or directory",
+    "already part of a swarm",
+    "not part of a swarm",
+    "not a swarm manager",
+    "could not choose an IP address",
+    "must specify a listening address",
+    // Registries: a wrong or unreachable address, an unknown image.
+    "connection refused",
+    "no such host",
+    "pull access denied",
+    "manifest unknown",
+];
+
+/// Streamed errors (pulls) that a retry may get past; anything else (unknown image,
+/// denied access, unreachable registry) stays as it is.
+const TRANSIENT_STREAM: &[&str] = &[
+    "timeout",
+    "connection reset",
+    "temporary failure",
+    "toomanyrequests",
+    "too many requests",
+    "unexpected eof",
+    "502 bad gateway",
+    "503 service unavailable",
+];
+
+fn is_transient(e: &Bollard) -> bool {
+    match e {
+        Bollard::DockerResponseServerError {
+            status_code,
+            message,
+        } => *status_code >= 500 && !PERMANENT_5XX.iter().any(|m| message.contains(m)),
+        Bollard::DockerStreamError { error } => {
+            let error = error.to_lowercase();
+            TRANSIENT_STREAM.iter().any(|m| error.contains(m))
+        }
+        other => is_transport(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status_code: u16, message: &str) -> EngineError {
+        EngineError::Docker {
+            op: "op".into(),
+            source: Bollard::DockerResponseServerError {
+                status_code,
+                message: message.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_missing_capability_is_not_worth_retrying() {
+        let caps = server(
+            500,
+            "failed to create shim task: OCI runtime create failed: runc create failed: \
+             unable to start container process: unable to apply caps: operation not permitted: unknown",
+        );
+        assert!(!caps.is_transient());
+    }
+
+    #[test]
+    fn a_network_attach_deadline_is_worth_retrying() {
+        let attach = server(
+            500,
+            "attaching to network failed, make sure your network options are correct and check \
+             manager logs: context deadline exceeded",
+        );
+        assert!(attach.is_transient());
+    }
+
+    #[test]
+    fn client_errors_are_not_worth_retrying() {
+        assert!(!server(404, "No such image: sis-node:nope").is_transient());
+        assert!(!server(409, "Conflict. The container name is already in use").is_transient());
+        assert!(!server(403, "Pool overlaps with other one on this address space").is_transient());
+    }
+
+    #[test]
+    fn pull_errors_are_retried_only_when_they_look_passing() {
+        let pull = |error: &str| EngineError::Hinted {
+            op: "pull".into(),
+            hint: "load it".into(),
+            source: Bollard::DockerStreamError {
+                error: error.into(),
+            },
+        };
+        assert!(pull("Get \"https://r/v2/\": net/http: TLS handshake timeout").is_transient());
+        assert!(!pull("pull access denied for nope, repository does not exist").is_transient());
+    }
+
+    #[test]
+    fn timeouts_and_dropped_connections_are_worth_retrying() {
+        let timeout = EngineError::Docker {
+            op: "op".into(),
+            source: Bollard::RequestTimeoutError,
+        };
+        assert!(timeout.is_transient());
+        let socket = EngineError::Connect {
+            endpoint: "unix:///nope".into(),
+            source: Bollard::SocketNotFoundError("/nope".into()),
+        };
+        assert!(!socket.is_transient());
     }
 }

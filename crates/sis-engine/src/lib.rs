@@ -3,11 +3,26 @@
 //! [`HostEngine`] is the system boundary: the primitive operations on one host's engine that
 //! observing and executing need. [`DockerHost`] implements it with bollard; [`fake::FakeHost`]
 //! is an in-memory recording fake for unit tests of the executor's logic (never a substitute for
-//! the real-engine tests). Swarm2 is driven through `docker` inside the node containers via exec
-//! ([`swarm2`]): nodes expose no TCP API.
+//! the real-engine tests in `tests/`). Swarm2 is driven by the executor through `docker` run
+//! inside the node containers with [`HostEngine::exec`]: nodes expose no TCP API.
+//!
+//! ```no_run
+//! use sis_engine::{DockerHost, HostEngine};
+//!
+//! # async fn demo() -> Result<(), sis_engine::EngineError> {
+//! let host = DockerHost::connect("unix:///var/run/docker.sock", None)?
+//!     .with_probe_image("docker:dind");
+//! let facts = host.observe("demo", "ring2net").await?;
+//! println!("{} runs {} containers of cluster demo", facts.endpoint, facts.containers.len());
+//! # Ok(())
+//! # }
+//! ```
 
+mod docker;
 mod error;
+pub mod fake;
 mod trait_def;
 
+pub use docker::{DockerHost, TlsPaths, LOCK_IMAGE, LOCK_OWNER_LABEL};
 pub use error::EngineError;
 pub use trait_def::*;

@@ -50,7 +50,8 @@ pub trait HostEngine: Send + Sync + 'static {
         network: &str,
     ) -> impl Future<Output = Result<HostFacts, EngineError>> + Send;
 
-    /// `swarm init` on this engine. Returns the swarm's node ID.
+    /// `swarm init` on this engine, listening on `0.0.0.0:2377`. An engine that already
+    /// manages a swarm counts as done; one that is a worker of a swarm is an error.
     fn swarm1_init(
         &self,
         advertise_addr: Option<&str>,
@@ -62,7 +63,9 @@ pub trait HostEngine: Send + Sync + 'static {
         role: Role,
     ) -> impl Future<Output = Result<String, EngineError>> + Send;
 
-    /// `swarm join` this engine to swarm1 at `remote_addrs`.
+    /// `swarm join` this engine to swarm1 at `remote_addrs`. An engine already in the swarm
+    /// of those managers counts as done; a join that times out but goes on in the background
+    /// is waited for.
     fn swarm1_join(
         &self,
         remote_addrs: Vec<String>,
@@ -121,8 +124,11 @@ pub trait HostEngine: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
 
     /// Take the cluster's apply lock: an object on this engine named `name` that only one
-    /// creator can make (a labelled, internal bridge network created with duplicate checking).
-    /// Returns who holds it when it is taken already.
+    /// creator can make. Returns who holds it when it is taken already.
+    ///
+    /// [`crate::DockerHost`] uses a container that is created and never started: container
+    /// names are reserved atomically by dockerd, while two concurrent network creations with
+    /// the same name both succeed on dockerd 20.10 (even with duplicate checking).
     fn acquire_lock(
         &self,
         name: &str,

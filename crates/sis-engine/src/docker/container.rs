@@ -1,0 +1,289 @@
+//! Node and K/V store containers: create, start, remove, exec.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkingConfig, PortBinding,
+};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use futures::StreamExt;
+use sis_planner::NodeProfile;
+
+use super::network::unsorted;
+use super::{is_status, DockerHost};
+use crate::error::message;
+use crate::{ContainerSpec, EngineError, ExecOutput};
+
+/// Where dockerd keeps its data inside a node; an anonymous volume, so overlay2 works there.
+const NODE_DATA: &str = "/var/lib/docker";
+
+/// The create request for `spec`.
+fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+    let mut host_config = HostConfig::default();
+    match &spec.profile {
+        None => {}
+        Some(NodeProfile::Privileged) => host_config.privileged = Some(true),
+        Some(NodeProfile::Capabilities { cap_drop }) => {
+            host_config.cap_add = Some(vec!["ALL".to_string()]);
+            host_config.cap_drop = Some(cap_drop.clone());
+            host_config.security_opt = Some(vec![
+                "seccomp=unconfined".to_string(),
+                "apparmor=unconfined".to_string(),
+            ]);
+            // `--security-opt systempaths=unconfined` of the CLI: empty lists, not absent
+            // ones (absent means dockerd's defaults).
+            host_config.masked_paths = Some(Vec::new());
+            host_config.readonly_paths = Some(Vec::new());
+            host_config.device_cgroup_rules = Some(vec!["a *:* rwm".to_string()]);
+        }
+    }
+    let ports = |port: u16| format!("{port}/tcp");
+    if !spec.publish.is_empty() {
+        host_config.port_bindings = Some(
+            spec.publish
+                .iter()
+                .map(|(host_port, container_port)| {
+                    let binding = PortBinding {
+                        host_ip: None,
+                        host_port: Some(host_port.to_string()),
+                    };
+                    (ports(*container_port), Some(vec![binding]))
+                })
+                .collect(),
+        );
+    }
+    let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            network.clone(),
+            EndpointSettings::default(),
+        )])),
+    });
+    ContainerCreateBody {
+        hostname: Some(spec.hostname.clone()),
+        image: Some(spec.image.clone()),
+        cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
+        labels: Some(unsorted(&spec.labels)),
+        exposed_ports: (!spec.publish.is_empty())
+            .then(|| spec.publish.iter().map(|(_, c)| ports(*c)).collect()),
+        // The node image may declare this volume (docker:dind does); make sure either way.
+        volumes: spec.profile.as_ref().map(|_| vec![NODE_DATA.to_string()]),
+        host_config: Some(host_config),
+        networking_config,
+        ..ContainerCreateBody::default()
+    }
+}
+
+pub(super) async fn run(host: &DockerHost, spec: &ContainerSpec) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    let name = &spec.name;
+    let options = CreateContainerOptionsBuilder::new().name(name).build();
+    match docker
+        .create_container(Some(options), create_body(spec))
+        .await
+    {
+        Ok(_) => {}
+        // Made by an earlier attempt: leave it as it is, but running.
+        Err(e) if is_status(&e, 409) => return start(host, name).await,
+        Err(e) if is_status(&e, 404) && message(&e).contains("image") => {
+            return Err(EngineError::Hinted {
+                op: host.op(format!("create container {name}")),
+                hint: format!(
+                    "image {} is not on this host; load it there (`docker save {} | docker \
+                     -H HOST load`) or set `swarm2.image` to an image the host has",
+                    spec.image, spec.image
+                ),
+                source: e,
+            })
+        }
+        Err(e) => return Err(host.fail(format!("create container {name}"))(e)),
+    }
+    match start(host, name).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // A container that can never start (its profile does not fit the host) is
+            // removed, so the next attempt creates it anew; one that failed for a passing
+            // reason is kept and started again by the next attempt.
+            if !e.is_transient() {
+                if let Err(cleanup) = remove(host, name).await {
+                    tracing::warn!("removing container {name} that failed to start: {cleanup}");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Starts `name`; a running container counts as started.
+pub(super) async fn start(host: &DockerHost, name: &str) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    match docker.start_container(name, None).await {
+        // 304: already running.
+        Ok(()) => Ok(()),
+        Err(e) if is_status(&e, 304) => Ok(()),
+        Err(e) if message(&e).contains("unable to apply caps") => Err(EngineError::Hinted {
+            op: host.op(format!("start container {name}")),
+            hint: "the host's capability bounding set lacks capabilities that `privileged: true` \
+                   needs (see `sis status` for which); set `swarm2.privileged: auto`, or \
+                   `privileged: false` with `swarm2.cap_drop` listing them"
+                .to_string(),
+            source: e,
+        }),
+        Err(e) => Err(host.fail(format!("start container {name}"))(e)),
+    }
+}
+
+/// Removes `name` with its anonymous volumes; a container that is gone counts as removed.
+pub(super) async fn remove(host: &DockerHost, name: &str) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        // Another caller is removing it already (with its volumes, if it is sis).
+        Err(e) if is_status(&e, 409) && message(&e).contains("already in progress") => Ok(()),
+        Err(e) => Err(host.fail(format!("remove container {name}"))(e)),
+    }
+}
+
+pub(super) async fn exec(
+    host: &DockerHost,
+    name: &str,
+    cmd: Vec<String>,
+    timeout: Duration,
+) -> Result<ExecOutput, EngineError> {
+    let command = cmd.join(" ");
+    let op = || host.op(format!("exec `{command}` in {name}"));
+    match tokio::time::timeout(timeout, exec_unbounded(host, name, cmd)).await {
+        Ok(result) => result,
+        Err(_) => Err(EngineError::Timeout {
+            op: op(),
+            seconds: timeout.as_secs(),
+            detail: "the command did not finish (it may still run inside the container)"
+                .to_string(),
+        }),
+    }
+}
+
+async fn exec_unbounded(
+    host: &DockerHost,
+    name: &str,
+    cmd: Vec<String>,
+) -> Result<ExecOutput, EngineError> {
+    let docker = host.client().await?;
+    let what = format!("exec `{}` in {name}", cmd.join(" "));
+    let config = ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(cmd),
+        ..ExecConfig::default()
+    };
+    let created = docker
+        .create_exec(name, config)
+        .await
+        .map_err(host.fail(&what))?;
+    let started = docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                detach: false,
+                tty: false,
+                output_capacity: None,
+            }),
+        )
+        .await
+        .map_err(host.fail(&what))?;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    if let StartExecResults::Attached { mut output, .. } = started {
+        while let Some(chunk) = output.next().await {
+            match chunk.map_err(host.fail(&what))? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    stderr.extend_from_slice(&message)
+                }
+                other => stdout.extend_from_slice(&other.into_bytes()),
+            }
+        }
+    }
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(host.fail(&what))?;
+    Ok(ExecOutput {
+        // The exit code is only missing while the process runs; the stream ended, so it did not.
+        exit_code: inspected.exit_code.unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+pub(super) async fn ip(
+    host: &DockerHost,
+    name: &str,
+    network: &str,
+) -> Result<Option<String>, EngineError> {
+    let docker = host.client().await?;
+    let inspected = docker
+        .inspect_container(name, None)
+        .await
+        .map_err(host.fail(format!("inspect container {name}")))?;
+    Ok(inspected
+        .network_settings
+        .and_then(|s| s.networks)
+        .and_then(|mut n| n.remove(network))
+        .and_then(|e| e.ip_address)
+        .filter(|ip| !ip.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn spec(profile: Option<NodeProfile>) -> ContainerSpec {
+        ContainerSpec {
+            name: "demo-local-1".into(),
+            hostname: "demo-local-1".into(),
+            image: "sis-node:test".into(),
+            cmd: vec![],
+            labels: BTreeMap::from([("sis.cluster".into(), "demo".into())]),
+            network: Some("ring2net".into()),
+            profile,
+            publish: vec![(8500, 8501)],
+        }
+    }
+
+    #[test]
+    fn the_capability_profile_unconfines_system_paths_with_empty_lists() {
+        let body = create_body(&spec(Some(NodeProfile::Capabilities {
+            cap_drop: vec!["SYS_RESOURCE".into()],
+        })));
+        let json = serde_json::to_value(&body).unwrap();
+        let host = &json["HostConfig"];
+        assert_eq!(host["CapAdd"], serde_json::json!(["ALL"]));
+        assert_eq!(host["CapDrop"], serde_json::json!(["SYS_RESOURCE"]));
+        assert_eq!(host["MaskedPaths"], serde_json::json!([]));
+        assert_eq!(host["ReadonlyPaths"], serde_json::json!([]));
+        assert_eq!(host["DeviceCgroupRules"], serde_json::json!(["a *:* rwm"]));
+        assert!(host.get("Privileged").is_none());
+        assert!(!host["SecurityOpt"].to_string().contains("systempaths"));
+        assert_eq!(json["Volumes"], serde_json::json!({"/var/lib/docker": {}}));
+        assert!(json["Cmd"].is_null(), "an empty cmd keeps the image's");
+    }
+
+    #[test]
+    fn ordinary_containers_get_no_node_volume_and_publish_their_ports() {
+        let json = serde_json::to_value(create_body(&spec(None))).unwrap();
+        assert!(json.get("Volumes").is_none());
+        assert_eq!(json["ExposedPorts"], serde_json::json!({"8501/tcp": {}}));
+        assert_eq!(
+            json["HostConfig"]["PortBindings"]["8501/tcp"][0]["HostPort"],
+            "8500"
+        );
+        assert!(json["NetworkingConfig"]["EndpointsConfig"]["ring2net"].is_object());
+    }
+}

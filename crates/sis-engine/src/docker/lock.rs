@@ -1,0 +1,115 @@
+//! The apply lock: a container that is created and never started.
+//!
+//! dockerd reserves container names atomically: of ten concurrent creates with one name,
+//! one gets 201 and nine get 409. Networks do not do that on dockerd 20.10: ten concurrent
+//! creates of one name (even with `CheckDuplicate`) made up to ten networks. Volumes are
+//! idempotent by name, so they cannot tell the second creator either.
+
+use std::collections::BTreeMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use futures::StreamExt;
+use sis_planner::labels;
+
+use super::network::unsorted;
+use super::{is_status, DockerHost};
+use crate::{EngineError, LockOutcome};
+
+/// The image of lock containers: empty, imported on the host when missing (no registry
+/// needed). A container needs an image, and this one has no other use.
+pub const LOCK_IMAGE: &str = "sis-lock:1";
+/// The label holding who took the lock.
+pub const LOCK_OWNER_LABEL: &str = "sis.lock-owner";
+
+/// An empty tar archive: two zero blocks.
+const EMPTY_TAR: [u8; 1024] = [0; 1024];
+
+/// Creating the lock races with its release by the holder; try a few times.
+const ATTEMPTS: usize = 3;
+
+pub(super) async fn acquire(
+    host: &DockerHost,
+    name: &str,
+    owner: &str,
+    mut lock_labels: BTreeMap<String, String>,
+) -> Result<LockOutcome, EngineError> {
+    ensure_lock_image(host).await?;
+    let docker = host.client().await?;
+    lock_labels.insert(LOCK_OWNER_LABEL.to_string(), owner.to_string());
+    for _ in 0..ATTEMPTS {
+        let body = ContainerCreateBody {
+            image: Some(LOCK_IMAGE.to_string()),
+            labels: Some(unsorted(&lock_labels)),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".to_string()),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let e = match docker.create_container(Some(options), body).await {
+            Ok(_) => return Ok(LockOutcome::Acquired),
+            Err(e) if is_status(&e, 409) => e,
+            Err(e) => return Err(host.fail(format!("take lock {name}"))(e)),
+        };
+        match docker.inspect_container(name, None).await {
+            Ok(held) => {
+                let labels = held.config.and_then(|c| c.labels).unwrap_or_default();
+                return Ok(LockOutcome::Held {
+                    owner: labels.get(LOCK_OWNER_LABEL).cloned().unwrap_or_else(|| {
+                        format!("an unknown owner (no {LOCK_OWNER_LABEL} label)")
+                    }),
+                    since: held.created.unwrap_or_default(),
+                });
+            }
+            // Released between our create and inspect: try again.
+            Err(inspect) if is_status(&inspect, 404) => {
+                tracing::debug!("lock {name} was released meanwhile: {e}");
+            }
+            Err(inspect) => return Err(host.fail(format!("inspect lock {name}"))(inspect)),
+        }
+    }
+    Err(EngineError::Other(format!(
+        "lock {name} on {} was taken and released {ATTEMPTS} times while sis tried to take it; \
+         another run is starting and stopping: try again",
+        host.inner.endpoint
+    )))
+}
+
+pub(super) async fn release(host: &DockerHost, name: &str) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    let options = RemoveContainerOptionsBuilder::new().force(true).build();
+    match docker.remove_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(host.fail(format!("release lock {name}"))(e)),
+    }
+}
+
+async fn ensure_lock_image(host: &DockerHost) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    match docker.inspect_image(LOCK_IMAGE).await {
+        Ok(_) => return Ok(()),
+        Err(e) if is_status(&e, 404) => {}
+        Err(e) => return Err(host.fail(format!("inspect image {LOCK_IMAGE}"))(e)),
+    }
+    let (repo, tag) = LOCK_IMAGE.split_once(':').unwrap_or((LOCK_IMAGE, "latest"));
+    let options = CreateImageOptionsBuilder::new()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag)
+        .changes(vec![
+            r#"CMD ["lock"]"#.to_string(),
+            format!("LABEL {}={}", labels::ROLE, labels::ROLE_LOCK),
+        ])
+        .build();
+    let body = bollard::body_full(bytes::Bytes::from_static(&EMPTY_TAR));
+    let mut import = docker.create_image(Some(options), Some(body), None);
+    while let Some(item) = import.next().await {
+        item.map_err(host.fail(format!("import the empty image {LOCK_IMAGE}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! [`DockerHost`]: the bollard implementation of [`HostEngine`].
+
+mod container;
+pub(crate) mod lock;
+mod network;
+mod observe;
+mod ready;
+mod swarm1;
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+use sis_planner::{HostFacts, Role};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::error::status_code;
+use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
+
+pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
+
+/// Seconds an API call may take before bollard gives up on it (streams excepted).
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// Client certificate files for a `tcp://` endpoint with TLS (as `docker --tlsverify` uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsPaths {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// One host's Docker engine, through bollard.
+///
+/// Cheap to clone: clones share the client, the negotiated API version and the cached
+/// capability probe.
+#[derive(Clone)]
+pub struct DockerHost {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: String,
+    docker: Docker,
+    /// Set once the API version has been negotiated with the engine.
+    negotiated: OnceCell<()>,
+    /// The image preferred for the capability probe (the spec's node image).
+    probe_image: Option<String>,
+    /// The capability bounding set and last capability, once probed successfully.
+    caps: Mutex<Option<(u64, u32)>>,
+}
+
+impl std::fmt::Debug for DockerHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerHost")
+            .field("endpoint", &self.inner.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DockerHost {
+    /// A client for `endpoint`: `unix://PATH`, `tcp://HOST:PORT` (plain HTTP, or TLS when
+    /// `tls` is given) or `ssh://[USER@]HOST` (runs `docker system dial-stdio` on the host
+    /// through the system's `ssh`).
+    ///
+    /// Nothing is sent yet: the API version is negotiated on the first call, so a host that
+    /// is down shows up as an error of that call (e.g. [`HostEngine::observe`]) rather than here.
+    /// Errors here are about the endpoint itself: its scheme, a missing socket, TLS files.
+    pub fn connect(endpoint: &str, tls: Option<TlsPaths>) -> Result<DockerHost, EngineError> {
+        let connect_error = |source| EngineError::Connect {
+            endpoint: endpoint.to_string(),
+            source,
+        };
+        let docker = if endpoint.starts_with("unix://") {
+            Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                .map_err(connect_error)?
+        } else if endpoint.starts_with("tcp://") {
+            match &tls {
+                Some(tls) => Docker::connect_with_ssl(
+                    endpoint,
+                    &tls.key,
+                    &tls.cert,
+                    &tls.ca,
+                    REQUEST_TIMEOUT_SECS,
+                    API_DEFAULT_VERSION,
+                )
+                .map_err(connect_error)?,
+                None => {
+                    Docker::connect_with_http(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                        .map_err(connect_error)?
+                }
+            }
+        } else if endpoint.starts_with("ssh://") {
+            Docker::connect_with_ssh(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION, None)
+                .map_err(connect_error)?
+        } else {
+            return Err(EngineError::Other(format!(
+                "engine endpoint {endpoint:?} is not supported: use unix://PATH, tcp://HOST:PORT \
+                 (with TLS files for TLS) or ssh://[USER@]HOST"
+            )));
+        };
+        if tls.is_some() && !endpoint.starts_with("tcp://") {
+            return Err(EngineError::Other(format!(
+                "engine endpoint {endpoint}: TLS files are only used with tcp:// endpoints"
+            )));
+        }
+        Ok(DockerHost {
+            inner: Arc::new(Inner {
+                endpoint: endpoint.to_string(),
+                docker,
+                negotiated: OnceCell::new(),
+                probe_image: None,
+                caps: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Prefer `image` (the spec's node image, which has `cat`) for the capability probe
+    /// that [`HostEngine::observe`] runs once per process. Without it, or when the host does
+    /// not have it, another image already on the host is tried.
+    pub fn with_probe_image(self, image: &str) -> DockerHost {
+        let inner = Inner {
+            endpoint: self.inner.endpoint.clone(),
+            docker: self.inner.docker.clone(),
+            negotiated: OnceCell::new(),
+            probe_image: Some(image.to_string()),
+            caps: Mutex::new(None),
+        };
+        DockerHost {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The client, after the API version has been negotiated with the engine (once).
+    async fn client(&self) -> Result<&Docker, EngineError> {
+        let docker = &self.inner.docker;
+        self.inner
+            .negotiated
+            .get_or_try_init(|| async {
+                // The negotiated version lives in the client's shared state, so the clone
+                // consumed here updates `docker` too.
+                docker
+                    .clone()
+                    .negotiate_version()
+                    .await
+                    .map(|_| ())
+                    .map_err(|source| EngineError::Connect {
+                        endpoint: self.inner.endpoint.clone(),
+                        source,
+                    })
+            })
+            .await?;
+        Ok(docker)
+    }
+
+    /// Maps a bollard error to [`EngineError::Docker`], naming the operation and this host.
+    fn fail(&self, what: impl Display) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+        let op = self.op(what);
+        move |source| EngineError::Docker { op, source }
+    }
+
+    /// `what` on this host, for messages.
+    fn op(&self, what: impl Display) -> String {
+        format!("{what} on {}", self.inner.endpoint)
+    }
+}
+
+/// Whether the engine answered `status`.
+fn is_status(e: &bollard::errors::Error, status: u16) -> bool {
+    status_code(e) == Some(status)
+}
+
+impl HostEngine for DockerHost {
+    fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    async fn observe(&self, cluster: &str, network: &str) -> Result<HostFacts, EngineError> {
+        observe::observe(self, cluster, network).await
+    }
+
+    async fn swarm1_init(&self, advertise_addr: Option<&str>) -> Result<(), EngineError> {
+        swarm1::init(self, advertise_addr).await
+    }
+
+    async fn swarm1_join_token(&self, role: Role) -> Result<String, EngineError> {
+        swarm1::join_token(self, role).await
+    }
+
+    async fn swarm1_join(
+        &self,
+        remote_addrs: Vec<String>,
+        token: String,
+        advertise_addr: Option<String>,
+    ) -> Result<(), EngineError> {
+        swarm1::join(self, remote_addrs, token, advertise_addr).await
+    }
+
+    async fn pull_image(&self, image: &str) -> Result<(), EngineError> {
+        swarm1::pull_image(self, image).await
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        subnet: &str,
+        labels: BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        network::create(self, name, subnet, labels).await
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        network::remove(self, name).await
+    }
+
+    async fn run_container(&self, spec: &ContainerSpec) -> Result<(), EngineError> {
+        container::run(self, spec).await
+    }
+
+    async fn start_container(&self, name: &str) -> Result<(), EngineError> {
+        container::start(self, name).await
+    }
+
+    async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+        container::remove(self, name).await
+    }
+
+    async fn wait_node_ready(&self, name: &str, timeout: Duration) -> Result<(), EngineError> {
+        ready::wait_node_ready(self, name, timeout).await
+    }
+
+    async fn exec(
+        &self,
+        name: &str,
+        cmd: Vec<String>,
+        timeout: Duration,
+    ) -> Result<ExecOutput, EngineError> {
+        container::exec(self, name, cmd, timeout).await
+    }
+
+    async fn container_ip(&self, name: &str, network: &str) -> Result<Option<String>, EngineError> {
+        container::ip(self, name, network).await
+    }
+
+    async fn acquire_lock(
+        &self,
+        name: &str,
+        owner: &str,
+        labels: BTreeMap<String, String>,
+    ) -> Result<LockOutcome, EngineError> {
+        lock::acquire(self, name, owner, labels).await
+    }
+
+    async fn release_lock(&self, name: &str) -> Result<(), EngineError> {
+        lock::release(self, name).await
+    }
+}

@@ -1,0 +1,198 @@
+//! ring2net: the attachable overlay network the nodes live on.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
+use bollard::query_parameters::ListNetworksOptions;
+use sis_planner::NetworkObservation;
+
+use super::observe::sorted;
+use super::{is_status, DockerHost};
+use crate::error::message;
+use crate::EngineError;
+
+/// The network named `name`, or `None` when the host has none.
+pub(super) async fn inspect(
+    host: &DockerHost,
+    name: &str,
+) -> Result<Option<NetworkObservation>, EngineError> {
+    let docker = host.client().await?;
+    let network = match docker.inspect_network(name, None).await {
+        Ok(n) => n,
+        Err(e) if is_status(&e, 404) => return Ok(None),
+        Err(e) => return Err(host.fail(format!("inspect network {name}"))(e)),
+    };
+    Ok(Some(NetworkObservation {
+        id: network.id.unwrap_or_default(),
+        name: network.name.unwrap_or_else(|| name.to_string()),
+        driver: network.driver.unwrap_or_default(),
+        scope: network.scope.unwrap_or_default(),
+        attachable: network.attachable.unwrap_or(false),
+        subnets: ipv4_subnets(network.ipam.as_ref()),
+        labels: sorted(network.labels),
+    }))
+}
+
+fn ipv4_subnets(ipam: Option<&Ipam>) -> Vec<String> {
+    ipam.and_then(|i| i.config.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.subnet.clone())
+        .filter(|s| parse_cidr(s).is_some())
+        .collect()
+}
+
+pub(super) async fn create(
+    host: &DockerHost,
+    name: &str,
+    subnet: &str,
+    labels: BTreeMap<String, String>,
+) -> Result<(), EngineError> {
+    // dockerd 20.10 only refuses a duplicate name when asked to, and bollard 0.21 cannot
+    // ask; so look first. (Swarm-scoped names are unique in the swarm store anyway.)
+    if let Some(existing) = inspect(host, name).await? {
+        return same_subnet(host, &existing, subnet);
+    }
+    check_overlaps(host, name, subnet).await?;
+    let docker = host.client().await?;
+    let request = NetworkCreateRequest {
+        name: name.to_string(),
+        driver: Some("overlay".to_string()),
+        attachable: Some(true),
+        ipam: Some(Ipam {
+            config: Some(vec![IpamConfig {
+                subnet: Some(subnet.to_string()),
+                ..IpamConfig::default()
+            }]),
+            ..Ipam::default()
+        }),
+        labels: Some(labels.into_iter().collect()),
+        ..NetworkCreateRequest::default()
+    };
+    match docker.create_network(request).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 409) => match inspect(host, name).await? {
+            Some(existing) => same_subnet(host, &existing, subnet),
+            None => Err(host.fail(format!("create network {name}"))(e)),
+        },
+        Err(e) if message(&e).contains("overlaps") => Err(EngineError::Hinted {
+            op: host.op(format!("create network {name} with subnet {subnet}")),
+            hint: "the subnet overlaps a network of the host; choose another `network.subnet` \
+                   or remove the other network"
+                .to_string(),
+            source: e,
+        }),
+        Err(e) => Err(host.fail(format!("create network {name}"))(e)),
+    }
+}
+
+/// An existing network of that name is fine when it has the subnet asked for.
+fn same_subnet(
+    host: &DockerHost,
+    existing: &NetworkObservation,
+    subnet: &str,
+) -> Result<(), EngineError> {
+    if existing.subnets.iter().any(|s| s == subnet) {
+        return Ok(());
+    }
+    Err(EngineError::Other(format!(
+        "network {} already exists on {} with subnet {} (driver {}), not {subnet}; \
+         set `network.subnet` to {} or remove the network (`sis destroy`, or \
+         `docker network rm {}` when no container uses it)",
+        existing.name,
+        host.inner.endpoint,
+        display_subnets(&existing.subnets),
+        existing.driver,
+        display_subnets(&existing.subnets),
+        existing.name,
+    )))
+}
+
+fn display_subnets(subnets: &[String]) -> String {
+    if subnets.is_empty() {
+        "none".to_string()
+    } else {
+        subnets.join(", ")
+    }
+}
+
+/// Refuses a subnet that overlaps a network the host already has. dockerd only notices
+/// overlaps with local networks; an overlapping swarm network would break later, when
+/// containers attach.
+async fn check_overlaps(host: &DockerHost, name: &str, subnet: &str) -> Result<(), EngineError> {
+    let Some(wanted) = parse_cidr(subnet) else {
+        return Err(EngineError::Other(format!(
+            "network {name}: subnet {subnet:?} is not an IPv4 CIDR like 10.9.0.0/16"
+        )));
+    };
+    let docker = host.client().await?;
+    let networks = docker
+        .list_networks(None::<ListNetworksOptions>)
+        .await
+        .map_err(host.fail("list networks"))?;
+    for network in networks {
+        let other_name = network.name.clone().unwrap_or_default();
+        for other in ipv4_subnets(network.ipam.as_ref()) {
+            if parse_cidr(&other).is_some_and(|o| overlaps(wanted, o)) {
+                return Err(EngineError::Other(format!(
+                    "cannot create network {name} with subnet {subnet} on {}: it overlaps \
+                     network {other_name} ({other}); choose another `network.subnet` or \
+                     remove network {other_name}",
+                    host.inner.endpoint
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `a.b.c.d/n` as (network address, prefix length).
+fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
+    let (addr, len) = cidr.split_once('/')?;
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    Some((u32::from(addr) & mask, len))
+}
+
+fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
+    let len = a.1.min(b.1);
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    a.0 & mask == b.0 & mask
+}
+
+pub(super) async fn remove(host: &DockerHost, name: &str) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    match docker.remove_network(name).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(host.fail(format!("remove network {name}"))(e)),
+    }
+}
+
+/// Labels for bollard's create calls.
+pub(super) fn unsorted(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+    labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_overlap_when_one_contains_the_other() {
+        let big = parse_cidr("10.9.0.0/16").unwrap();
+        assert!(overlaps(big, parse_cidr("10.9.3.0/24").unwrap()));
+        assert!(overlaps(parse_cidr("10.9.3.0/24").unwrap(), big));
+        assert!(!overlaps(big, parse_cidr("10.10.0.0/24").unwrap()));
+        assert!(overlaps(parse_cidr("0.0.0.0/0").unwrap(), big));
+    }
+
+    #[test]
+    fn only_ipv4_cidrs_parse() {
+        assert_eq!(parse_cidr("10.9.1.7/16"), Some((0x0a09_0000, 16)));
+        assert_eq!(parse_cidr("fd00::/64"), None);
+        assert_eq!(parse_cidr("10.9.0.0/33"), None);
+        assert_eq!(parse_cidr("10.9.0.0"), None);
+    }
+}

@@ -1,0 +1,704 @@
+//! [`FakeHost`]: an in-memory, recording [`HostEngine`] for unit tests of the executor.
+//!
+//! It keeps containers, networks, images, swarm1 membership and locks; records every call
+//! in order; fails the next N calls of an operation when told to; and answers `exec` through
+//! a settable closure. It models what the executor relies on (409/404 idempotence, images
+//! needed to create containers, subnets of networks) and nothing more: behaviour of the real
+//! engine is covered by the tests in `tests/` against dockerd.
+//!
+//! ```
+//! use sis_engine::fake::{FakeHost, Failure, Op};
+//! use sis_engine::{HostEngine, ExecOutput};
+//!
+//! # tokio_test_block_on(async {
+//! let host = FakeHost::new("fake://h1");
+//! host.add_image("sis-node:test");
+//! host.fail_next(Op::Exec, "demo-h1-1", 1, Failure::Transient);
+//! host.set_exec(|_container, cmd| ExecOutput {
+//!     exit_code: 0,
+//!     stdout: format!("ran {}", cmd.join(" ")),
+//!     stderr: String::new(),
+//! });
+//! assert!(host.exec("demo-h1-1", vec!["true".into()], std::time::Duration::from_secs(1)).await.is_err());
+//! assert_eq!(host.calls().len(), 1);
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+//! # }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use sis_planner::{
+    labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
+};
+
+use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
+
+/// The operations of [`HostEngine`], as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Op {
+    Observe,
+    Swarm1Init,
+    Swarm1JoinToken,
+    Swarm1Join,
+    PullImage,
+    CreateNetwork,
+    RemoveNetwork,
+    RunContainer,
+    StartContainer,
+    RemoveContainer,
+    WaitNodeReady,
+    Exec,
+    ContainerIp,
+    AcquireLock,
+    ReleaseLock,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Op::Observe => "observe",
+            Op::Swarm1Init => "swarm1_init",
+            Op::Swarm1JoinToken => "swarm1_join_token",
+            Op::Swarm1Join => "swarm1_join",
+            Op::PullImage => "pull_image",
+            Op::CreateNetwork => "create_network",
+            Op::RemoveNetwork => "remove_network",
+            Op::RunContainer => "run_container",
+            Op::StartContainer => "start_container",
+            Op::RemoveContainer => "remove_container",
+            Op::WaitNodeReady => "wait_node_ready",
+            Op::Exec => "exec",
+            Op::ContainerIp => "container_ip",
+            Op::AcquireLock => "acquire_lock",
+            Op::ReleaseLock => "release_lock",
+        };
+        f.write_str(name)
+    }
+}
+
+/// One recorded call: the operation and the name it was about (container, network, image,
+/// lock; the cluster for `observe`; the role for `swarm1_join_token`; empty for swarm1 ops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub op: Op,
+    pub name: String,
+}
+
+/// The kind of an injected failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// [`EngineError::is_transient`] is true (a timeout).
+    Transient,
+    /// [`EngineError::is_transient`] is false.
+    Permanent,
+}
+
+/// A container as the fake keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeContainer {
+    pub image: String,
+    /// `created`, `running` or `exited` (tests may set any Docker state).
+    pub state: String,
+    pub labels: BTreeMap<String, String>,
+    pub network: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// A network as the fake keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNetwork {
+    pub subnet: String,
+    pub labels: BTreeMap<String, String>,
+    /// Addresses handed out so far.
+    pub allocated: u32,
+}
+
+/// Everything the fake host holds; tests may read and change it with [`FakeHost::state`].
+#[derive(Debug, Clone, Default)]
+pub struct FakeState {
+    pub containers: BTreeMap<String, FakeContainer>,
+    pub networks: BTreeMap<String, FakeNetwork>,
+    pub images: BTreeSet<String>,
+    pub swarm1: Swarm1Membership,
+    /// Lock name → (owner, since).
+    pub locks: BTreeMap<String, (String, String)>,
+    /// What `observe` reports as the capability bounding set (default: full, 41 capabilities).
+    pub cap_bnd: Option<u64>,
+    pub calls: Vec<Call>,
+    failures: Vec<Injected>,
+}
+
+#[derive(Debug, Clone)]
+struct Injected {
+    op: Op,
+    /// `None` matches any name.
+    name: Option<String>,
+    remaining: u32,
+    failure: Failure,
+}
+
+type ExecHandler = dyn Fn(&str, &[String]) -> ExecOutput + Send + Sync;
+
+/// An in-memory host engine. See the module documentation.
+pub struct FakeHost {
+    endpoint: String,
+    state: Mutex<FakeState>,
+    exec: Mutex<Arc<ExecHandler>>,
+}
+
+impl fmt::Debug for FakeHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeHost")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeHost {
+    /// An empty host: no images, no networks, no containers, not in a swarm.
+    pub fn new(endpoint: &str) -> FakeHost {
+        FakeHost {
+            endpoint: endpoint.to_string(),
+            state: Mutex::new(FakeState {
+                swarm1: Swarm1Membership {
+                    state: "inactive".to_string(),
+                    ..Swarm1Membership::default()
+                },
+                cap_bnd: Some((1 << 41) - 1),
+                ..FakeState::default()
+            }),
+            exec: Mutex::new(Arc::new(|_, _| ExecOutput {
+                exit_code: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            })),
+        }
+    }
+
+    /// The host's state, to read or change directly (e.g. mark a container `exited`).
+    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The calls made so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+
+    /// The calls of one operation, by name, in order.
+    pub fn calls_of(&self, op: Op) -> Vec<String> {
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| c.op == op)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    pub fn add_image(&self, image: &str) {
+        self.state().images.insert(image.to_string());
+    }
+
+    /// Fail the next `times` calls of `op` about `name` (`"*"`: about anything).
+    pub fn fail_next(&self, op: Op, name: &str, times: u32, failure: Failure) {
+        self.state().failures.push(Injected {
+            op,
+            name: (name != "*").then(|| name.to_string()),
+            remaining: times,
+            failure,
+        });
+    }
+
+    /// Answer `exec` with `handler(container, cmd)` from now on.
+    pub fn set_exec(
+        &self,
+        handler: impl Fn(&str, &[String]) -> ExecOutput + Send + Sync + 'static,
+    ) {
+        *self.exec.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(handler);
+    }
+
+    /// Records the call and returns the state, or the injected failure.
+    fn call(&self, op: Op, name: &str) -> Result<MutexGuard<'_, FakeState>, EngineError> {
+        let mut state = self.state();
+        state.calls.push(Call {
+            op,
+            name: name.to_string(),
+        });
+        let injected = state
+            .failures
+            .iter_mut()
+            .find(|f| f.op == op && f.remaining > 0 && f.name.as_deref().is_none_or(|n| n == name));
+        if let Some(injected) = injected {
+            injected.remaining -= 1;
+            let what = format!("{op} {name} on {} (injected failure)", self.endpoint);
+            return Err(match injected.failure {
+                Failure::Transient => EngineError::Timeout {
+                    op: what,
+                    seconds: 0,
+                    detail: "injected".to_string(),
+                },
+                Failure::Permanent => EngineError::Other(what),
+            });
+        }
+        Ok(state)
+    }
+
+    fn missing(&self, what: &str, name: &str) -> EngineError {
+        EngineError::Other(format!("no such {what} {name} on {}", self.endpoint))
+    }
+}
+
+/// The `index`-th address of `subnet` (`10.9.0.0/16`, 2 → `10.9.0.2`).
+fn nth_address(subnet: &str, index: u32) -> Option<String> {
+    let base: std::net::Ipv4Addr = subnet.split_once('/')?.0.parse().ok()?;
+    Some(std::net::Ipv4Addr::from(u32::from(base) + index).to_string())
+}
+
+impl HostEngine for FakeHost {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    async fn observe(&self, cluster: &str, network: &str) -> Result<HostFacts, EngineError> {
+        let state = self.call(Op::Observe, cluster)?;
+        let last_cap = 40;
+        Ok(HostFacts {
+            endpoint: self.endpoint.clone(),
+            version: "20.10.24".to_string(),
+            api_version: "1.41".to_string(),
+            cpus: 2,
+            memory_bytes: 24 << 30,
+            cap_bnd: state.cap_bnd,
+            caps_missing: state
+                .cap_bnd
+                .map(|b| sis_planner::missing_capabilities(b, last_cap))
+                .unwrap_or_default(),
+            swarm1: state.swarm1.clone(),
+            images: state.images.clone(),
+            networks: state
+                .networks
+                .get(network)
+                .map(|n| NetworkObservation {
+                    id: format!("net-{network}"),
+                    name: network.to_string(),
+                    driver: "overlay".to_string(),
+                    scope: "swarm".to_string(),
+                    attachable: true,
+                    subnets: vec![n.subnet.clone()],
+                    labels: n.labels.clone(),
+                })
+                .into_iter()
+                .collect(),
+            containers: state
+                .containers
+                .iter()
+                .filter(|(_, c)| c.labels.get(labels::CLUSTER).map(String::as_str) == Some(cluster))
+                .map(|(name, c)| ContainerObservation {
+                    id: format!("id-{name}"),
+                    name: name.clone(),
+                    image: c.image.clone(),
+                    state: c.state.clone(),
+                    labels: c.labels.clone(),
+                    ring2net_ip: c
+                        .ip
+                        .clone()
+                        .filter(|_| c.network.as_deref() == Some(network)),
+                })
+                .collect(),
+        })
+    }
+
+    async fn swarm1_init(&self, advertise_addr: Option<&str>) -> Result<(), EngineError> {
+        let mut state = self.call(Op::Swarm1Init, "")?;
+        if state.swarm1.is_active() && !state.swarm1.is_manager {
+            return Err(EngineError::Other(format!(
+                "swarm init on {}: the engine is a worker of another swarm",
+                self.endpoint
+            )));
+        }
+        if !state.swarm1.is_active() {
+            let addr = advertise_addr.unwrap_or("127.0.0.1");
+            state.swarm1 = Swarm1Membership {
+                state: "active".to_string(),
+                node_id: Some(format!("node-{}", self.endpoint)),
+                cluster_id: Some(format!("swarm-{}", self.endpoint)),
+                is_manager: true,
+                node_addr: Some(addr.to_string()),
+                managers: vec![format!("{addr}:2377")],
+            };
+        }
+        Ok(())
+    }
+
+    /// Tokens read `SWMTKN-<cluster id>-<role>`, so joining with one tells the cluster.
+    async fn swarm1_join_token(&self, role: Role) -> Result<String, EngineError> {
+        let state = self.call(Op::Swarm1JoinToken, &role.to_string())?;
+        match (&state.swarm1.cluster_id, state.swarm1.is_manager) {
+            (Some(cluster), true) => Ok(format!("SWMTKN-{cluster}-{role}")),
+            _ => Err(EngineError::Other(format!(
+                "read swarm1's join tokens on {}: this node is not a swarm manager",
+                self.endpoint
+            ))),
+        }
+    }
+
+    async fn swarm1_join(
+        &self,
+        remote_addrs: Vec<String>,
+        token: String,
+        advertise_addr: Option<String>,
+    ) -> Result<(), EngineError> {
+        let mut state = self.call(Op::Swarm1Join, "")?;
+        let invalid = || EngineError::Other(format!("swarm join: invalid join token {token}"));
+        let rest = token.strip_prefix("SWMTKN-").ok_or_else(invalid)?;
+        let (cluster, role) = rest.rsplit_once('-').ok_or_else(invalid)?;
+        if state.swarm1.is_active() {
+            if state.swarm1.cluster_id.as_deref() == Some(cluster) {
+                return Ok(());
+            }
+            return Err(EngineError::Other(format!(
+                "swarm join on {}: the engine is in another swarm",
+                self.endpoint
+            )));
+        }
+        state.swarm1 = Swarm1Membership {
+            state: "active".to_string(),
+            node_id: Some(format!("node-{}", self.endpoint)),
+            cluster_id: Some(cluster.to_string()),
+            is_manager: role == Role::Manager.to_string(),
+            node_addr: advertise_addr,
+            managers: remote_addrs,
+        };
+        Ok(())
+    }
+
+    async fn pull_image(&self, image: &str) -> Result<(), EngineError> {
+        self.call(Op::PullImage, image)?
+            .images
+            .insert(image.to_string());
+        Ok(())
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        subnet: &str,
+        labels: BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        let mut state = self.call(Op::CreateNetwork, name)?;
+        match state.networks.get(name) {
+            Some(existing) if existing.subnet == subnet => Ok(()),
+            Some(existing) => Err(EngineError::Other(format!(
+                "network {name} already exists on {} with subnet {}, not {subnet}",
+                self.endpoint, existing.subnet
+            ))),
+            None => {
+                let network = FakeNetwork {
+                    subnet: subnet.to_string(),
+                    labels,
+                    allocated: 1,
+                };
+                state.networks.insert(name.to_string(), network);
+                Ok(())
+            }
+        }
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        self.call(Op::RemoveNetwork, name)?.networks.remove(name);
+        Ok(())
+    }
+
+    async fn run_container(&self, spec: &ContainerSpec) -> Result<(), EngineError> {
+        let mut state = self.call(Op::RunContainer, &spec.name)?;
+        if let Some(existing) = state.containers.get_mut(&spec.name) {
+            existing.state = "running".to_string();
+            return Ok(());
+        }
+        if !state.images.contains(&spec.image) {
+            return Err(EngineError::Other(format!(
+                "create container {} on {}: image {} is not on this host",
+                spec.name, self.endpoint, spec.image
+            )));
+        }
+        let ip = match &spec.network {
+            Some(network) => {
+                let net = state
+                    .networks
+                    .get_mut(network)
+                    .ok_or_else(|| self.missing("network", network))?;
+                net.allocated += 1;
+                nth_address(&net.subnet, net.allocated)
+            }
+            None => None,
+        };
+        let container = FakeContainer {
+            image: spec.image.clone(),
+            state: "running".to_string(),
+            labels: spec.labels.clone(),
+            network: spec.network.clone(),
+            ip,
+        };
+        state.containers.insert(spec.name.clone(), container);
+        Ok(())
+    }
+
+    async fn start_container(&self, name: &str) -> Result<(), EngineError> {
+        let mut state = self.call(Op::StartContainer, name)?;
+        let container = state
+            .containers
+            .get_mut(name)
+            .ok_or_else(|| self.missing("container", name))?;
+        container.state = "running".to_string();
+        Ok(())
+    }
+
+    async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+        self.call(Op::RemoveContainer, name)?
+            .containers
+            .remove(name);
+        Ok(())
+    }
+
+    async fn wait_node_ready(&self, name: &str, _timeout: Duration) -> Result<(), EngineError> {
+        let state = self.call(Op::WaitNodeReady, name)?;
+        match state.containers.get(name) {
+            Some(c) if c.state == "running" => Ok(()),
+            Some(c) => Err(EngineError::Other(format!(
+                "node {name} on {} stopped before its dockerd was ready; it is {}",
+                self.endpoint, c.state
+            ))),
+            None => Err(self.missing("container", name)),
+        }
+    }
+
+    async fn exec(
+        &self,
+        name: &str,
+        cmd: Vec<String>,
+        _timeout: Duration,
+    ) -> Result<ExecOutput, EngineError> {
+        {
+            let state = self.call(Op::Exec, name)?;
+            match state.containers.get(name) {
+                Some(c) if c.state == "running" => {}
+                Some(_) => {
+                    return Err(EngineError::Other(format!(
+                        "exec in {name} on {}: container is not running",
+                        self.endpoint
+                    )))
+                }
+                None => return Err(self.missing("container", name)),
+            }
+        }
+        // Called without the state lock, so the handler may look at the fake itself.
+        let handler = self.exec.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(handler(name, &cmd))
+    }
+
+    async fn container_ip(&self, name: &str, network: &str) -> Result<Option<String>, EngineError> {
+        let state = self.call(Op::ContainerIp, name)?;
+        let container = state
+            .containers
+            .get(name)
+            .ok_or_else(|| self.missing("container", name))?;
+        Ok(container
+            .ip
+            .clone()
+            .filter(|_| container.network.as_deref() == Some(network)))
+    }
+
+    async fn acquire_lock(
+        &self,
+        name: &str,
+        owner: &str,
+        _labels: BTreeMap<String, String>,
+    ) -> Result<LockOutcome, EngineError> {
+        let mut state = self.call(Op::AcquireLock, name)?;
+        if let Some((owner, since)) = state.locks.get(name) {
+            return Ok(LockOutcome::Held {
+                owner: owner.clone(),
+                since: since.clone(),
+            });
+        }
+        let since = format!("call {}", state.calls.len());
+        state
+            .locks
+            .insert(name.to_string(), (owner.to_string(), since));
+        Ok(LockOutcome::Acquired)
+    }
+
+    async fn release_lock(&self, name: &str) -> Result<(), EngineError> {
+        self.call(Op::ReleaseLock, name)?.locks.remove(name);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn node(name: &str) -> ContainerSpec {
+        ContainerSpec {
+            name: name.into(),
+            hostname: name.into(),
+            image: "sis-node:test".into(),
+            cmd: vec![],
+            labels: BTreeMap::from([(labels::CLUSTER.into(), "demo".into())]),
+            network: Some("ring2net".into()),
+            profile: None,
+            publish: vec![],
+        }
+    }
+
+    #[test]
+    fn nodes_get_addresses_in_the_subnet_and_show_in_observe() {
+        block_on(async {
+            let host = FakeHost::new("fake://h1");
+            host.add_image("sis-node:test");
+            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .await
+                .unwrap();
+            host.run_container(&node("demo-h1-1")).await.unwrap();
+            host.run_container(&node("demo-h1-2")).await.unwrap();
+            let facts = host.observe("demo", "ring2net").await.unwrap();
+            let ips: Vec<_> = facts
+                .containers
+                .iter()
+                .map(|c| c.ring2net_ip.clone())
+                .collect();
+            assert_eq!(ips, [Some("10.9.0.2".into()), Some("10.9.0.3".into())]);
+            assert!(host
+                .observe("other", "ring2net")
+                .await
+                .unwrap()
+                .containers
+                .is_empty());
+        });
+    }
+
+    #[test]
+    fn injected_failures_hit_only_the_named_call_and_only_n_times() {
+        block_on(async {
+            let host = FakeHost::new("fake://h1");
+            host.add_image("sis-node:test");
+            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .await
+                .unwrap();
+            host.fail_next(Op::RunContainer, "demo-h1-2", 2, Failure::Transient);
+            host.run_container(&node("demo-h1-1")).await.unwrap();
+            let first = host.run_container(&node("demo-h1-2")).await.unwrap_err();
+            assert!(first.is_transient());
+            assert!(host.run_container(&node("demo-h1-2")).await.is_err());
+            host.run_container(&node("demo-h1-2")).await.unwrap();
+            assert_eq!(
+                host.calls_of(Op::RunContainer),
+                ["demo-h1-1", "demo-h1-2", "demo-h1-2", "demo-h1-2"]
+            );
+        });
+    }
+
+    #[test]
+    fn a_missing_image_and_a_different_subnet_are_errors() {
+        block_on(async {
+            let host = FakeHost::new("fake://h1");
+            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .await
+                .unwrap();
+            assert!(host
+                .create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .await
+                .is_ok());
+            let other = host.create_network("ring2net", "10.8.0.0/16", BTreeMap::new());
+            assert!(other.await.unwrap_err().to_string().contains("10.9.0.0/16"));
+            let missing = host.run_container(&node("demo-h1-1")).await.unwrap_err();
+            assert!(missing.to_string().contains("sis-node:test"));
+        });
+    }
+
+    #[test]
+    fn swarm1_join_with_a_managers_token_enters_its_swarm() {
+        block_on(async {
+            let manager = FakeHost::new("fake://m");
+            let worker = FakeHost::new("fake://w");
+            manager.swarm1_init(Some("10.0.0.1")).await.unwrap();
+            let token = manager.swarm1_join_token(Role::Worker).await.unwrap();
+            worker
+                .swarm1_join(vec!["10.0.0.1:2377".into()], token.clone(), None)
+                .await
+                .unwrap();
+            let (m, w) = (
+                manager.state().swarm1.clone(),
+                worker.state().swarm1.clone(),
+            );
+            assert_eq!(m.cluster_id, w.cluster_id);
+            assert!(!w.is_manager);
+            // Joining again is idempotent.
+            worker
+                .swarm1_join(vec!["10.0.0.1:2377".into()], token, None)
+                .await
+                .unwrap();
+        });
+    }
+
+    #[test]
+    fn the_second_lock_taker_learns_the_first_owner() {
+        block_on(async {
+            let host = FakeHost::new("fake://h1");
+            let lock = |owner: &'static str| host.acquire_lock("demo-lock", owner, BTreeMap::new());
+            assert_eq!(lock("a").await.unwrap(), LockOutcome::Acquired);
+            assert!(
+                matches!(lock("b").await.unwrap(), LockOutcome::Held { owner, .. } if owner == "a")
+            );
+            host.release_lock("demo-lock").await.unwrap();
+            assert_eq!(lock("b").await.unwrap(), LockOutcome::Acquired);
+        });
+    }
+
+    #[test]
+    fn exec_answers_through_the_handler() {
+        block_on(async {
+            let host = FakeHost::new("fake://h1");
+            host.add_image("sis-node:test");
+            let mut spec = node("demo-h1-1");
+            spec.network = None;
+            host.run_container(&spec).await.unwrap();
+            host.set_exec(|container, cmd| ExecOutput {
+                exit_code: 3,
+                stdout: format!("{container}: {}", cmd.join(" ")),
+                stderr: String::new(),
+            });
+            let out = host
+                .exec(
+                    "demo-h1-1",
+                    vec!["docker".into(), "info".into()],
+                    Duration::ZERO,
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                (out.exit_code, out.stdout.as_str()),
+                (3, "demo-h1-1: docker info")
+            );
+            host.state().containers.get_mut("demo-h1-1").unwrap().state = "exited".into();
+            assert!(host
+                .exec("demo-h1-1", vec![], Duration::ZERO)
+                .await
+                .is_err());
+        });
+    }
+}
