@@ -1,0 +1,190 @@
+//! swarm1, images, ring2net and the K/V store: what the nodes stand on.
+
+use std::collections::BTreeSet;
+
+use sis_spec::Spec;
+
+use super::checks::Checked;
+use super::{canonical_image, Builder};
+use crate::{labels, Action, Phase, Role};
+
+/// Init swarm1 on the first host when no host is in a swarm; join the hosts that are not in it.
+pub(crate) fn swarm1(checked: &Checked, out: &mut Builder) {
+    let view = &checked.swarm1;
+    let hosts = &checked.hosts;
+    let via = hosts[view.manager_host].name();
+    if view.new {
+        out.push(
+            Phase::Swarm1,
+            Action::InitSwarm1 {
+                host: via.to_string(),
+                advertise_addr: hosts[0].spec.advertise_addr.clone(),
+            },
+            "engine is not in a swarm",
+        );
+    }
+    for &i in &view.to_join {
+        let reason = if view.new {
+            format!("engine is not in a swarm; swarm1 is initialised on host {via} in this plan")
+        } else {
+            format!("engine is not in swarm1 (host {via} manages it)")
+        };
+        out.push(
+            Phase::Swarm1,
+            Action::JoinSwarm1 {
+                host: hosts[i].name().to_string(),
+                manager_host: via.to_string(),
+                role: Role::Worker,
+                advertise_addr: hosts[i].spec.advertise_addr.clone(),
+            },
+            reason,
+        );
+    }
+}
+
+/// Pull the node image onto every host that runs nodes, and the K/V store image onto its host.
+pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
+    let present: Vec<BTreeSet<String>> = checked
+        .hosts
+        .iter()
+        .map(|h| h.facts.images.iter().map(|i| canonical_image(i)).collect())
+        .collect();
+    for (i, h) in checked.hosts.iter().enumerate() {
+        let mut wanted: Vec<&str> = Vec::new();
+        if h.spec.nodes > 0 {
+            wanted.push(&spec.swarm2.image);
+        }
+        if let Some(kv) = spec.kvstore.as_ref().filter(|kv| kv.host == h.name()) {
+            if canonical_image(kv.image()) != canonical_image(&spec.swarm2.image)
+                || wanted.is_empty()
+            {
+                wanted.push(kv.image());
+            }
+        }
+        for image in wanted {
+            let canonical = canonical_image(image);
+            if present[i].contains(&canonical) {
+                continue;
+            }
+            let elsewhere = checked
+                .hosts
+                .iter()
+                .zip(&present)
+                .find(|(_, p)| p.contains(&canonical))
+                .map(|(other, _)| other.name());
+            let reason = match elsewhere {
+                Some(other) => format!(
+                    "not on the host (host {other} has it; copying between hosts is not planned yet)"
+                ),
+                None => "not on the host".to_string(),
+            };
+            out.push(
+                Phase::Images,
+                Action::PullImage {
+                    host: h.name().to_string(),
+                    image: image.to_string(),
+                },
+                reason,
+            );
+        }
+    }
+}
+
+/// Create ring2net through a manager host unless a swarm1 manager lists it. Overlay networks
+/// are swarm-scoped: a worker lists one only once a container there uses it, so workers'
+/// observations do not count as absence.
+pub(crate) fn network(spec: &Spec, checked: &Checked, out: &mut Builder) {
+    let view = &checked.swarm1;
+    let want = &spec.network;
+    let present = view.managers.iter().any(|&i| {
+        checked.hosts[i]
+            .facts
+            .networks
+            .iter()
+            .any(|n| n.name == want.name)
+    });
+    if present {
+        return;
+    }
+    let via = checked.hosts[view.manager_host].name();
+    let reason = if view.new {
+        "swarm1 is initialised in this plan".to_string()
+    } else {
+        "no swarm1 manager host lists it".to_string()
+    };
+    out.push(
+        Phase::Network,
+        Action::CreateNetwork {
+            host: via.to_string(),
+            name: want.name.clone(),
+            subnet: want.subnet.clone(),
+        },
+        reason,
+    );
+}
+
+/// Keep one running K/V store, named and placed as the spec says, with the spec's image;
+/// remove every other K/V store container of the cluster.
+pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
+    let name = labels::kvstore_name(&spec.name);
+    let mut kept = false;
+    let mut replaced: Option<String> = None;
+    let mut seen = BTreeSet::new();
+    for h in &checked.hosts {
+        let kvstores = h.facts.containers.iter().filter(|c| {
+            c.label(labels::ROLE) == Some(labels::ROLE_KVSTORE) && seen.insert(c.id.as_str())
+        });
+        for c in kvstores {
+            let remove = match &spec.kvstore {
+                None => Some("the spec has no K/V store".to_string()),
+                Some(kv) if kv.host != h.name() => {
+                    Some(format!("the spec places the K/V store on host {}", kv.host))
+                }
+                Some(_) if kept => Some(format!("{name} already runs on this host")),
+                Some(_) if c.name != name => Some(format!("the K/V store is named {name}")),
+                Some(_) if !c.is_running() => Some(format!("container is {}", c.state)),
+                Some(kv)
+                    if !c.image.starts_with("sha256:")
+                        && canonical_image(&c.image) != canonical_image(kv.image()) =>
+                {
+                    Some(format!("image {} → {}", c.image, kv.image()))
+                }
+                Some(_) => {
+                    kept = true;
+                    None
+                }
+            };
+            if let Some(reason) = remove {
+                if spec.kvstore.as_ref().is_some_and(|kv| kv.host == h.name()) && c.name == name {
+                    replaced = Some(reason.clone());
+                }
+                out.push(
+                    Phase::KvStoreRemove,
+                    Action::RemoveKvStore {
+                        host: h.name().to_string(),
+                        name: c.name.clone(),
+                    },
+                    reason,
+                );
+            }
+        }
+    }
+    let Some(kv) = spec.kvstore.as_ref().filter(|_| !kept) else {
+        return;
+    };
+    let reason = match replaced {
+        Some(why) => format!("replaces the removed one ({why})"),
+        None => format!("no running K/V store on host {}", kv.host),
+    };
+    out.push(
+        Phase::KvStore,
+        Action::CreateKvStore {
+            host: kv.host.clone(),
+            name,
+            kind: kv.kind,
+            image: kv.image().to_string(),
+            network: spec.network.name.clone(),
+        },
+        reason,
+    );
+}

@@ -1,0 +1,304 @@
+//! The fate of every node slot (host × index) and of every node container nobody wants.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sis_spec::Spec;
+
+use super::checks::Checked;
+use super::{canonical_image, Builder};
+use crate::{
+    labels, node_spec_hash, resolve_profile, Action, ContainerObservation, NodeProfile, Phase,
+};
+
+/// Idle dind nodes one CPU holds calmly: ~5 millicores each once in swarm2, measured on a
+/// 2-core machine where 250 nodes kept ~1.25 cores busy and a loop collapsed past ~140.
+pub(crate) const NODES_PER_CPU: u32 = 125;
+
+/// Memory an idle dind node takes (measured: ~50 MB).
+pub(crate) const NODE_IDLE_MEMORY: u64 = 50 * 1000 * 1000;
+
+/// What happens to a node slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Running as the spec says.
+    Keep,
+    /// Stopped (`exited`, `created`): started again, keeping its swarm2 state.
+    Start,
+    /// No container: created.
+    Create,
+    /// Drifted or dead: removed and created again.
+    Replace,
+    /// In a passing state (`restarting`, `removing`): left alone this time.
+    Wait,
+}
+
+/// One wanted node: `index` of the host at `host` (spec position).
+pub(crate) struct Slot<'a> {
+    pub host: usize,
+    pub index: u32,
+    pub name: String,
+    pub container: Option<&'a ContainerObservation>,
+    pub fate: Fate,
+    /// Why it is created, replaced or started.
+    pub reason: String,
+}
+
+/// A node container that no slot wants.
+pub(crate) struct Removal<'a> {
+    pub host: usize,
+    pub index: Option<u32>,
+    pub container: &'a ContainerObservation,
+    pub reason: String,
+    /// Kept for now because removing it would cost swarm2 its quorum (see the swarm2 planner).
+    pub deferred: bool,
+}
+
+/// The nodes of every host, with what each host's nodes are made from.
+pub(crate) struct Nodes<'a> {
+    /// Spec order: by host, then index.
+    pub slots: Vec<Slot<'a>>,
+    pub removals: Vec<Removal<'a>>,
+    /// Per host (spec order): profile and spec hash of its nodes.
+    pub made_from: Vec<(NodeProfile, String)>,
+    pub host_names: Vec<&'a str>,
+}
+
+pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder) -> Nodes<'a> {
+    let mut nodes = Nodes {
+        slots: Vec::with_capacity(spec.total_nodes() as usize),
+        removals: Vec::new(),
+        made_from: Vec::with_capacity(checked.hosts.len()),
+        host_names: checked.hosts.iter().map(|h| h.spec.name.as_str()).collect(),
+    };
+    // Hosts that share an engine list the same containers: each is handled once.
+    let mut seen = BTreeSet::new();
+    let mut profile_notes: Vec<(String, Vec<&str>)> = Vec::new();
+    for (pos, h) in checked.hosts.iter().enumerate() {
+        let host = h.spec.name.as_str();
+        let (profile, why) = resolve_profile(spec, Some(h.facts));
+        let hash = node_spec_hash(
+            &spec.swarm2.image,
+            &profile,
+            &spec.network.name,
+            &spec.swarm2.args,
+        );
+        let wanted = h.spec.nodes;
+        if wanted > 0 {
+            let how = match &profile {
+                NodeProfile::Privileged => format!("run privileged ({why})"),
+                other => format!("run with the {other} ({why})"),
+            };
+            match profile_notes.iter_mut().find(|(h, _)| *h == how) {
+                Some((_, hosts)) => hosts.push(host),
+                None => profile_notes.push((how, vec![host])),
+            }
+            capacity_warnings(host, h.facts, wanted, out);
+        }
+
+        let mut by_index: BTreeMap<u32, &ContainerObservation> = BTreeMap::new();
+        let node_containers = h.facts.containers.iter().filter(|c| {
+            c.label(labels::ROLE) == Some(labels::ROLE_NODE) && seen.insert(c.id.as_str())
+        });
+        for c in node_containers {
+            let index = c
+                .label(labels::INDEX)
+                .and_then(|i| i.parse::<u32>().ok())
+                .filter(|i| *i >= 1);
+            let problem = match (c.label(labels::HOST), index) {
+                (Some(owner), _) if owner != host => Some(if spec.host(owner).is_some() {
+                    format!("made for host {owner} but found on host {host}")
+                } else {
+                    format!("made for host {owner}, which is not in the spec")
+                }),
+                (None, _) => Some(format!("no {} label", labels::HOST)),
+                (_, None) => Some(format!(
+                    "no valid {} label ({})",
+                    labels::INDEX,
+                    c.label(labels::INDEX).unwrap_or("missing")
+                )),
+                (_, Some(i)) if c.name != labels::node_name(&spec.name, host, i) => Some(format!(
+                    "named {}, but node {i} of host {host} is {}",
+                    c.name,
+                    labels::node_name(&spec.name, host, i)
+                )),
+                (_, Some(i)) if by_index.contains_key(&i) => {
+                    Some(format!("a second container for node {i}"))
+                }
+                (_, Some(i)) => {
+                    by_index.insert(i, c);
+                    None
+                }
+            };
+            if let Some(reason) = problem {
+                nodes.removals.push(Removal {
+                    host: pos,
+                    index: None,
+                    container: c,
+                    reason,
+                    deferred: false,
+                });
+            }
+        }
+
+        let has = by_index.len();
+        let count = format!("spec wants {wanted}, host has {has}");
+        for index in 1..=wanted {
+            let name = labels::node_name(&spec.name, host, index);
+            let container = by_index.get(&index).copied();
+            let (fate, reason) = match container {
+                None => (Fate::Create, count.clone()),
+                Some(c) if c.label(labels::SPEC_HASH) != Some(hash.as_str()) => {
+                    (Fate::Replace, drift(spec, c, &hash))
+                }
+                Some(c) => match c.state.as_str() {
+                    "running" => (Fate::Keep, String::new()),
+                    "exited" => (Fate::Start, "container is exited".to_string()),
+                    "created" => (
+                        Fate::Start,
+                        "container was created but not started".to_string(),
+                    ),
+                    "dead" | "paused" => (Fate::Replace, format!("container is {}", c.state)),
+                    other => {
+                        out.warn(format!(
+                            "node {name} on host {host} is {other}; sis leaves it alone this time: run again once it settles"
+                        ));
+                        (Fate::Wait, String::new())
+                    }
+                },
+            };
+            nodes.slots.push(Slot {
+                host: pos,
+                index,
+                name,
+                container,
+                fate,
+                reason,
+            });
+        }
+        for (&index, &c) in by_index.range(wanted + 1..).rev() {
+            nodes.removals.push(Removal {
+                host: pos,
+                index: Some(index),
+                container: c,
+                reason: count.clone(),
+                deferred: false,
+            });
+        }
+        nodes.made_from.push((profile, hash));
+    }
+    for (how, hosts) in profile_notes {
+        let s = if hosts.len() == 1 { "" } else { "s" };
+        out.note(format!("nodes on host{s} {} {how}", hosts.join(", ")));
+    }
+    nodes
+}
+
+/// Says what changed in a drifted node: the image when it differs, else the spec hash.
+fn drift(spec: &Spec, c: &ContainerObservation, hash: &str) -> String {
+    let image = &spec.swarm2.image;
+    if !c.image.starts_with("sha256:") && canonical_image(&c.image) != canonical_image(image) {
+        return format!("drifted: image {} → {image}", c.image);
+    }
+    let what = if c.image == *image {
+        "profile, network or args changed"
+    } else {
+        "image, profile, network or args changed"
+    };
+    match c.label(labels::SPEC_HASH) {
+        Some(old) => format!("drifted: spec hash {old} → {hash} ({what})"),
+        None => format!(
+            "drifted: no {} label, the spec's is {hash}",
+            labels::SPEC_HASH
+        ),
+    }
+}
+
+fn capacity_warnings(host: &str, facts: &crate::HostFacts, wanted: u32, out: &mut Builder) {
+    if facts.cpus > 0 && wanted > facts.cpus.saturating_mul(NODES_PER_CPU) {
+        out.warn(format!(
+            "host {host} has {} CPUs and may not hold {wanted} nodes calmly (sis counts on about {NODES_PER_CPU} idle nodes per CPU)",
+            facts.cpus
+        ));
+    }
+    let need = u64::from(wanted) * NODE_IDLE_MEMORY;
+    if facts.memory_bytes > 0 && need > facts.memory_bytes {
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        out.warn(format!(
+            "host {host} has {:.1} GiB of memory and may not hold {wanted} nodes calmly (an idle node takes about 50 MB: {:.1} GiB)",
+            gib(facts.memory_bytes),
+            gib(need)
+        ));
+    }
+}
+
+/// Emits node removals, creations and starts from the fates (after swarm2 had its say).
+pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
+    // Per host: containers without a usable index first, then from the highest index down.
+    let mut removals: Vec<(usize, Option<u32>, &str, &str)> = nodes
+        .removals
+        .iter()
+        .filter(|r| !r.deferred)
+        .map(|r| {
+            (
+                r.host,
+                r.index,
+                r.container.name.as_str(),
+                r.reason.as_str(),
+            )
+        })
+        .chain(
+            nodes
+                .slots
+                .iter()
+                .filter(|s| s.fate == Fate::Replace && s.container.is_some())
+                .map(|s| (s.host, Some(s.index), s.name.as_str(), s.reason.as_str())),
+        )
+        .collect();
+    removals.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| b.1.is_none().cmp(&a.1.is_none()))
+            .then_with(|| b.1.cmp(&a.1))
+            .then_with(|| a.2.cmp(b.2))
+    });
+    for (host, _, name, reason) in removals {
+        out.push(
+            Phase::NodesRemove,
+            Action::RemoveNode {
+                host: nodes.host_names[host].to_string(),
+                name: name.to_string(),
+            },
+            reason,
+        );
+    }
+    for s in &nodes.slots {
+        let host = nodes.host_names[s.host].to_string();
+        match s.fate {
+            Fate::Create | Fate::Replace => {
+                let (profile, hash) = &nodes.made_from[s.host];
+                out.push(
+                    Phase::Nodes,
+                    Action::CreateNode {
+                        host,
+                        name: s.name.clone(),
+                        index: s.index,
+                        image: spec.swarm2.image.clone(),
+                        profile: profile.clone(),
+                        network: spec.network.name.clone(),
+                        args: spec.swarm2.args.clone(),
+                        spec_hash: hash.clone(),
+                    },
+                    s.reason.clone(),
+                );
+            }
+            Fate::Start => out.push(
+                Phase::Nodes,
+                Action::StartNode {
+                    host,
+                    name: s.name.clone(),
+                },
+                s.reason.clone(),
+            ),
+            Fate::Keep | Fate::Wait => {}
+        }
+    }
+}
