@@ -3,13 +3,17 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// One problem in a spec file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::yaml::Pos;
+
+/// One problem in a spec file. Renders as `FILE:LINE:COLUMN: MESSAGE`, where the message
+/// starts with the path of the value it is about (`hosts[2].name: ...`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SpecProblem {
     /// The file, as given by the user.
     pub file: String,
-    /// 1-based line and column in the file, where the problem comes from the YAML.
+    /// 1-based line in the file, where the problem comes from the YAML.
     pub line: Option<usize>,
+    /// 1-based column (in characters) in the file, where the problem comes from the YAML.
     pub column: Option<usize>,
     /// What is wrong and, where it helps, what to do.
     pub message: String,
@@ -59,4 +63,38 @@ impl SpecError {
             SpecError::Read { .. } => &[],
         }
     }
+}
+
+/// A problem before it is tied to a file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub pos: Option<Pos>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn at(pos: Pos, message: String) -> Problem {
+        Problem {
+            pos: Some(pos),
+            message,
+        }
+    }
+
+    pub fn in_file(self, file: &str) -> SpecProblem {
+        SpecProblem {
+            file: file.to_string(),
+            line: self.pos.map(|p| p.line),
+            column: self.pos.map(|p| p.column),
+            message: self.message,
+        }
+    }
+}
+
+/// The problems of `file` as one error, in the order they appear in the file
+/// (problems about the file as a whole first).
+pub(crate) fn invalid(file: &str, problems: Vec<Problem>) -> SpecError {
+    let mut problems: Vec<SpecProblem> = problems.into_iter().map(|p| p.in_file(file)).collect();
+    problems.sort();
+    problems.dedup();
+    SpecError::Invalid(problems)
 }

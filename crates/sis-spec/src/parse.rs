@@ -1,10 +1,11 @@
-//! Reading a spec: YAML → [`Spec`], then validation.
+//! Reading a spec: YAML tree → shape check → [`Spec`] → semantic checks.
 
 use std::path::Path;
 
-use crate::{Spec, SpecError, SpecProblem};
+use crate::error::{invalid, Problem};
+use crate::{shape, validate, yaml, Spec, SpecError};
 
-/// Reads and validates the spec at `path`.
+/// Reads and validates the spec at `path`; problems name the file as `path` is written.
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         path: path.to_path_buf(),
@@ -14,20 +15,23 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
 }
 
 /// Parses and validates spec text; `file` names it in error messages.
+///
+/// Every problem is reported at once, sorted by position: first the YAML syntax (a syntax
+/// error stops there), then the shape (unknown and missing keys, types, allowed values),
+/// and, when the shape is right, the meaning (names, subnet size, references between keys).
 pub fn parse_str(file: &str, text: &str) -> Result<Spec, SpecError> {
-    let spec: Spec = serde_yaml::from_str(text).map_err(|e| {
-        let loc = e.location();
-        SpecError::Invalid(vec![SpecProblem {
-            file: file.to_string(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
-            message: e.to_string(),
-        }])
+    let doc = yaml::parse(text).map_err(|problems| invalid(file, problems))?;
+    let json = shape::check(doc.as_ref()).map_err(|problems| invalid(file, problems))?;
+    let spec: Spec = serde_json::from_value(json).map_err(|e| {
+        // The shape tables and the serde types disagree: a bug in sis, not in the file.
+        let message =
+            format!("internal error: the spec has the right shape but does not load: {e}");
+        invalid(file, vec![Problem { pos: None, message }])
     })?;
-    let problems = crate::validate::validate(file, &spec);
+    let problems = validate::validate(&spec, doc.as_ref());
     if problems.is_empty() {
         Ok(spec)
     } else {
-        Err(SpecError::Invalid(problems))
+        Err(invalid(file, problems))
     }
 }

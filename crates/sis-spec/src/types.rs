@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Format version of this file. Only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
     /// Cluster name: the prefix of every container name and the value of the
     /// `sis.cluster` ownership label. Lower-case letters, digits and `-`, at most 32 characters.
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9-]*$"), length(min = 1, max = 32))]
     pub name: String,
     /// The hosts of swarm1, at least one.
+    #[schemars(length(min = 1))]
     pub hosts: Vec<Host>,
     /// The overlay network all dind nodes share (the seed's `ring2net`).
     pub network: Network,
@@ -29,10 +32,13 @@ pub struct Spec {
 #[serde(deny_unknown_fields)]
 pub struct Host {
     /// Unique name of the host within the spec; part of node container names.
+    /// Lower-case letters, digits and `-`, at most 32 characters.
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9-]*$"), length(min = 1, max = 32))]
     pub name: String,
     /// Docker engine endpoint: `unix:///var/run/docker.sock` (the default), `tcp://HOST:PORT`
     /// (with `tls` for TLS), or `ssh://USER@HOST`.
     #[serde(default = "default_endpoint")]
+    #[schemars(pattern(r"^(unix|tcp|ssh)://."))]
     pub endpoint: String,
     /// TLS material for a `tcp://` endpoint; paths are relative to the spec file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,9 +68,14 @@ pub struct Tls {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
-    /// Network name, e.g. `ring2net`.
+    /// Network name, e.g. `ring2net`: a swarm overlay network name (letters, digits, `-` and
+    /// `_`, starting and ending with a letter or digit, at most 63 characters).
+    #[schemars(pattern(r"^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$"), length(max = 63))]
     pub name: String,
-    /// IPv4 CIDR, e.g. `10.9.0.0/16`; must hold every node, manager, the K/V store and the gateway.
+    /// IPv4 CIDR, e.g. `10.9.0.0/16`, with a prefix from /8 to /30. It must hold every node,
+    /// the K/V store and the classic swarm manager: a /N has 2^(32-N) - 3 addresses for them
+    /// (the network, broadcast and gateway addresses are taken).
+    #[schemars(pattern(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"))]
     pub subnet: String,
 }
 
@@ -109,7 +120,9 @@ pub struct Swarm2 {
     #[serde(default)]
     pub mode: Swarm2Mode,
     /// Number of swarm2 managers (swarm mode): odd, at least 1, at most the node count.
+    /// Not used in classic mode, which runs one `swarm manage` container.
     #[serde(default = "default_managers")]
+    #[schemars(range(min = 1))]
     pub managers: u32,
     /// The dind node image.
     #[serde(default = "default_node_image")]
@@ -119,11 +132,14 @@ pub struct Swarm2 {
     /// the host's capability bounding set is full, else the capability profile without what the host lacks.
     #[serde(default)]
     pub privileged: Privileged,
-    /// With the capability profile: capabilities to leave out, e.g. `[SYS_RESOURCE]`.
+    /// With the capability profile: capabilities to leave out, upper case without the `CAP_`
+    /// prefix, e.g. `[SYS_RESOURCE]`. Not allowed with `privileged: true`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(r"^[A-Z][A-Z_]*$")))]
     pub cap_drop: Vec<String>,
     /// Host port that publishes swarm2's manager API (classic mode: `swarm manage -H :PORT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub publish: Option<u16>,
     /// Extra arguments for each node's dockerd (appended to the image's command).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -156,23 +172,38 @@ pub enum Swarm2Mode {
 }
 
 /// `true`, `false` or `auto`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema)]
-#[schemars(untagged)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Privileged {
     /// Privileged where the host allows it, else the capability profile.
     #[default]
-    #[schemars(with = "AutoLiteral")]
     Auto,
     /// Always privileged (`true`) or always the capability profile (`false`).
-    #[schemars(with = "bool")]
     Fixed(bool),
 }
 
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-enum AutoLiteral {
-    #[serde(rename = "auto")]
-    Auto,
+/// Written by hand: derived untagged schemas describe `auto` through a helper type; this says
+/// exactly what the YAML accepts, a boolean or the string `auto`.
+impl JsonSchema for Privileged {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Privileged".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`true`, `false` or `auto`.",
+            "oneOf": [
+                {
+                    "type": "boolean",
+                    "description": "`true`: always privileged. `false`: always the capability profile."
+                },
+                {
+                    "type": "string",
+                    "const": "auto",
+                    "description": "Privileged where the host allows it, else the capability profile."
+                }
+            ]
+        })
+    }
 }
 
 impl Serialize for Privileged {
@@ -219,9 +250,11 @@ fn default_node_image() -> String {
 }
 
 impl Spec {
-    /// Dind nodes over all hosts.
+    /// Dind nodes over all hosts (saturating: a valid spec is far from `u32::MAX`).
     pub fn total_nodes(&self) -> u32 {
-        self.hosts.iter().map(|h| h.nodes).sum()
+        self.hosts
+            .iter()
+            .fold(0u32, |sum, h| sum.saturating_add(h.nodes))
     }
 
     /// The host with this name.

@@ -1,7 +1,333 @@
-//! Semantic checks on a parsed spec.
+//! Semantic checks on a spec of the right shape. Positions come from the YAML tree.
 
-use crate::{Spec, SpecProblem};
+use std::collections::HashMap;
 
-pub(crate) fn validate(_file: &str, _spec: &Spec) -> Vec<SpecProblem> {
-    Vec::new()
+use crate::error::Problem;
+use crate::rules::{self, CAPABILITIES};
+use crate::shape::at;
+use crate::suggest::closest;
+use crate::yaml::{Node, Pos, Value};
+use crate::{KvStore, Privileged, Spec, Swarm2Mode};
+
+/// Every semantic problem of `spec`; `doc` is the YAML it was read from.
+pub(crate) fn validate(spec: &Spec, doc: Option<&Node>) -> Vec<Problem> {
+    let mut c = Checks {
+        doc,
+        out: Vec::new(),
+    };
+    if spec.version != 1 {
+        let message = format!("{} is not a spec version sis knows; use 1", spec.version);
+        c.report("version", message);
+    }
+    if let Some(problem) = rules::name_problem(&spec.name) {
+        c.report(
+            "name",
+            format!("{problem} (it prefixes every container name)"),
+        );
+    }
+    hosts(&mut c, spec);
+    network(&mut c, spec);
+    kvstore(&mut c, spec);
+    swarm2(&mut c, spec);
+    c.out
+}
+
+struct Checks<'a> {
+    doc: Option<&'a Node>,
+    out: Vec<Problem>,
+}
+
+impl Checks<'_> {
+    /// Reports `message` about the value at `path` (`hosts[2].name`), at its position,
+    /// or at its nearest ancestor's when it has its default and so no position.
+    fn report(&mut self, path: &str, message: String) {
+        self.out.push(Problem {
+            pos: self.locate(path).map(|(pos, _)| pos),
+            message: format!("{}{message}", at(path)),
+        });
+    }
+
+    /// The position of `path`, and whether the file spells it out.
+    fn locate(&self, path: &str) -> Option<(Pos, bool)> {
+        let mut node = self.doc?;
+        for part in path.split('.') {
+            let (key, indices) = part.split_once('[').unwrap_or((part, ""));
+            let Some(next) = node.get(key) else {
+                return Some((node.pos, false));
+            };
+            node = next;
+            for index in indices.split('[').filter(|s| !s.is_empty()) {
+                let i: usize = index.trim_end_matches(']').parse().expect("a list index");
+                match &node.value {
+                    Value::Seq(items) if i < items.len() => node = &items[i],
+                    _ => return Some((node.pos, false)),
+                }
+            }
+        }
+        Some((node.pos, true))
+    }
+
+    fn spelt_out(&self, path: &str) -> bool {
+        self.locate(path).is_some_and(|(_, present)| present)
+    }
+
+    /// ` (line L column C)` for a value reported as "already used by" another one.
+    fn where_is(&self, path: &str) -> String {
+        match self.locate(path) {
+            Some((pos, _)) => format!(" (line {} column {})", pos.line, pos.column),
+            None => String::new(),
+        }
+    }
+}
+
+fn hosts(c: &mut Checks, spec: &Spec) {
+    if spec.hosts.is_empty() {
+        c.report("hosts", "at least one host is needed".to_string());
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut endpoints: HashMap<&str, usize> = HashMap::new();
+    for (i, host) in spec.hosts.iter().enumerate() {
+        let path = format!("hosts[{i}]");
+        if let Some(problem) = rules::name_problem(&host.name) {
+            let why = "(it is part of the container name of each of its nodes)";
+            c.report(&format!("{path}.name"), format!("{problem} {why}"));
+        }
+        if let Some(&first) = names.get(host.name.as_str()) {
+            let message = format!(
+                "{:?} is already the name of hosts[{first}]{}; host names must be unique",
+                host.name,
+                c.where_is(&format!("hosts[{first}].name"))
+            );
+            c.report(&format!("{path}.name"), message);
+        } else {
+            names.insert(&host.name, i);
+        }
+        endpoint(c, &path, &host.endpoint);
+        if let Some(&first) = endpoints.get(host.endpoint.as_str()) {
+            let message = format!(
+                "{:?} is already the endpoint of hosts[{first}]{}; each host must be a different engine",
+                host.endpoint,
+                c.where_is(&format!("hosts[{first}].endpoint"))
+            );
+            c.report(&format!("{path}.endpoint"), message);
+        } else {
+            endpoints.insert(&host.endpoint, i);
+        }
+        if host.tls.is_some() && !host.endpoint.starts_with("tcp://") {
+            let message = format!(
+                "TLS works only with a tcp:// endpoint, and this host's endpoint is {:?}",
+                host.endpoint
+            );
+            c.report(&format!("{path}.tls"), message);
+        }
+        if host.advertise_addr.as_deref() == Some("") {
+            let message = "must not be empty; leave it out to let the engine choose".to_string();
+            c.report(&format!("{path}.advertise_addr"), message);
+        }
+    }
+}
+
+fn endpoint(c: &mut Checks, host: &str, endpoint: &str) {
+    let path = format!("{host}.endpoint");
+    let message = match endpoint.split_once("://") {
+        None => format!(
+            "{endpoint:?} has no scheme; write unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST"
+        ),
+        Some(("unix" | "tcp" | "ssh", "")) => format!("{endpoint:?} names no address"),
+        Some(("unix" | "tcp" | "ssh", _)) => return,
+        Some((scheme, _)) => {
+            format!("unsupported scheme \"{scheme}://\"; use unix://, tcp:// or ssh://")
+        }
+    };
+    c.report(&path, message);
+}
+
+fn network(c: &mut Checks, spec: &Spec) {
+    let name = &spec.network.name;
+    if name.is_empty() {
+        c.report("network.name", "must not be empty".to_string());
+    } else if rules::RESERVED_NETWORKS.contains(&name.as_str()) {
+        let message =
+            format!("{name:?} is the name of a network Docker makes itself; choose another");
+        c.report("network.name", message);
+    } else if !rules::is_swarm_network_name(name) {
+        let message = format!(
+            "{name:?} is not a valid swarm network name; use letters, digits, \"-\" and \"_\", \
+             starting and ending with a letter or digit, at most 63 characters"
+        );
+        c.report("network.name", message);
+    }
+    subnet(c, spec);
+}
+
+fn subnet(c: &mut Checks, spec: &Spec) {
+    let text = &spec.network.subnet;
+    let Some((addr, prefix)) = rules::parse_cidr(text) else {
+        let message = format!("{text:?} is not an IPv4 CIDR such as 10.9.0.0/16");
+        return c.report("network.subnet", message);
+    };
+    if !rules::PREFIXES.contains(&prefix) {
+        let (lo, hi) = (rules::PREFIXES.start(), rules::PREFIXES.end());
+        let message = format!("prefix /{prefix} is out of range; use a prefix from /{lo} to /{hi}");
+        return c.report("network.subnet", message);
+    }
+    let network = rules::network_of(addr, prefix);
+    if network != addr {
+        let message = format!(
+            "{text:?} is not the network address of its prefix; did you mean {network}/{prefix}?"
+        );
+        return c.report("network.subnet", message);
+    }
+    let nodes: u64 = spec.hosts.iter().map(|h| u64::from(h.nodes)).sum();
+    let mut parts = vec![format!("{nodes} node{}", if nodes == 1 { "" } else { "s" })];
+    if spec.kvstore.is_some() {
+        parts.push("1 K/V store".to_string());
+    }
+    if spec.swarm2.mode == Swarm2Mode::Classic {
+        parts.push("1 classic swarm manager".to_string());
+    }
+    let needed = nodes + parts.len() as u64 - 1;
+    let room = rules::capacity(prefix);
+    if needed <= room {
+        return;
+    }
+    let what = match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => parts.join(""),
+    };
+    let advice = match rules::prefix_for(needed) {
+        Some(p) => format!(
+            "use a /{p} such as {}/{p}, or a shorter prefix",
+            rules::network_of(addr, p)
+        ),
+        None => format!(
+            "even a /{} is too small; use fewer nodes",
+            rules::PREFIXES.start()
+        ),
+    };
+    let plural = if room == 1 { "" } else { "s" };
+    let message = format!(
+        "{text} has room for {room} container{plural}, but {needed} are needed ({what}); {advice}"
+    );
+    c.report("network.subnet", message);
+}
+
+fn kvstore(c: &mut Checks, spec: &Spec) {
+    let Some(kv) = &spec.kvstore else { return };
+    if spec.host(&kv.host).is_none() {
+        let mut names: Vec<&str> = Vec::new();
+        for host in &spec.hosts {
+            if !names.contains(&host.name.as_str()) {
+                names.push(&host.name);
+            }
+        }
+        let mut message = format!("no host is named {:?}", kv.host);
+        if let Some(near) = closest(&kv.host, names.iter().copied()) {
+            message.push_str(&format!(" (did you mean {near:?}?)"));
+        }
+        message.push_str(&format!("; the hosts are {}", names.join(", ")));
+        c.report("kvstore.host", message);
+    }
+    if kv.image.as_deref() == Some("") {
+        let default = KvStore {
+            image: None,
+            ..kv.clone()
+        };
+        let message = format!(
+            "must not be empty; leave it out for the default ({})",
+            default.image()
+        );
+        c.report("kvstore.image", message);
+    }
+}
+
+fn swarm2(c: &mut Checks, spec: &Spec) {
+    let s = &spec.swarm2;
+    let classic = s.mode == Swarm2Mode::Classic;
+    if classic && spec.kvstore.is_none() {
+        let host = spec.hosts.first().map_or("HOST", |h| h.name.as_str());
+        let message = format!(
+            "classic mode needs a kvstore, through which its nodes find each other; \
+             add one, e.g. \"kvstore: {{kind: consul, host: {host}}}\""
+        );
+        c.report("swarm2.mode", message);
+    }
+    managers(c, spec, classic);
+    if s.image.is_empty() {
+        c.report("swarm2.image", "must not be empty".to_string());
+    }
+    for (i, cap) in s.cap_drop.iter().enumerate() {
+        if let Some(message) = capability_problem(cap) {
+            c.report(&format!("swarm2.cap_drop[{i}]"), message);
+        }
+    }
+    if !s.cap_drop.is_empty() && s.privileged == Privileged::Fixed(true) {
+        let message = "has no effect with privileged: true, as privileged nodes keep every \
+                       capability; remove it, or set privileged to false or auto";
+        c.report("swarm2.cap_drop", message.to_string());
+    }
+    if s.publish == Some(0) {
+        let message = "0 is not a port; use a port from 1 to 65535, or leave publish out";
+        c.report("swarm2.publish", message.to_string());
+    }
+}
+
+fn managers(c: &mut Checks, spec: &Spec, classic: bool) {
+    let m = spec.swarm2.managers;
+    if classic {
+        if m != 1 && c.spelt_out("swarm2.managers") {
+            let message = "has no effect in classic mode, which runs a single swarm manager \
+                           container; remove it";
+            c.report("swarm2.managers", message.to_string());
+        }
+        return;
+    }
+    let total_nodes: u64 = spec.hosts.iter().map(|h| u64::from(h.nodes)).sum();
+    let message = if m == 0 {
+        "at least 1 manager is needed".to_string()
+    } else if m % 2 == 0 {
+        format!(
+            "{m} is even; use an odd number such as {} or {}, so that a majority of managers \
+             survives a failure",
+            m - 1,
+            m + 1
+        )
+    } else if total_nodes > 0 && u64::from(m) > total_nodes {
+        let most = if total_nodes % 2 == 1 {
+            total_nodes
+        } else {
+            total_nodes - 1
+        };
+        format!("{m} managers, but the hosts run only {total_nodes} nodes; use {most} or fewer")
+    } else {
+        return;
+    };
+    c.report("swarm2.managers", message);
+}
+
+fn capability_problem(cap: &str) -> Option<String> {
+    if CAPABILITIES.contains(&cap) {
+        return None;
+    }
+    let upper = cap.to_ascii_uppercase();
+    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    if bare == "ALL" {
+        return Some(
+            "dropping ALL leaves the nodes without the capabilities dockerd needs; \
+             name the capabilities to drop"
+                .to_string(),
+        );
+    }
+    if CAPABILITIES.contains(&bare) {
+        return Some(if bare.len() < cap.len() {
+            format!("{cap:?}: leave out the CAP_ prefix and write {bare:?}")
+        } else {
+            format!("{cap:?}: capability names are upper case; write {bare:?}")
+        });
+    }
+    let mut message = format!("{cap:?} is not a Linux capability");
+    if let Some(near) = closest(bare, CAPABILITIES.iter().copied()) {
+        message.push_str(&format!(" (did you mean {near:?}?)"));
+    }
+    Some(message)
 }

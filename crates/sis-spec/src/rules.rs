@@ -1,0 +1,210 @@
+//! The rules behind the semantic checks: names, subnets, capabilities. Pure functions.
+
+use std::net::Ipv4Addr;
+
+/// Linux capability names without the `CAP_` prefix, in bit order (capability 0 first),
+/// as Docker's `--cap-add`/`--cap-drop` take them.
+pub const CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// Longest cluster or host name: both go into container names (`NAME-HOST-7`) and hostnames.
+pub(crate) const MAX_NAME: usize = 32;
+
+/// Why `value` is not a valid cluster or host name (`[a-z0-9-]`, not starting with `-`,
+/// 1..=32 characters), or `None` if it is one.
+pub(crate) fn name_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("must not be empty".to_string());
+    }
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    if let Some(bad) = value.chars().find(|&c| !allowed(c)) {
+        let mut message =
+            format!("{value:?} contains \"{bad}\"; use lower-case letters, digits and \"-\"");
+        let fixed: String = value
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if allowed(c) { c } else { '-' })
+            .collect();
+        let fixed = fixed.trim_start_matches('-');
+        if name_problem(fixed).is_none() {
+            message.push_str(&format!(", e.g. {fixed:?}"));
+        }
+        return Some(message);
+    }
+    if value.starts_with('-') {
+        return Some(format!(
+            "{value:?} must start with a lower-case letter or a digit"
+        ));
+    }
+    let len = value.chars().count();
+    if len > MAX_NAME {
+        return Some(format!(
+            "{value:?} has {len} characters; at most {MAX_NAME} are allowed"
+        ));
+    }
+    None
+}
+
+/// Names Docker keeps for its own networks on every engine of a swarm.
+pub(crate) const RESERVED_NETWORKS: &[&str] =
+    &["bridge", "host", "none", "ingress", "docker_gwbridge"];
+
+/// Whether swarm mode accepts `name` for an overlay network: a DNS name component
+/// (swarmkit's `^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$`) of at most 63 characters.
+pub(crate) fn is_swarm_network_name(name: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    name.len() <= 63
+        && name.starts_with(alnum)
+        && name.ends_with(alnum)
+        && name.chars().all(|c| alnum(c) || c == '-' || c == '_')
+}
+
+/// An IPv4 CIDR as written: the address and the prefix length, or `None` if it is not
+/// `A.B.C.D/N` with N from 0 to 32.
+pub(crate) fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
+    let (addr, prefix) = text.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    if prefix.is_empty() || prefix.len() > 2 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let prefix: u8 = prefix.parse().ok()?;
+    (prefix <= 32).then_some((addr, prefix))
+}
+
+/// The network address of `addr` under `prefix`.
+pub(crate) fn network_of(addr: Ipv4Addr, prefix: u8) -> Ipv4Addr {
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
+    Ipv4Addr::from(u32::from(addr) & mask)
+}
+
+/// Containers a subnet can hold: all addresses but the network address, the broadcast
+/// address and the gateway.
+pub(crate) fn capacity(prefix: u8) -> u64 {
+    (1u64 << (32 - u32::from(prefix))).saturating_sub(3)
+}
+
+/// Prefix lengths sis accepts for ring2net: /8 is already 16 million addresses,
+/// /30 holds a single container.
+pub(crate) const PREFIXES: std::ops::RangeInclusive<u8> = 8..=30;
+
+/// The longest accepted prefix whose subnet holds `needed` containers.
+pub(crate) fn prefix_for(needed: u64) -> Option<u8> {
+    PREFIXES.rev().find(|&p| capacity(p) >= needed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_container_name_rules() {
+        assert_eq!(name_problem("wily-1"), None);
+        assert_eq!(name_problem("7"), None);
+        assert_eq!(name_problem(&"a".repeat(32)), None);
+        assert_eq!(
+            name_problem(&"a".repeat(33)).unwrap(),
+            format!(
+                "{:?} has 33 characters; at most 32 are allowed",
+                "a".repeat(33)
+            )
+        );
+        assert_eq!(
+            name_problem("My_Cluster").unwrap(),
+            r#""My_Cluster" contains "M"; use lower-case letters, digits and "-", e.g. "my-cluster""#
+        );
+        assert_eq!(
+            name_problem("-x").unwrap(),
+            r#""-x" must start with a lower-case letter or a digit"#
+        );
+        assert_eq!(name_problem("").unwrap(), "must not be empty");
+    }
+
+    #[test]
+    fn network_names_are_dns_name_components() {
+        assert!(is_swarm_network_name("ring2net"));
+        assert!(is_swarm_network_name("Ring_2-net"));
+        assert!(is_swarm_network_name("r"));
+        assert!(!is_swarm_network_name("ring.net"));
+        assert!(!is_swarm_network_name("ring2net-"));
+        assert!(!is_swarm_network_name("-ring2net"));
+        assert!(!is_swarm_network_name("ring 2"));
+        assert!(!is_swarm_network_name(&"n".repeat(64)));
+    }
+
+    #[test]
+    fn cidrs_parse_strictly_and_size_as_documented() {
+        assert_eq!(
+            parse_cidr("10.9.0.0/16"),
+            Some((Ipv4Addr::new(10, 9, 0, 0), 16))
+        );
+        assert_eq!(parse_cidr("10.9.0.0"), None);
+        assert_eq!(parse_cidr("10.9.0/16"), None);
+        assert_eq!(parse_cidr("10.9.0.0/33"), None);
+        assert_eq!(parse_cidr("10.9.0.0/+6"), None);
+        assert_eq!(parse_cidr("10.09.0.0/16"), None);
+        assert_eq!(
+            network_of(Ipv4Addr::new(10, 9, 1, 7), 16),
+            Ipv4Addr::new(10, 9, 0, 0)
+        );
+        assert_eq!(capacity(24), 253);
+        assert_eq!(capacity(30), 1);
+        assert_eq!(capacity(16), 65533);
+        assert_eq!(prefix_for(253), Some(24));
+        assert_eq!(prefix_for(254), Some(23));
+        assert_eq!(prefix_for(1), Some(30));
+        assert_eq!(prefix_for(1 << 24), None);
+    }
+
+    #[test]
+    fn the_capability_list_is_in_bit_order() {
+        assert_eq!(CAPABILITIES.len(), 41);
+        assert_eq!(CAPABILITIES[21], "SYS_ADMIN");
+        assert_eq!(CAPABILITIES[24], "SYS_RESOURCE");
+        assert_eq!(CAPABILITIES[40], "CHECKPOINT_RESTORE");
+    }
+}

@@ -1,0 +1,395 @@
+//! The meaning of a well-formed spec. One test per message.
+
+use crate::{base_and, base_with, problems, yaml};
+
+#[test]
+fn version_must_be_1() {
+    assert_eq!(
+        problems(&base_with(1, "version: 2")),
+        ["cluster.yaml:1:10: version: 2 is not a spec version sis knows; use 1"]
+    );
+}
+
+#[test]
+fn cluster_name_characters() {
+    assert_eq!(
+        problems(&base_with(2, "name: My_Cluster")),
+        ["cluster.yaml:2:7: name: \"My_Cluster\" contains \"M\"; use lower-case letters, digits and \"-\", e.g. \"my-cluster\" (it prefixes every container name)"]
+    );
+}
+
+#[test]
+fn cluster_name_start() {
+    assert_eq!(
+        problems(&base_with(2, "name: -demo")),
+        ["cluster.yaml:2:7: name: \"-demo\" must start with a lower-case letter or a digit (it prefixes every container name)"]
+    );
+}
+
+#[test]
+fn cluster_name_length() {
+    let long = format!("name: {}", "d".repeat(33));
+    assert_eq!(
+        problems(&base_with(2, &long)),
+        [format!("cluster.yaml:2:7: name: \"{}\" has 33 characters; at most 32 are allowed (it prefixes every container name)", "d".repeat(33))]
+    );
+}
+
+#[test]
+fn cluster_name_not_empty() {
+    assert_eq!(
+        problems(&base_with(2, "name: ''")),
+        ["cluster.yaml:2:7: name: must not be empty (it prefixes every container name)"]
+    );
+}
+
+#[test]
+fn at_least_one_host() {
+    let text = base_with(3, "hosts: []").replacen("  - name: a\n    nodes: 3\n", "", 1);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:3:8: hosts: at least one host is needed"]
+    );
+}
+
+#[test]
+fn host_names_are_unique() {
+    let text = base_with(
+        5,
+        "    nodes: 3\n  - name: b\n    endpoint: ssh://b\n  - name: a\n    endpoint: ssh://c",
+    );
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:8:11: hosts[2].name: \"a\" is already the name of hosts[0] (line 4 column 11); host names must be unique"]
+    );
+}
+
+#[test]
+fn host_names_follow_the_name_rules() {
+    assert_eq!(
+        problems(&base_with(4, "  - name: Wily.1")),
+        ["cluster.yaml:4:11: hosts[0].name: \"Wily.1\" contains \"W\"; use lower-case letters, digits and \"-\", e.g. \"wily-1\" (it is part of the container name of each of its nodes)"]
+    );
+}
+
+#[test]
+fn endpoints_need_a_scheme() {
+    let text = base_with(5, "    endpoint: 172.19.9.45:2377");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:15: hosts[0].endpoint: \"172.19.9.45:2377\" has no scheme; write unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST"]
+    );
+}
+
+#[test]
+fn endpoint_schemes_are_unix_tcp_or_ssh() {
+    let text = base_with(5, "    endpoint: http://172.19.9.45:2377");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:15: hosts[0].endpoint: unsupported scheme \"http://\"; use unix://, tcp:// or ssh://"]
+    );
+}
+
+#[test]
+fn endpoints_name_an_address() {
+    let text = base_with(5, "    endpoint: tcp://");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:15: hosts[0].endpoint: \"tcp://\" names no address"]
+    );
+}
+
+#[test]
+fn each_host_is_a_different_engine() {
+    let text = base_with(5, "    nodes: 3\n  - name: b");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:6:5: hosts[1].endpoint: \"unix:///var/run/docker.sock\" is already the endpoint of hosts[0] (line 4 column 5); each host must be a different engine"]
+    );
+}
+
+#[test]
+fn tls_only_with_tcp() {
+    let text = base_with(5, "    tls: {ca: ca.pem, cert: cert.pem, key: key.pem}");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:10: hosts[0].tls: TLS works only with a tcp:// endpoint, and this host's endpoint is \"unix:///var/run/docker.sock\""]
+    );
+}
+
+#[test]
+fn advertise_addr_not_empty() {
+    let text = base_with(5, "    advertise_addr: ''");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:21: hosts[0].advertise_addr: must not be empty; leave it out to let the engine choose"]
+    );
+}
+
+#[test]
+fn subnet_is_a_cidr() {
+    assert_eq!(
+        problems(&base_with(8, "  subnet: 10.9.0/16")),
+        ["cluster.yaml:8:11: network.subnet: \"10.9.0/16\" is not an IPv4 CIDR such as 10.9.0.0/16"]
+    );
+}
+
+#[test]
+fn subnet_prefix_range() {
+    assert_eq!(
+        problems(&base_with(8, "  subnet: 10.0.0.0/7")),
+        ["cluster.yaml:8:11: network.subnet: prefix /7 is out of range; use a prefix from /8 to /30"]
+    );
+}
+
+#[test]
+fn subnet_is_a_network_address() {
+    assert_eq!(
+        problems(&base_with(8, "  subnet: 10.9.1.0/16")),
+        ["cluster.yaml:8:11: network.subnet: \"10.9.1.0/16\" is not the network address of its prefix; did you mean 10.9.0.0/16?"]
+    );
+}
+
+#[test]
+fn subnet_holds_every_container() {
+    let text = base_with(5, "    nodes: 300");
+    let text = text.replace("10.9.0.0/16", "10.9.1.0/24");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:8:11: network.subnet: 10.9.1.0/24 has room for 253 containers, but 300 are needed (300 nodes); use a /23 such as 10.9.0.0/23, or a shorter prefix"]
+    );
+}
+
+#[test]
+fn subnet_sizes_count_in_the_singular_too() {
+    let text = base_with(8, "  subnet: 10.9.0.4/30");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:8:11: network.subnet: 10.9.0.4/30 has room for 1 container, but 3 are needed (3 nodes); use a /29 such as 10.9.0.0/29, or a shorter prefix"]
+    );
+}
+
+#[test]
+fn subnet_counts_the_kvstore_and_the_classic_manager() {
+    let text = base_with(5, "    nodes: 252").replace("10.9.0.0/16", "10.9.0.0/24");
+    assert_eq!(problems(&text), Vec::<String>::new());
+    let text = base_and(&[
+        "kvstore: {kind: consul, host: a}",
+        "swarm2: {mode: classic}",
+    ]);
+    let text = text
+        .replace("nodes: 3", "nodes: 252")
+        .replace("10.9.0.0/16", "10.9.0.0/24");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:8:11: network.subnet: 10.9.0.0/24 has room for 253 containers, but 254 are needed (252 nodes, 1 K/V store and 1 classic swarm manager); use a /23 such as 10.9.0.0/23, or a shorter prefix"]
+    );
+}
+
+#[test]
+fn no_subnet_holds_billions() {
+    let text = base_with(5, "    nodes: 4000000000");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:8:11: network.subnet: 10.9.0.0/16 has room for 65533 containers, but 4000000000 are needed (4000000000 nodes); even a /8 is too small; use fewer nodes"]
+    );
+}
+
+#[test]
+fn network_name_not_empty() {
+    assert_eq!(
+        problems(&base_with(7, "  name: \"\"")),
+        ["cluster.yaml:7:9: network.name: must not be empty"]
+    );
+}
+
+#[test]
+fn network_name_is_a_swarm_network_name() {
+    assert_eq!(
+        problems(&base_with(7, "  name: ring2.net")),
+        ["cluster.yaml:7:9: network.name: \"ring2.net\" is not a valid swarm network name; use letters, digits, \"-\" and \"_\", starting and ending with a letter or digit, at most 63 characters"]
+    );
+}
+
+#[test]
+fn network_name_is_not_dockers_own() {
+    assert_eq!(
+        problems(&base_with(7, "  name: ingress")),
+        ["cluster.yaml:7:9: network.name: \"ingress\" is the name of a network Docker makes itself; choose another"]
+    );
+}
+
+#[test]
+fn kvstore_host_is_one_of_the_hosts() {
+    let text = base_and(&["kvstore:", "  kind: consul", "  host: b"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:11:9: kvstore.host: no host is named \"b\"; the hosts are a"]
+    );
+    let text = base_and(&["kvstore:", "  kind: consul", "  host: wily-2"])
+        .replace("name: a", "name: wily-1");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:11:9: kvstore.host: no host is named \"wily-2\" (did you mean \"wily-1\"?); the hosts are wily-1"]
+    );
+}
+
+#[test]
+fn kvstore_image_not_empty() {
+    let text = base_and(&["kvstore: {kind: etcd, host: a, image: ''}"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:9:39: kvstore.image: must not be empty; leave it out for the default (quay.io/coreos/etcd:v3.5.17)"]
+    );
+}
+
+#[test]
+fn managers_at_least_one() {
+    let text = base_and(&["swarm2:", "  managers: 0"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:13: swarm2.managers: at least 1 manager is needed"]
+    );
+}
+
+#[test]
+fn managers_odd() {
+    let text = base_and(&["swarm2:", "  managers: 2"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:13: swarm2.managers: 2 is even; use an odd number such as 1 or 3, so that a majority of managers survives a failure"]
+    );
+}
+
+#[test]
+fn managers_at_most_the_nodes() {
+    let text = base_and(&["swarm2:", "  managers: 5"]).replace("nodes: 3", "nodes: 4");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:13: swarm2.managers: 5 managers, but the hosts run only 4 nodes; use 3 or fewer"]
+    );
+    // Without nodes there is nothing to manage yet, and nothing to compare with.
+    let text = base_and(&["swarm2:", "  managers: 5"]).replace("nodes: 3", "nodes: 0");
+    assert_eq!(problems(&text), Vec::<String>::new());
+}
+
+#[test]
+fn managers_mean_nothing_in_classic_mode() {
+    let text = base_and(&[
+        "kvstore: {kind: consul, host: a}",
+        "swarm2:",
+        "  mode: classic",
+        "  managers: 3",
+    ]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:12:13: swarm2.managers: has no effect in classic mode, which runs a single swarm manager container; remove it"]
+    );
+}
+
+#[test]
+fn classic_mode_needs_a_kvstore() {
+    let text = base_and(&["swarm2:", "  mode: classic"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:9: swarm2.mode: classic mode needs a kvstore, through which its nodes find each other; add one, e.g. \"kvstore: {kind: consul, host: a}\""]
+    );
+}
+
+#[test]
+fn node_image_not_empty() {
+    let text = base_and(&["swarm2:", "  image: ''"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:10: swarm2.image: must not be empty"]
+    );
+}
+
+#[test]
+fn cap_drop_without_the_cap_prefix() {
+    let text = base_and(&["swarm2:", "  cap_drop: [CAP_SYS_RESOURCE]"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:14: swarm2.cap_drop[0]: \"CAP_SYS_RESOURCE\": leave out the CAP_ prefix and write \"SYS_RESOURCE\""]
+    );
+}
+
+#[test]
+fn cap_drop_in_upper_case() {
+    let text = base_and(&["swarm2:", "  cap_drop: [sys_resource]"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:14: swarm2.cap_drop[0]: \"sys_resource\": capability names are upper case; write \"SYS_RESOURCE\""]
+    );
+}
+
+#[test]
+fn cap_drop_names_a_capability() {
+    let text = base_and(&["swarm2:", "  cap_drop: [SYS_RESOURCE, SYS_RESOURSE]"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:28: swarm2.cap_drop[1]: \"SYS_RESOURSE\" is not a Linux capability (did you mean \"SYS_RESOURCE\"?)"]
+    );
+}
+
+#[test]
+fn cap_drop_all_is_refused() {
+    let text = base_and(&["swarm2:", "  cap_drop: [ALL]"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:14: swarm2.cap_drop[0]: dropping ALL leaves the nodes without the capabilities dockerd needs; name the capabilities to drop"]
+    );
+}
+
+#[test]
+fn cap_drop_with_privileged_true() {
+    let text = base_and(&[
+        "swarm2:",
+        "  privileged: true",
+        "  cap_drop: [SYS_RESOURCE]",
+    ]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:11:13: swarm2.cap_drop: has no effect with privileged: true, as privileged nodes keep every capability; remove it, or set privileged to false or auto"]
+    );
+}
+
+#[test]
+fn publish_is_a_port() {
+    let text = base_and(&["swarm2:", "  publish: 0"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:12: swarm2.publish: 0 is not a port; use a port from 1 to 65535, or leave publish out"]
+    );
+}
+
+#[test]
+fn every_semantic_problem_is_reported_at_once_in_file_order() {
+    let text = yaml(&[
+        "version: 1",
+        "name: Demo",
+        "hosts:",
+        "  - name: a",
+        "    nodes: 300",
+        "  - name: a",
+        "    endpoint: tcp://10.0.0.2:2375",
+        "network:",
+        "  name: ring2net",
+        "  subnet: 10.9.0.0/24",
+        "kvstore: {kind: consul, host: c}",
+        "swarm2:",
+        "  managers: 4",
+        "  publish: 0",
+    ]);
+    assert_eq!(
+        problems(&text),
+        [
+            "cluster.yaml:2:7: name: \"Demo\" contains \"D\"; use lower-case letters, digits and \"-\", e.g. \"demo\" (it prefixes every container name)",
+            "cluster.yaml:6:11: hosts[1].name: \"a\" is already the name of hosts[0] (line 4 column 11); host names must be unique",
+            "cluster.yaml:10:11: network.subnet: 10.9.0.0/24 has room for 253 containers, but 301 are needed (300 nodes and 1 K/V store); use a /23 such as 10.9.0.0/23, or a shorter prefix",
+            "cluster.yaml:11:31: kvstore.host: no host is named \"c\"; the hosts are a",
+            "cluster.yaml:13:13: swarm2.managers: 4 is even; use an odd number such as 3 or 5, so that a majority of managers survives a failure",
+            "cluster.yaml:14:12: swarm2.publish: 0 is not a port; use a port from 1 to 65535, or leave publish out",
+        ]
+    );
+}
