@@ -26,7 +26,7 @@ fn every_file_in_specs_is_valid() {
 #[test]
 fn the_local_spec_runs_ten_offline_nodes_on_this_engine() {
     let spec = sis_spec::load(&specs_dir().join("local.yaml")).unwrap();
-    assert_eq!(spec.name, "local");
+    assert_eq!(spec.name, "demo");
     assert_eq!(spec.hosts.len(), 1);
     assert_eq!(spec.hosts[0].endpoint, "unix:///var/run/docker.sock");
     assert_eq!(spec.total_nodes(), 10);

@@ -53,11 +53,7 @@ pub fn validate(file: &Path) -> Result<u8, String> {
 }
 
 pub fn schema() -> Result<u8, String> {
-    let schema = sis_spec::json_schema();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).expect("a schema serializes")
-    );
+    print!("{}", sis_spec::json_schema_text());
     Ok(exit::OK)
 }
 
