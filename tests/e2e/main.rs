@@ -105,9 +105,17 @@ fn plan_changes_nothing_and_has_a_detailed_exit_code() {
     let spec = c.spec(3, 1, "");
     let run = sis(&["plan", path(&spec), "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stdout.contains(&format!("create node {}-local-3", c.name)), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("create node {}-local-3", c.name)),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("Plan: "), "{run:?}");
-    assert!(c.leftovers().is_empty(), "plan changed something: {:?}", c.leftovers());
+    assert!(
+        c.leftovers().is_empty(),
+        "plan changed something: {:?}",
+        c.leftovers()
+    );
 
     // The recorded observation plans the same offline.
     let status = sis(&["status", path(&spec), "--output", "json"]);
@@ -139,7 +147,11 @@ fn unreachable_host_fails_before_any_change() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("gone"), "names the host: {run:?}");
     assert!(run.stderr.contains("/nonexistent/docker.sock"), "{run:?}");
-    assert!(c.leftovers().is_empty(), "changed something: {:?}", c.leftovers());
+    assert!(
+        c.leftovers().is_empty(),
+        "changed something: {:?}",
+        c.leftovers()
+    );
 }
 
 #[test]
@@ -149,8 +161,15 @@ fn missing_image_fails_clearly_then_reapply_converges() {
     let run = sis(&["apply", path(&spec), "--timeout", "120s"]);
     assert_eq!(run.code, 1, "{run:?}");
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("sis-test-no-such-image:v0"), "names the image: {run:?}");
-    assert!(c.node_ids().is_empty(), "no half-made node: {:?}", c.node_ids());
+    assert!(
+        all.contains("sis-test-no-such-image:v0"),
+        "names the image: {run:?}"
+    );
+    assert!(
+        c.node_ids().is_empty(),
+        "no half-made node: {:?}",
+        c.node_ids()
+    );
 
     let spec = c.spec(1, 1, "");
     let run = sis(&["apply", path(&spec)]);
@@ -176,7 +195,10 @@ fn overlapping_subnet_is_a_clear_error() {
     assert_eq!(run.code, 1, "{run:?}");
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(all.contains(&c.subnet), "names the subnet: {run:?}");
-    assert!(all.to_lowercase().contains("overlap"), "says it overlaps: {run:?}");
+    assert!(
+        all.to_lowercase().contains("overlap"),
+        "says it overlaps: {run:?}"
+    );
 }
 
 #[test]
@@ -206,10 +228,14 @@ fn a_second_apply_refuses_while_the_first_holds_the_lock() {
         .spawn()
         .unwrap();
     let lock = format!("{}-sis-lock", c.name);
-    wait_for("the first apply to take the lock", Duration::from_secs(60), || {
-        let out = docker_quiet(&["ps", "-aq", "--filter", &format!("name=^{lock}$")]);
-        (!out.trim().is_empty()).then_some(())
-    });
+    wait_for(
+        "the first apply to take the lock",
+        Duration::from_secs(60),
+        || {
+            let out = docker_quiet(&["ps", "-aq", "--filter", &format!("name=^{lock}$")]);
+            (!out.trim().is_empty()).then_some(())
+        },
+    );
     let second = sis(&["apply", path(&spec)]);
     let status = first.wait().unwrap();
     assert_eq!(second.code, 1, "{second:?}");

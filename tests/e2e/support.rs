@@ -71,11 +71,6 @@ impl Cluster {
         path
     }
 
-    /// `sis ARGS` with a bound on its run time.
-    pub fn sis(&self, args: &[&str]) -> Run {
-        sis(args)
-    }
-
     /// IDs of the cluster's node containers by name.
     pub fn node_ids(&self) -> Vec<(String, String)> {
         let out = docker(&[
@@ -129,8 +124,14 @@ impl Cluster {
         let label = format!("label=sis.cluster={}", self.name);
         let mut left = Vec::new();
         for (kind, args) in [
-            ("container", vec!["ps", "-a", "--filter", &label, "--format", "{{.Names}}"]),
-            ("network", vec!["network", "ls", "--filter", &label, "--format", "{{.Name}}"]),
+            (
+                "container",
+                vec!["ps", "-a", "--filter", &label, "--format", "{{.Names}}"],
+            ),
+            (
+                "network",
+                vec!["network", "ls", "--filter", &label, "--format", "{{.Name}}"],
+            ),
         ] {
             for l in docker(&args).lines().filter(|l| !l.is_empty()) {
                 left.push(format!("{kind} {l}"));
@@ -201,7 +202,10 @@ pub fn sis(args: &[&str]) -> Run {
 
 /// `docker ARGS`; panics with its stderr when it fails.
 pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().expect("run docker");
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
     assert!(
         out.status.success(),
         "docker {}: {}",

@@ -132,7 +132,11 @@ impl Progress for Reporter {
                         bar.finish();
                     }
                 }
-                _ => self.line(&format!("{}: finished in {}", phase.title(), seconds(*elapsed))),
+                _ => self.line(&format!(
+                    "{}: finished in {}",
+                    phase.title(),
+                    seconds(*elapsed)
+                )),
             },
             Event::Waiting { why, delay } => {
                 self.line(&format!("waiting {} ({why})", seconds(*delay)));

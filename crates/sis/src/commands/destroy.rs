@@ -31,27 +31,17 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
         &cancel,
     )
     .await;
-    let unlocked = lock::release(&spec, &hosts).await;
 
-    // Look again: what still carries the label is what the user must know about.
-    let after = observe(&spec, &hosts).await;
-    let mut left = Vec::new();
-    for (host, o) in &after.hosts {
-        match o.facts() {
-            Some(f) => {
-                for c in &f.containers {
-                    left.push(format!("container {} on host {host}", c.name));
-                }
-                for n in &f.networks {
-                    if n.labels.get(labels::CLUSTER) == Some(&spec.name) {
-                        left.push(format!("network {} on host {host}", n.name));
-                    }
-                }
-            }
-            None => left.push(format!("host {host} could not be checked (unreachable)")),
-        }
+    // Look again: what still carries the label is what the user must know about. Swarm
+    // networks disappear from a host a moment after their removal, so look a few times.
+    let mut left = leftovers(&spec, &observe(&spec, &hosts).await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !left.is_empty() && std::time::Instant::now() < deadline && report.failures().count() == 0
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        left = leftovers(&spec, &observe(&spec, &hosts).await);
     }
-    if let Err(e) = unlocked {
+    if let Err(e) = lock::release(&spec, &hosts).await {
         left.push(format!("the apply lock ({})", error_chain(&e)));
     }
     let failures: Vec<String> = report
@@ -70,7 +60,10 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
                 eprintln!("error: {f}");
             }
             if left.is_empty() {
-                println!("Destroy complete: nothing of cluster {} is left.", spec.name);
+                println!(
+                    "Destroy complete: nothing of cluster {} is left.",
+                    spec.name
+                );
             } else {
                 println!("Destroy incomplete; still there:");
                 for l in &left {
@@ -84,4 +77,27 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
     } else {
         exit::ERROR
     })
+}
+
+/// What of the cluster is still on the hosts (the lock excepted, which destroy holds).
+fn leftovers(spec: &sis_spec::Spec, after: &sis_planner::Observed) -> Vec<String> {
+    let mut left = Vec::new();
+    for (host, o) in &after.hosts {
+        match o.facts() {
+            Some(f) => {
+                for c in &f.containers {
+                    if c.label(labels::ROLE) != Some(labels::ROLE_LOCK) {
+                        left.push(format!("container {} on host {host}", c.name));
+                    }
+                }
+                for n in &f.networks {
+                    if n.labels.get(labels::CLUSTER) == Some(&spec.name) {
+                        left.push(format!("network {} on host {host}", n.name));
+                    }
+                }
+            }
+            None => left.push(format!("host {host} could not be checked (unreachable)")),
+        }
+    }
+    left
 }
