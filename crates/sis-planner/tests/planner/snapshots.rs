@@ -42,6 +42,7 @@ fixtures! {
     host_in_another_swarm_is_refused => "foreign-swarm",
     unreachable_host_is_refused => "unreachable",
     three_hosts_spread_managers_and_move_the_kvstore => "three-hosts",
+    demotions_wait_for_a_quorum_of_reachable_managers => "quorum",
 }
 
 #[test]
