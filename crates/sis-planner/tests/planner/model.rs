@@ -6,14 +6,18 @@
 //! order): so the preconditions of an action of a concurrent phase are checked against the
 //! state at the start of the phase, those of a sequential phase against the state as it goes.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use sis_planner::{
     labels, Action, ContainerObservation, HostFacts, HostObservation, Observed, Phase, Plan, Role,
     Swarm2Node, Swarm2Observation,
 };
 
+/// Container, entry and network IDs the model hands out: unique across every state it makes.
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
 pub fn apply(state: &Observed, plan: &Plan) -> Result<Observed, String> {
     let mut now = state.clone();
-    let mut next_id = 0;
     for phase in &plan.phases {
         let sequential = matches!(phase.phase, Phase::Swarm1 | Phase::Swarm2Shrink);
         let start = now.clone();
@@ -27,7 +31,7 @@ pub fn apply(state: &Observed, plan: &Plan) -> Result<Observed, String> {
                     removed_managers.push(name.clone());
                 }
             }
-            effect(&mut now, a, &mut next_id);
+            effect(&mut now, a);
         }
         observe_swarm2(&mut now);
         if !removed_managers.is_empty() && now.swarm2.is_some() {
@@ -292,11 +296,8 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
     Ok(())
 }
 
-fn effect(s: &mut Observed, a: &Action, next_id: &mut u32) {
-    let mut new_id = || {
-        *next_id += 1;
-        format!("model{next_id:04}")
-    };
+fn effect(s: &mut Observed, a: &Action) {
+    let new_id = || format!("model{:04}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
     match a {
         Action::InitSwarm1 {
             host,
