@@ -258,3 +258,43 @@ impl HostEngine for DockerHost {
         lock::release(self, name).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_with_other_schemes_are_refused_with_the_ones_that_work() {
+        let e = DockerHost::connect("http://127.0.0.1:2375", None).unwrap_err();
+        assert!(
+            e.to_string().contains("unix://PATH, tcp://HOST:PORT"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_socket_or_tls_file_is_named_with_the_endpoint() {
+        let e = DockerHost::connect("unix:///nonexistent/docker.sock", None).unwrap_err();
+        assert!(
+            e.to_string().contains("unix:///nonexistent/docker.sock"),
+            "{e}"
+        );
+        let tls = TlsPaths {
+            ca: "/nonexistent/ca.pem".into(),
+            cert: "/nonexistent/cert.pem".into(),
+            key: "/nonexistent/key.pem".into(),
+        };
+        let e = DockerHost::connect("tcp://127.0.0.1:2376", Some(tls)).unwrap_err();
+        assert!(e.to_string().contains("tcp://127.0.0.1:2376"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_does_not_answer_fails_the_first_call_naming_it() {
+        // Port 1 on loopback: nothing listens there.
+        let host = DockerHost::connect("tcp://127.0.0.1:1", None).unwrap();
+        let e = host.observe("demo", "ring2net").await.unwrap_err();
+        assert!(matches!(e, EngineError::Connect { .. }), "{e:?}");
+        assert!(e.to_string().contains("tcp://127.0.0.1:1"), "{e}");
+        assert!(e.is_transient());
+    }
+}

@@ -1,6 +1,9 @@
 //! ring2net: the attachable overlay network the nodes live on.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptions;
@@ -10,6 +13,10 @@ use super::observe::sorted;
 use super::{is_status, DockerHost};
 use crate::error::message;
 use crate::EngineError;
+
+/// How long a swarm network may take to show its allocation, or to free its name.
+const SETTLE: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(100);
 
 /// The network named `name`, or `None` when the host has none.
 pub(super) async fn inspect(
@@ -48,41 +55,65 @@ pub(super) async fn create(
     subnet: &str,
     labels: BTreeMap<String, String>,
 ) -> Result<(), EngineError> {
-    // dockerd 20.10 only refuses a duplicate name when asked to, and bollard 0.21 cannot
-    // ask; so look first. (Swarm-scoped names are unique in the swarm store anyway.)
-    if let Some(existing) = inspect(host, name).await? {
-        return same_subnet(host, &existing, subnet);
-    }
-    check_overlaps(host, name, subnet).await?;
     let docker = host.client().await?;
-    let request = NetworkCreateRequest {
-        name: name.to_string(),
-        driver: Some("overlay".to_string()),
-        attachable: Some(true),
-        ipam: Some(Ipam {
-            config: Some(vec![IpamConfig {
-                subnet: Some(subnet.to_string()),
-                ..IpamConfig::default()
-            }]),
-            ..Ipam::default()
-        }),
-        labels: Some(labels.into_iter().collect()),
-        ..NetworkCreateRequest::default()
-    };
-    match docker.create_network(request).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_status(&e, 409) => match inspect(host, name).await? {
-            Some(existing) => same_subnet(host, &existing, subnet),
-            None => Err(host.fail(format!("create network {name}"))(e)),
-        },
-        Err(e) if message(&e).contains("overlaps") => Err(EngineError::Hinted {
-            op: host.op(format!("create network {name} with subnet {subnet}")),
-            hint: "the subnet overlaps a network of the host; choose another `network.subnet` \
-                   or remove the other network"
-                .to_string(),
-            source: e,
-        }),
-        Err(e) => Err(host.fail(format!("create network {name}"))(e)),
+    let deadline = Instant::now() + SETTLE;
+    let mut checked_overlaps = false;
+    loop {
+        // dockerd 20.10 only refuses a duplicate name when asked to, and bollard 0.21 cannot
+        // ask; so look first. (Swarm-scoped names are unique in the swarm store anyway.)
+        if let Some(existing) = inspect(host, name).await? {
+            // A swarm network shows its driver and subnet once swarm1 has allocated it,
+            // shortly after its creation.
+            if existing.driver.is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            return same_subnet(host, &existing, subnet);
+        }
+        if !checked_overlaps {
+            check_overlaps(host, name, subnet).await?;
+            checked_overlaps = true;
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("overlay".to_string()),
+            attachable: Some(true),
+            ipam: Some(Ipam {
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.to_string()),
+                    ..IpamConfig::default()
+                }]),
+                ..Ipam::default()
+            }),
+            labels: Some(unsorted(&labels)),
+            ..NetworkCreateRequest::default()
+        };
+        match docker.create_network(request).await {
+            // Look again: done once it shows with its subnet.
+            Ok(_) => {}
+            // A swarm network that is being removed still holds its name for a moment,
+            // while lookups by name do not find it any more.
+            Err(e) if is_status(&e, 409) && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await;
+            }
+            Err(e) if is_status(&e, 409) => {
+                return Err(EngineError::Hinted {
+                    op: host.op(format!("create network {name}")),
+                    hint: "a network of that name is still being removed; try again".to_string(),
+                    source: e,
+                })
+            }
+            Err(e) if message(&e).contains("overlaps") => {
+                return Err(EngineError::Hinted {
+                    op: host.op(format!("create network {name} with subnet {subnet}")),
+                    hint: "the subnet overlaps a network of the host; choose another \
+                           `network.subnet` or remove the other network"
+                        .to_string(),
+                    source: e,
+                })
+            }
+            Err(e) => return Err(host.fail(format!("create network {name}"))(e)),
+        }
     }
 }
 
@@ -166,6 +197,8 @@ pub(super) async fn remove(host: &DockerHost, name: &str) -> Result<(), EngineEr
     match docker.remove_network(name).await {
         Ok(()) => Ok(()),
         Err(e) if is_status(&e, 404) => Ok(()),
+        // A swarm network whose removal is under way: "network <id> not found" (500).
+        Err(e) if message(&e).contains("not found") => Ok(()),
         Err(e) => Err(host.fail(format!("remove network {name}"))(e)),
     }
 }

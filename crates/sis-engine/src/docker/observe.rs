@@ -249,7 +249,11 @@ async fn probe(host: &DockerHost, image: &str) -> Result<(u64, u32), EngineError
     }
     .await;
     // Auto-removal covers a probe that ran; one that failed to start is removed here.
-    let remove = RemoveContainerOptionsBuilder::new().force(true).build();
+    // Either may come first; both remove the anonymous volumes the image may declare.
+    let remove = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
     if let Err(e) = docker.remove_container(&id, Some(remove)).await {
         if !is_status(&e, 404) && !is_status(&e, 409) {
             tracing::debug!("removing capability probe {id}: {e}");

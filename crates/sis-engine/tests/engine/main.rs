@@ -1,0 +1,344 @@
+//! `DockerHost` against a real Docker engine (dockerd 20.10 here). Run with
+//! `cargo test -p sis-engine`; `tests/engine-up.sh` provides the engine and the node image.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use sis_engine::{ContainerSpec, EngineError, HostEngine, LockOutcome};
+use sis_planner::{labels, NodeProfile, Role};
+
+use support::{
+    engine, ensure_swarm1, in_subnet24, local_cap_bnd, local_caps_missing, Scratch, NODE_IMAGE,
+};
+
+const READY: Duration = Duration::from_secs(60);
+const EXEC: Duration = Duration::from_secs(30);
+
+fn node_spec(scratch: &Scratch, name: &str, profile: NodeProfile) -> ContainerSpec {
+    ContainerSpec {
+        name: name.to_string(),
+        hostname: name.to_string(),
+        image: NODE_IMAGE.to_string(),
+        cmd: vec![],
+        labels: scratch.labels(),
+        network: None,
+        profile: Some(profile),
+        publish: vec![],
+    }
+}
+
+/// The profile that works on this host: all capabilities but the ones it lacks.
+fn capability_profile() -> NodeProfile {
+    NodeProfile::Capabilities {
+        cap_drop: local_caps_missing(),
+    }
+}
+
+#[tokio::test]
+async fn observe_of_a_host_without_the_cluster_shows_the_engine_and_nothing_of_it() {
+    let host = engine().await;
+    let scratch = Scratch::new("empty", 4);
+    let facts = host
+        .observe(&scratch.cluster, &scratch.name("net"))
+        .await
+        .unwrap();
+    assert!(facts.containers.is_empty(), "{:?}", facts.containers);
+    assert!(facts.networks.is_empty(), "{:?}", facts.networks);
+    assert!(
+        facts.version.contains('.'),
+        "engine version {:?}",
+        facts.version
+    );
+    assert!(
+        facts.api_version.starts_with("1."),
+        "{:?}",
+        facts.api_version
+    );
+    assert!(facts.cpus >= 1 && facts.memory_bytes > 0);
+    assert!(facts.images.contains(NODE_IMAGE));
+    assert!(facts.images.iter().any(|i| i.starts_with("sha256:")));
+    // The probe reads the same bounding set as this process sees for pid 1.
+    assert_eq!(facts.cap_bnd, Some(local_cap_bnd()));
+    assert_eq!(facts.caps_missing, local_caps_missing());
+}
+
+#[tokio::test]
+async fn a_capability_profile_node_runs_on_ring2net_answers_exec_and_is_removed_with_its_volume() {
+    let host = engine().await;
+    ensure_swarm1(&host).await;
+    // A second init of a manager is a no-op.
+    host.swarm1_init(Some("127.0.0.1")).await.unwrap();
+    let scratch = Scratch::new("node", 0);
+    let network = scratch.name("ring2net");
+    host.create_network(&network, &scratch.subnet, scratch.labels())
+        .await
+        .unwrap();
+    let name = scratch.name("1");
+    let spec = ContainerSpec {
+        network: Some(network.clone()),
+        ..node_spec(&scratch, &name, capability_profile())
+    };
+
+    let started = Instant::now();
+    host.run_container(&spec).await.unwrap();
+    let created = started.elapsed();
+    host.wait_node_ready(&name, READY).await.unwrap();
+    println!(
+        "run_container {:.2} s, then wait_node_ready: ready {:.2} s after the run began",
+        created.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    // Running it again leaves it as it is.
+    host.run_container(&spec).await.unwrap();
+
+    let info = host
+        .exec(&name, vec!["docker".into(), "info".into()], EXEC)
+        .await
+        .unwrap();
+    assert_eq!(info.exit_code, 0, "docker info in the node: {info:?}");
+    assert!(info.stdout.contains("Server Version"), "{}", info.stdout);
+    let failing = host
+        .exec(
+            &name,
+            vec!["sh".into(), "-c".into(), "echo oops >&2; exit 3".into()],
+            EXEC,
+        )
+        .await
+        .unwrap();
+    assert_eq!((failing.exit_code, failing.stderr.as_str()), (3, "oops\n"));
+    let slow = host
+        .exec(
+            &name,
+            vec!["sleep".into(), "5".into()],
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(slow, EngineError::Timeout { .. }), "{slow}");
+
+    // A restarted node is ready only once its new dockerd is: its log still holds the
+    // ready line of the first run.
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    docker.stop_container(&name, None).await.unwrap();
+    host.start_container(&name).await.unwrap();
+    host.wait_node_ready(&name, READY).await.unwrap();
+    let info = host
+        .exec(&name, vec!["docker".into(), "info".into()], EXEC)
+        .await
+        .unwrap();
+    assert_eq!(info.exit_code, 0, "docker info after the restart: {info:?}");
+
+    let facts = host.observe(&scratch.cluster, &network).await.unwrap();
+    let [node] = facts.containers.as_slice() else {
+        panic!("one container expected: {:?}", facts.containers)
+    };
+    assert_eq!(node.name, name);
+    assert!(node.is_running(), "{node:?}");
+    assert_eq!(node.label(labels::ROLE), Some(labels::ROLE_NODE));
+    let ip = node.ring2net_ip.clone().expect("an address on ring2net");
+    assert!(
+        in_subnet24(&ip, &scratch.subnet),
+        "{ip} in {}",
+        scratch.subnet
+    );
+    assert_eq!(host.container_ip(&name, &network).await.unwrap(), Some(ip));
+    let [ring2net] = facts.networks.as_slice() else {
+        panic!("the network expected: {:?}", facts.networks)
+    };
+    assert_eq!(
+        (ring2net.driver.as_str(), ring2net.attachable),
+        ("overlay", true)
+    );
+    assert_eq!(ring2net.subnets, [scratch.subnet.clone()]);
+
+    let inspected = docker.inspect_container(&name, None).await.unwrap();
+    let host_config = inspected.host_config.unwrap();
+    assert_eq!(host_config.masked_paths, Some(vec![]));
+    assert_eq!(host_config.privileged, Some(false));
+    let volume = inspected
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .find(|m| m.destination.as_deref() == Some("/var/lib/docker"))
+        .and_then(|m| m.name)
+        .expect("an anonymous volume on /var/lib/docker");
+
+    host.remove_container(&name).await.unwrap();
+    host.remove_container(&name).await.unwrap();
+    let gone = docker.inspect_volume(&volume).await.unwrap_err();
+    assert!(format!("{gone}").contains("404"), "volume {volume}: {gone}");
+    let facts = host.observe(&scratch.cluster, &network).await.unwrap();
+    assert!(facts.containers.is_empty());
+    host.remove_network(&network).await.unwrap();
+    host.remove_network(&network).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_node_whose_dockerd_exits_fails_the_wait_with_its_last_log_lines() {
+    let host = engine().await;
+    let scratch = Scratch::new("exits", 4);
+    let name = scratch.name("1");
+    let spec = ContainerSpec {
+        cmd: vec!["--no-such-flag".into()],
+        ..node_spec(&scratch, &name, capability_profile())
+    };
+    host.run_container(&spec).await.unwrap();
+    let e = host.wait_node_ready(&name, READY).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("stopped before its dockerd was ready"),
+        "{text}"
+    );
+    assert!(text.contains("no-such-flag"), "{text}");
+}
+
+#[tokio::test]
+async fn the_lock_goes_to_one_taker_at_a_time() {
+    let host = engine().await;
+    let scratch = Scratch::new("lock", 4);
+    let name = scratch.name("lock");
+    let labels = BTreeMap::from([
+        (labels::CLUSTER.to_string(), scratch.cluster.clone()),
+        (labels::ROLE.to_string(), labels::ROLE_LOCK.to_string()),
+    ]);
+    let first = host.acquire_lock(&name, "first", labels.clone()).await;
+    assert_eq!(first.unwrap(), LockOutcome::Acquired);
+    match host
+        .acquire_lock(&name, "second", labels.clone())
+        .await
+        .unwrap()
+    {
+        LockOutcome::Held { owner, since } => {
+            assert_eq!(owner, "first");
+            assert!(since.starts_with("20"), "since {since:?}");
+        }
+        LockOutcome::Acquired => panic!("the lock was taken twice"),
+    }
+    host.release_lock(&name).await.unwrap();
+    host.release_lock(&name).await.unwrap();
+
+    // Taken by exactly one of many concurrent takers.
+    let takers = (0..8).map(|i| {
+        let host = host.clone();
+        let (name, labels) = (name.clone(), labels.clone());
+        tokio::spawn(async move {
+            host.acquire_lock(&name, &format!("taker {i}"), labels)
+                .await
+        })
+    });
+    let mut acquired = 0;
+    for taker in takers {
+        if taker.await.unwrap().unwrap() == LockOutcome::Acquired {
+            acquired += 1;
+        }
+    }
+    assert_eq!(acquired, 1);
+    host.release_lock(&name).await.unwrap();
+    assert_eq!(
+        host.acquire_lock(&name, "after", labels).await.unwrap(),
+        LockOutcome::Acquired
+    );
+}
+
+#[tokio::test]
+async fn creating_the_network_again_is_fine_but_not_with_another_or_overlapping_subnet() {
+    let host = engine().await;
+    ensure_swarm1(&host).await;
+    let scratch = Scratch::new("net", 1);
+    let network = scratch.name("ring2net");
+    host.create_network(&network, &scratch.subnet, scratch.labels())
+        .await
+        .unwrap();
+    host.create_network(&network, &scratch.subnet, scratch.labels())
+        .await
+        .unwrap();
+
+    let other = support::subnet(2);
+    let e = host
+        .create_network(&network, &other, scratch.labels())
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&scratch.subnet) && text.contains(&other),
+        "{text}"
+    );
+    assert!(!e.is_transient());
+
+    let inside = scratch.subnet.replace(".0/24", ".128/25");
+    let e = host
+        .create_network(&scratch.name("other"), &inside, scratch.labels())
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains(&inside) && text.contains(&network), "{text}");
+    assert!(text.contains("choose another"), "{text}");
+}
+
+#[tokio::test]
+async fn a_missing_image_is_named_with_the_host() {
+    let host = engine().await;
+    let scratch = Scratch::new("noimage", 4);
+    let spec = ContainerSpec {
+        image: "sis-missing:never".into(),
+        ..node_spec(&scratch, &scratch.name("1"), capability_profile())
+    };
+    let e = host.run_container(&spec).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("sis-missing:never"), "{text}");
+    assert!(text.contains(host.endpoint()), "{text}");
+    assert!(text.contains("docker save"), "{text}");
+    assert!(!e.is_transient());
+
+    // A pull from a registry that is not there (on loopback) says what to do instead.
+    let e = host
+        .pull_image("127.0.0.1:9/sis-missing:never")
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("127.0.0.1:9/sis-missing:never"), "{text}");
+    assert!(text.contains("swarm2.image"), "{text}");
+    assert!(!e.is_transient(), "{text}");
+}
+
+#[tokio::test]
+async fn privileged_nodes_run_only_on_hosts_with_every_capability() {
+    let host = engine().await;
+    let scratch = Scratch::new("privileged", 4);
+    let name = scratch.name("1");
+    let result = host
+        .run_container(&node_spec(&scratch, &name, NodeProfile::Privileged))
+        .await;
+    let missing = local_caps_missing();
+    if missing.is_empty() {
+        result.unwrap();
+        host.wait_node_ready(&name, READY).await.unwrap();
+        return;
+    }
+    let e = result.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("unable to apply caps"), "{text}");
+    assert!(text.contains("privileged: auto"), "{text}");
+    assert!(!e.is_transient());
+    // The container that can never start is not left behind.
+    let facts = host.observe(&scratch.cluster, "none").await.unwrap();
+    assert!(facts.containers.is_empty(), "{:?}", facts.containers);
+}
+
+#[tokio::test]
+async fn swarm1_join_of_an_engine_already_in_that_swarm_is_done() {
+    let host = engine().await;
+    ensure_swarm1(&host).await;
+    let facts = host.observe("sis-t-swarm1", "none").await.unwrap();
+    assert!(
+        facts.swarm1.is_active() && facts.swarm1.is_manager,
+        "{:?}",
+        facts.swarm1
+    );
+    let token = host.swarm1_join_token(Role::Worker).await.unwrap();
+    assert!(token.starts_with("SWMTKN-"));
+    let manager = facts.swarm1.node_addr.clone().expect("the node's address");
+    host.swarm1_join(vec![manager], token, None).await.unwrap();
+}
