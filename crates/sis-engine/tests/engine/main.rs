@@ -151,7 +151,7 @@ async fn a_capability_profile_node_runs_on_ring2net_answers_exec_and_is_removed_
         (ring2net.driver.as_str(), ring2net.attachable),
         ("overlay", true)
     );
-    assert_eq!(ring2net.subnets, [scratch.subnet.clone()]);
+    assert_eq!(ring2net.subnets, vec![scratch.subnet.clone()]);
 
     let inspected = docker.inspect_container(&name, None).await.unwrap();
     let host_config = inspected.host_config.unwrap();
