@@ -21,13 +21,13 @@ pub(super) async fn observe(
     network: &str,
 ) -> Result<HostFacts, EngineError> {
     let docker = host.client().await?;
-    let info = docker.info().await.map_err(host.fail("read engine info"))?;
-    let images = images(host).await?;
-    let networks = match super::network::inspect(host, network).await? {
-        Some(n) => vec![n],
-        None => Vec::new(),
-    };
-    let containers = containers(host, cluster, network).await?;
+    let (info, images, network_observation, containers) = futures::try_join!(
+        async { docker.info().await.map_err(host.fail("read engine info")) },
+        images(host),
+        super::network::inspect(host, network),
+        containers(host, cluster, network),
+    )?;
+    let networks = network_observation.into_iter().collect();
     let cap = capability_bounding_set(host, &images).await;
     Ok(HostFacts {
         endpoint: host.inner.endpoint.clone(),
