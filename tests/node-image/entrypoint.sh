@@ -21,6 +21,11 @@ if [ -d /sys/fs/cgroup ] && ! [ -f /sys/fs/cgroup/cgroup.controllers ]; then
         fi
     done
 fi
+# A node stopped uncleanly (docker kill, host crash) leaves pid files behind, and dockerd
+# refuses to start next to a stale one: remove them, as docker:dind does.
+find /run /var/run -iname 'docker*.pid' -delete 2>/dev/null || true
+find /run /var/run -iname 'containerd*.pid' -delete 2>/dev/null || true
+
 # Only the unix socket: with a TCP listener and no TLS, dockerd 20.10 sleeps
 # 15 s at start-up. sis talks to nodes through `docker exec`.
 exec dockerd --host=unix:///var/run/docker.sock "$@"
