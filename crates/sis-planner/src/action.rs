@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 /// (swarm2 entries, then containers, then the network); then everything is built
 /// top-down (swarm1 → images → ring2net → K/V store → nodes → swarm2).
 /// The executor finishes a phase before it starts the next; the actions of one
-/// phase are independent of each other and may run concurrently.
+/// phase are independent of each other and may run concurrently, except in [`Phase::Swarm1`]
+/// and [`Phase::Swarm2Shrink`], which run in plan order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Promote replacements first (quorum), then demote, leave and remove swarm2 entries
-    /// of nodes that go away, and remove ghost entries.
+    /// of nodes that go away, and remove ghost entries. Not independent: run in plan order.
     Swarm2Shrink,
     /// Remove node containers (extra, drifted or dead) with their volumes.
     NodesRemove,
@@ -19,7 +20,8 @@ pub enum Phase {
     KvStoreRemove,
     /// Remove ring2net.
     NetworkRemove,
-    /// Init or join swarm1 on the hosts.
+    /// Init or join swarm1 on the hosts. Not independent: the `InitSwarm1`, when there is
+    /// one, is first and must finish before the `JoinSwarm1`s, which go through that host.
     Swarm1,
     /// Put the node (and K/V store) images on the hosts.
     Images,
@@ -187,12 +189,16 @@ pub enum Action {
     PromoteSwarm2 {
         manager: String,
         manager_host: String,
+        /// What `docker node` is given: the hostname when exactly one entry has it,
+        /// else the entry's ID (ghosts, duplicates).
         node: String,
     },
     /// `docker node demote` on a manager.
     DemoteSwarm2 {
         manager: String,
         manager_host: String,
+        /// What `docker node` is given: the hostname when exactly one entry has it,
+        /// else the entry's ID (ghosts, duplicates).
         node: String,
     },
     /// `docker swarm leave` inside the node (`--force` for a manager).

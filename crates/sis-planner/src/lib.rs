@@ -5,6 +5,66 @@
 //! no randomness: the same inputs give byte-identical output, so plans can be snapshot-tested,
 //! reviewed offline (`sis plan --observed`) and replayed by nobody — the executor observes and
 //! plans again on every pass.
+//!
+//! What the planner refuses instead of planning (unreachable hosts, a host in another swarm, a
+//! network of the spec's name that does not fit, classic swarm2) comes back as a
+//! [`PlanError`] listing every problem. [`plan_destroy`] plans the removal of a cluster, and
+//! [`render_text`] prints a plan the way `terraform plan` does.
+//!
+//! ```
+//! use sis_planner::{
+//!     plan, render_text, HostFacts, HostObservation, Observed, Phase, Swarm1Membership,
+//! };
+//!
+//! let spec = sis_spec::parse_str("cluster.yaml", "
+//! version: 1
+//! name: demo
+//! hosts:
+//!   - name: local
+//!     nodes: 2
+//! network:
+//!   name: ring2net
+//!   subnet: 10.9.0.0/16
+//! swarm2:
+//!   privileged: true
+//! ").unwrap();
+//!
+//! // A fresh engine: not in a swarm, no image, no network, no container.
+//! let mut observed = Observed { cluster: "demo".into(), ..Observed::default() };
+//! let swarm1 = Swarm1Membership { state: "inactive".into(), ..Default::default() };
+//! let facts = HostFacts { cpus: 2, swarm1, ..HostFacts::default() };
+//! observed.hosts.insert("local".into(), HostObservation::Reachable(Box::new(facts)));
+//!
+//! let plan = plan(&spec, &observed).unwrap();
+//! let phases: Vec<Phase> = plan.phases.iter().map(|p| p.phase).collect();
+//! assert_eq!(phases, [Phase::Swarm1, Phase::Images, Phase::Network, Phase::Nodes,
+//!                     Phase::Swarm2Init, Phase::Swarm2Join]);
+//! assert_eq!(render_text(&plan), "\
+//! note: nodes on host local run privileged (privileged: true)
+//!
+//! swarm1
+//!   ~ init swarm1 on host local  (engine is not in a swarm)
+//! images
+//!   + pull image docker:dind on host local  (not on the host)
+//! network
+//!   + create network ring2net 10.9.0.0/16 via host local  (swarm1 is initialised in this plan)
+//! dind nodes
+//!   + create node demo-local-1 on host local  (spec wants 2, host has 0)
+//!   + create node demo-local-2 on host local  (spec wants 2, host has 0)
+//! swarm2 (init)
+//!   ~ init swarm2 on node demo-local-1  (swarm2 does not exist yet; demo-local-1 is its first manager slot)
+//! swarm2 (join)
+//!   ~ join node demo-local-2 to swarm2 as worker  (swarm2 is initialised on demo-local-1 in this plan)
+//!
+//! Plan: 4 to add, 3 to change, 0 to remove.
+//! ");
+//! ```
+//!
+//! Ordering inside a phase: the executor runs the actions of a phase concurrently, except
+//! [`Phase::Swarm1`] (an `init`, when planned, comes first and must finish before the joins)
+//! and [`Phase::Swarm2Shrink`] (promotions, demotions, leaves and entry removals, in plan
+//! order, to keep swarm2's quorum). Within a phase, actions are listed by host in spec order,
+//! then by node index.
 
 mod action;
 pub mod labels;

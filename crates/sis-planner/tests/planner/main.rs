@@ -1,6 +1,7 @@
 //! The planner's integration tests: snapshots of recorded situations, a model of the hosts
 //! that plans are applied to, and properties over random specs and states.
 
+mod behaviour;
 mod cases;
 mod model;
 mod properties;
