@@ -132,8 +132,9 @@ pub async fn execute<E: HostEngine>(
             actions: phase.actions.len(),
         });
         let started = Instant::now();
-        let results = if phase.phase == Phase::Swarm2Shrink {
-            // Order matters here: promotions before demotions before removals (quorum).
+        let results = if matches!(phase.phase, Phase::Swarm1 | Phase::Swarm2Shrink) {
+            // Order matters here: swarm1 is initialised before hosts join it; in swarm2's
+            // shrink, promotions come before demotions before removals (quorum).
             let mut results = Vec::new();
             for a in &phase.actions {
                 results.push(pass.run(a, progress, cancel).await);
