@@ -23,6 +23,9 @@ mod error;
 pub mod fake;
 mod trait_def;
 
-pub use docker::{DockerHost, TlsPaths, LOCK_IMAGE, LOCK_OWNER_LABEL};
+pub use docker::{
+    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, TlsPaths, LOCK_IMAGE,
+    LOCK_OWNER_LABEL,
+};
 pub use error::EngineError;
 pub use trait_def::*;

@@ -20,7 +20,7 @@ use crate::{ContainerSpec, EngineError, ExecOutput};
 const NODE_DATA: &str = "/var/lib/docker";
 
 /// The create request for `spec`.
-fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     let mut host_config = HostConfig::default();
     match &spec.profile {
         None => {}

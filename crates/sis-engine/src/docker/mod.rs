@@ -1,6 +1,7 @@
 //! [`DockerHost`]: the bollard implementation of [`HostEngine`].
 
 mod container;
+mod lab;
 pub(crate) mod lock;
 mod network;
 mod observe;
@@ -20,6 +21,7 @@ use tokio::sync::{Mutex, OnceCell};
 use crate::error::status_code;
 use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
 
+pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
 
 /// Seconds an API call may take before bollard gives up on it (streams excepted).

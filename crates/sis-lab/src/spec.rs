@@ -1,0 +1,224 @@
+//! The cluster spec that `sis lab up` writes for its hosts.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use crate::addr::Subnet;
+use crate::LabError;
+
+/// The first line of every spec the lab writes: a file that starts otherwise is the user's,
+/// and is never overwritten.
+pub const HEADER: &str = "# Written by `sis lab up`";
+
+/// What the spec describes.
+#[derive(Debug, Clone)]
+pub struct LabSpec<'a> {
+    pub lab: &'a str,
+    pub bridge: &'a str,
+    pub subnet: Subnet,
+    pub host_ips: &'a [Ipv4Addr],
+    pub nodes_per_host: u32,
+    pub image: &'a str,
+    pub ring2net: Subnet,
+    /// The client's TLS directory relative to the spec file, when the hosts use TLS.
+    pub tls_dir: Option<&'a Path>,
+}
+
+impl LabSpec<'_> {
+    /// swarm2 keeps quorum through the loss of a manager once it has three of them.
+    pub fn managers(&self) -> u32 {
+        if self.nodes_per_host * self.host_ips.len() as u32 >= 3 {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// The spec as YAML, commented for the person who opens it.
+    pub fn render(&self) -> String {
+        let n = self.host_ips.len();
+        let port = if self.tls_dir.is_some() { 2376 } else { 2375 };
+        let mut out = format!(
+            "{HEADER} --name {lab}{tls}: a swarm1 of {n} simulated host{s} on this\n\
+             # machine's Docker engine (containers {lab}-host1..{n} on bridge {bridge}, {subnet}), each\n\
+             # with its own dockerd{listening}.\n\
+             # `sis lab up` rewrites this file; copy it before editing it by hand.\n\
+             #\n\
+             #   sis apply FILE      # swarm1 from the hosts, ring2net, the nodes, swarm2\n\
+             #   sis status FILE\n\
+             #   sis destroy FILE    # removes the cluster; the hosts stay\n\
+             #   sis lab down --name {lab}    # removes the hosts too\n\
+             version: 1\n\
+             name: {lab}\n\
+             hosts:\n",
+            lab = self.lab,
+            tls = if self.tls_dir.is_some() { " --tls" } else { "" },
+            s = if n == 1 { "" } else { "s" },
+            bridge = self.bridge,
+            subnet = self.subnet,
+            listening = if self.tls_dir.is_some() {
+                " listening on TCP port 2376 with TLS (client certificates)"
+            } else {
+                " listening on TCP port 2375 without TLS (bridge-local only)"
+            },
+        );
+        for (i, ip) in self.host_ips.iter().enumerate() {
+            out.push_str(&format!(
+                "  - name: h{index}\n    endpoint: tcp://{ip}:{port}\n",
+                index = i + 1
+            ));
+            if let Some(dir) = self.tls_dir {
+                let file = |f: &str| dir.join(f).display().to_string();
+                out.push_str(&format!(
+                    "    tls:\n      ca: {}\n      cert: {}\n      key: {}\n",
+                    file(crate::certs::CA),
+                    file(crate::certs::CERT),
+                    file(crate::certs::KEY)
+                ));
+            }
+            out.push_str(&format!(
+                "    advertise_addr: {ip}\n    nodes: {}\n",
+                self.nodes_per_host
+            ));
+        }
+        out.push_str(&format!(
+            "# Inside the hosts; clear of the bridge {subnet}, which carries the overlay's traffic.\n\
+             network:\n  name: ring2net\n  subnet: {ring2net}\n\
+             swarm2:\n  mode: swarm\n  managers: {managers}\n  image: {image}\n  \
+             # auto: privileged nodes where a host's capabilities allow it, else the capability profile\n  \
+             privileged: auto\n",
+            subnet = self.subnet,
+            ring2net = self.ring2net,
+            managers = self.managers(),
+            image = self.image,
+        ));
+        out
+    }
+}
+
+/// What [`write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecWrite {
+    Created,
+    Unchanged,
+    Rewritten,
+}
+
+/// Writes `text` to `path`, unless a file there was not written by the lab.
+pub fn write(path: &Path, text: &str) -> Result<SpecWrite, LabError> {
+    let outcome = match std::fs::read_to_string(path) {
+        Ok(existing) if existing == text => return Ok(SpecWrite::Unchanged),
+        Ok(existing) if existing.starts_with(HEADER) => SpecWrite::Rewritten,
+        Ok(_) => {
+            return Err(LabError::Conflict(format!(
+                "{} exists and was not written by `sis lab up`; it is left as it is: pass \
+                 --spec-out with another path",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SpecWrite::Created,
+        Err(e) => return Err(LabError::file("cannot read", path)(e)),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(LabError::file("cannot create directory", parent))?;
+    }
+    std::fs::write(path, text).map_err(LabError::file("cannot write the spec", path))?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab_spec<'a>(ips: &'a [Ipv4Addr], tls: Option<&'a Path>, per_host: u32) -> LabSpec<'a> {
+        let subnet: Subnet = "10.198.0.0/24".parse().unwrap();
+        LabSpec {
+            lab: "lab",
+            bridge: "lab-bridge",
+            subnet,
+            host_ips: ips,
+            nodes_per_host: per_host,
+            image: "sis-node:test",
+            ring2net: subnet.ring2net_beside(),
+            tls_dir: tls,
+        }
+    }
+
+    fn ips(n: u8) -> Vec<Ipv4Addr> {
+        (0..n).map(|i| Ipv4Addr::new(10, 198, 0, 11 + i)).collect()
+    }
+
+    #[test]
+    fn the_written_spec_is_valid_and_names_every_host_by_its_address() {
+        let ips = ips(3);
+        let text = lab_spec(&ips, None, 2).render();
+        let spec = sis_spec::parse_str("lab.yaml", &text).unwrap();
+        assert_eq!(spec.name, "lab");
+        assert_eq!(spec.total_nodes(), 6);
+        assert_eq!(spec.swarm2.managers, 3);
+        assert_eq!(spec.swarm2.image, "sis-node:test");
+        assert_eq!(spec.network.subnet, "10.9.0.0/16");
+        let hosts: Vec<_> = spec
+            .hosts
+            .iter()
+            .map(|h| {
+                (
+                    h.name.as_str(),
+                    h.endpoint.as_str(),
+                    h.advertise_addr.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("h1", "tcp://10.198.0.11:2375", Some("10.198.0.11")),
+                ("h2", "tcp://10.198.0.12:2375", Some("10.198.0.12")),
+                ("h3", "tcp://10.198.0.13:2375", Some("10.198.0.13")),
+            ]
+        );
+        assert!(spec.hosts.iter().all(|h| h.tls.is_none()));
+    }
+
+    #[test]
+    fn with_tls_the_hosts_use_port_2376_and_the_client_files_beside_the_spec() {
+        let ips = ips(1);
+        let text = lab_spec(&ips, Some(Path::new("lab-tls/client")), 2).render();
+        let spec = sis_spec::parse_str("lab.yaml", &text).unwrap();
+        let h = &spec.hosts[0];
+        assert_eq!(h.endpoint, "tcp://10.198.0.11:2376");
+        let tls = h.tls.as_ref().unwrap();
+        assert_eq!(
+            (tls.ca.as_str(), tls.cert.as_str(), tls.key.as_str()),
+            (
+                "lab-tls/client/ca.pem",
+                "lab-tls/client/cert.pem",
+                "lab-tls/client/key.pem"
+            )
+        );
+        // Two nodes cannot hold three managers.
+        assert_eq!(spec.swarm2.managers, 1);
+    }
+
+    #[test]
+    fn a_file_the_lab_did_not_write_is_left_alone() {
+        let dir = std::env::temp_dir().join(format!("sis-lab-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lab.yaml");
+        let ips = ips(2);
+        let text = lab_spec(&ips, None, 2).render();
+        assert_eq!(write(&path, &text).unwrap(), SpecWrite::Created);
+        assert_eq!(write(&path, &text).unwrap(), SpecWrite::Unchanged);
+        let other = lab_spec(&ips, None, 4).render();
+        assert_eq!(write(&path, &other).unwrap(), SpecWrite::Rewritten);
+        std::fs::write(&path, "version: 1\n# mine\n").unwrap();
+        let err = write(&path, &text).unwrap_err().to_string();
+        assert!(err.contains("not written by `sis lab up`"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "version: 1\n# mine\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
