@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
-use sis_planner::{labels, Action, Phase, Plan, PlannedAction, Role};
+use sis_planner::{labels, Action, Plan, PlannedAction, Role};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
 
@@ -132,9 +132,7 @@ pub async fn execute<E: HostEngine>(
             actions: phase.actions.len(),
         });
         let started = Instant::now();
-        let results = if matches!(phase.phase, Phase::Swarm1 | Phase::Swarm2Shrink) {
-            // Order matters here: swarm1 is initialised before hosts join it; in swarm2's
-            // shrink, promotions come before demotions before removals (quorum).
+        let results = if phase.phase.is_sequential() {
             let mut results = Vec::new();
             for a in &phase.actions {
                 results.push(pass.run(a, progress, cancel).await);
@@ -341,6 +339,11 @@ impl<E: HostEngine> Pass<'_, E> {
                 let addr = self.ring2net_ip(engine, node).await?;
                 swarm2::init(engine, node, &addr).await?
             }
+            Action::SetSwarm2Ingress {
+                manager,
+                manager_host,
+                enabled,
+            } => swarm2::set_ingress(self.engine(manager_host)?, manager, *enabled).await?,
             Action::JoinSwarm2 {
                 host,
                 node,

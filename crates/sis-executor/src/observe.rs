@@ -49,10 +49,14 @@ async fn observe_swarm2<E: HostEngine>(
                     .await
                     .ok()
                     .and_then(|s| s.cluster.map(|c| c.id));
+                let ingress = crate::swarm2::has_ingress(engine.as_ref(), &node)
+                    .await
+                    .ok();
                 return Some(Swarm2Observation {
                     via: node,
                     cluster_id,
                     nodes,
+                    ingress,
                 });
             }
             Err(e) => debug!(node = %node, error = %e, "not a swarm2 manager"),

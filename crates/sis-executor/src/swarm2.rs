@@ -275,3 +275,79 @@ pub async fn node_rm<E: HostEngine>(
         other => other.map(|_| ()),
     }
 }
+
+/// Whether swarm2 has its `ingress` network, asked on manager `node`.
+pub async fn has_ingress<E: HostEngine>(host: &E, node: &str) -> Result<bool, EngineError> {
+    let shown = "docker network ls --filter name=^ingress$ --format '{{.Name}}'";
+    let out = docker(
+        host,
+        node,
+        cmd(&[
+            "network",
+            "ls",
+            "--filter",
+            "name=^ingress$",
+            "--format",
+            "{{.Name}}",
+        ]),
+        shown,
+        "look for swarm2's ingress network",
+    )
+    .await?;
+    Ok(out.stdout.lines().any(|l| l.trim() == "ingress"))
+}
+
+/// Removes or creates swarm2's ingress network on manager `node`, and waits (bounded) until
+/// the manager shows the result: nodes that join later must see the final state.
+pub async fn set_ingress<E: HostEngine>(
+    host: &E,
+    node: &str,
+    enabled: bool,
+) -> Result<(), EngineError> {
+    if has_ingress(host, node).await? != enabled {
+        if enabled {
+            let args = cmd(&[
+                "network",
+                "create",
+                "--driver",
+                "overlay",
+                "--ingress",
+                "ingress",
+            ]);
+            let shown = "docker network create --driver overlay --ingress ingress";
+            match docker(host, node, args, shown, "create swarm2's ingress network").await {
+                Err(EngineError::Exec { stderr, .. }) if stderr.contains("already exists") => {}
+                other => {
+                    other?;
+                }
+            }
+        } else {
+            // The CLI asks for confirmation; the answer comes on stdin.
+            let args = cmd(&["sh", "-c", "echo y | docker network rm ingress"]);
+            let out = host.exec(node, args, EXEC_TIMEOUT).await?;
+            if out.exit_code != 0 && !out.stderr.contains("No such network") {
+                return Err(EngineError::Exec {
+                    op: "remove swarm2's ingress network".to_string(),
+                    container: node.to_string(),
+                    command: "docker network rm ingress".to_string(),
+                    exit_code: out.exit_code,
+                    stderr: out.stderr.trim().to_string(),
+                });
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut delay = Duration::from_millis(100);
+    while has_ingress(host, node).await? != enabled {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(EngineError::Timeout {
+                op: format!("set swarm2's ingress network to {enabled}"),
+                seconds: 30,
+                detail: format!("node {node} still shows the old state"),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+    Ok(())
+}

@@ -109,6 +109,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
         via: labels::node_name(&spec.name, &spec.hosts[0].name, 1),
         cluster_id: Some("swarm2".into()),
         nodes: entries,
+        ingress: Some(false),
     });
     Observed {
         cluster: spec.name.clone(),

@@ -31,7 +31,8 @@ pub enum Phase {
     KvStore,
     /// Create or start node containers and wait for their dockerd.
     Nodes,
-    /// `swarm init` on the first swarm2 manager.
+    /// `swarm init` on the first swarm2 manager, then its ingress network as the spec says
+    /// (in plan order).
     Swarm2Init,
     /// Join nodes to swarm2, promote nodes that must become managers.
     Swarm2Join,
@@ -51,6 +52,17 @@ impl Phase {
         Phase::Swarm2Init,
         Phase::Swarm2Join,
     ];
+
+    /// Whether the actions of this phase must run one after another, in plan order: swarm1
+    /// is initialised before hosts join it, swarm2 before its ingress is set, and in swarm2's
+    /// shrink promotions precede demotions precede removals (quorum). The actions of every
+    /// other phase are independent and may run concurrently.
+    pub fn is_sequential(self) -> bool {
+        matches!(
+            self,
+            Phase::Swarm1 | Phase::Swarm2Init | Phase::Swarm2Shrink
+        )
+    }
 
     /// Heading used in the printed plan.
     pub fn title(self) -> &'static str {
@@ -177,6 +189,13 @@ pub enum Action {
     RemoveNode { host: String, name: String },
     /// `docker swarm init` inside the node, advertising its ring2net address.
     InitSwarm2 { host: String, node: String },
+    /// Remove (`enabled: false`) or create swarm2's `ingress` network (the routing mesh), on
+    /// `manager`. Removing it before nodes join spares each of them the ingress sandbox.
+    SetSwarm2Ingress {
+        manager: String,
+        manager_host: String,
+        enabled: bool,
+    },
     /// `docker swarm join` inside the node, with a token fetched from `manager`.
     JoinSwarm2 {
         host: String,
@@ -244,6 +263,7 @@ impl Action {
             | Action::JoinSwarm1 { .. }
             | Action::StartNode { .. }
             | Action::InitSwarm2 { .. }
+            | Action::SetSwarm2Ingress { .. }
             | Action::JoinSwarm2 { .. }
             | Action::PromoteSwarm2 { .. }
             | Action::DemoteSwarm2 { .. } => Mark::Change,
@@ -273,6 +293,7 @@ impl Action {
             | Action::JoinSwarm2 { host, .. }
             | Action::LeaveSwarm2 { host, .. } => host,
             Action::PromoteSwarm2 { manager_host, .. }
+            | Action::SetSwarm2Ingress { manager_host, .. }
             | Action::DemoteSwarm2 { manager_host, .. }
             | Action::RemoveSwarm2Entry { manager_host, .. } => manager_host,
         }
@@ -316,6 +337,16 @@ impl Action {
             Action::StartNode { host, name } => format!("start node {name} on host {host}"),
             Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
             Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),
+            Action::SetSwarm2Ingress {
+                manager,
+                enabled: true,
+                ..
+            } => format!("create swarm2's ingress network via node {manager}"),
+            Action::SetSwarm2Ingress {
+                manager,
+                enabled: false,
+                ..
+            } => format!("remove swarm2's ingress network via node {manager}"),
             Action::JoinSwarm2 { node, role, .. } => {
                 format!("join node {node} to swarm2 as {role}")
             }

@@ -52,18 +52,20 @@
 //!   + create node demo-local-1 on host local  (spec wants 2, host has 0)
 //!   + create node demo-local-2 on host local  (spec wants 2, host has 0)
 //! swarm2 (init)
-//!   ~ init swarm2 on node demo-local-1  (swarm2 does not exist yet; demo-local-1 is its first manager slot)
+//!   ~ init swarm2 on node demo-local-1                       (swarm2 does not exist yet; demo-local-1 is its first manager slot)
+//!   ~ remove swarm2's ingress network via node demo-local-1  (spec says ingress: false; removed before nodes join, so none of them sets it up)
 //! swarm2 (join)
 //!   ~ join node demo-local-2 to swarm2 as worker  (swarm2 is initialised on demo-local-1 in this plan)
 //!
-//! Plan: 4 to add, 3 to change, 0 to remove.
+//! Plan: 4 to add, 4 to change, 0 to remove.
 //! ");
 //! ```
 //!
-//! Ordering inside a phase: the executor runs the actions of a phase concurrently, except
-//! [`Phase::Swarm1`] (an `init`, when planned, comes first and must finish before the joins)
-//! and [`Phase::Swarm2Shrink`] (promotions, demotions, leaves and entry removals, in plan
-//! order, to keep swarm2's quorum). Within a phase, actions are listed by host in spec order,
+//! Ordering inside a phase: the executor runs the actions of a phase concurrently, except in
+//! the phases where [`Phase::is_sequential`] holds: [`Phase::Swarm1`] (an `init`, when
+//! planned, comes first and must finish before the joins), [`Phase::Swarm2Init`] (init, then
+//! the ingress network) and [`Phase::Swarm2Shrink`] (promotions, demotions, leaves and entry
+//! removals, in plan order, to keep swarm2's quorum). Within a phase, actions are listed by host in spec order,
 //! then by node index.
 
 mod action;

@@ -137,6 +137,9 @@ pub struct Swarm2Observation {
     pub cluster_id: Option<String>,
     /// The node list (`docker node ls`).
     pub nodes: Vec<Swarm2Node>,
+    /// Whether swarm2 has its `ingress` network; `None` when not known (older recordings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<bool>,
 }
 
 /// One entry of swarm2's node list.

@@ -15,6 +15,8 @@ use crate::yaml::{Node, Pos, Resolved, Scalar, Value};
 
 pub(crate) enum Shape {
     Str,
+    /// `true` or `false`.
+    Bool,
     /// A non-negative integer up to `max`.
     UInt(u64),
     /// `true`, `false` or `auto`.
@@ -86,6 +88,7 @@ const SWARM2: Shape = Shape::Map(&[
     field("cap_drop", Defaulted, Shape::List(&Shape::Str)),
     field("publish", Optional, U16),
     field("args", Defaulted, Shape::List(&Shape::Str)),
+    field("ingress", Defaulted, Shape::Bool),
 ]);
 
 pub(crate) const SPEC: Shape = Shape::Map(&[
@@ -102,6 +105,7 @@ impl Shape {
     fn expected(&self) -> String {
         match self {
             Shape::Str => "a string".to_string(),
+            Shape::Bool => "true or false".to_string(),
             Shape::UInt(_) => "an integer".to_string(),
             Shape::Privileged => "true, false or auto".to_string(),
             Shape::OneOf(values) => format!("one of {}", values.join(", ")),
@@ -217,6 +221,13 @@ fn walk(node: &Node, shape: &Shape, path: &str, out: &mut Vec<Problem>) -> Optio
             }
             Resolved::Str if s.plain && s.text.bytes().all(|b| b.is_ascii_digit()) => {
                 mismatch(out, "; write it without leading zeros")
+            }
+            _ => mismatch(out, ""),
+        },
+        (Shape::Bool, Value::Scalar(s)) => match s.resolve() {
+            Resolved::Bool(b) => Some(Json::Bool(b)),
+            Resolved::Str if unquoted(s).is_some_and(|r| matches!(r, Resolved::Bool(_))) => {
+                mismatch(out, &format!("; write {} without quotes", s.text))
             }
             _ => mismatch(out, ""),
         },
@@ -399,6 +410,7 @@ mod tests {
     fn compare(shape: &Shape, schema: &Json, root: &Json, path: &str) {
         match shape {
             Shape::Str => assert_eq!(types(schema), ["string"], "{path}"),
+            Shape::Bool => assert_eq!(types(schema), ["boolean"], "{path}"),
             Shape::UInt(max) => {
                 assert_eq!(types(schema), ["integer"], "{path}");
                 let format = match max {

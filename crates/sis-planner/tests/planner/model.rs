@@ -1,9 +1,8 @@
 //! A model of the hosts and swarm2: applies a plan's actions to an [`Observed`] as the
 //! engines would, and refuses an action whose preconditions do not hold when it runs.
 //!
-//! Phases run in order. Within a phase the executor runs actions concurrently, except
-//! `swarm1` (the init comes first) and `swarm2 (shrink)` (promote, demote, leave, remove, in
-//! order): so the preconditions of an action of a concurrent phase are checked against the
+//! Phases run in order. Within a phase the executor runs actions concurrently, except in the
+//! phases where `Phase::is_sequential()` holds: so the preconditions of an action of a concurrent phase are checked against the
 //! state at the start of the phase, those of a sequential phase against the state as it goes.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,7 +18,7 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 pub fn apply(state: &Observed, plan: &Plan) -> Result<Observed, String> {
     let mut now = state.clone();
     for phase in &plan.phases {
-        let sequential = matches!(phase.phase, Phase::Swarm1 | Phase::Swarm2Shrink);
+        let sequential = phase.phase.is_sequential();
         let start = now.clone();
         let mut removed_managers = Vec::new();
         for planned in &phase.actions {
@@ -222,6 +221,16 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err("node is not running".into());
             }
         }
+        Action::SetSwarm2Ingress {
+            manager,
+            manager_host,
+            enabled,
+        } => {
+            running_manager(s, manager, manager_host)?;
+            if s.swarm2.as_ref().and_then(|w| w.ingress) == Some(*enabled) {
+                return Err("ingress is that way already".into());
+            }
+        }
         Action::JoinSwarm2 {
             host,
             node,
@@ -395,7 +404,12 @@ fn effect(s: &mut Observed, a: &Action) {
                 via: node.clone(),
                 cluster_id: Some("model-swarm2".into()),
                 nodes: vec![entry(new_id(), node, "leader")],
+                // Docker creates the ingress network with every new swarm.
+                ingress: Some(true),
             });
+        }
+        Action::SetSwarm2Ingress { enabled, .. } => {
+            s.swarm2.as_mut().expect("checked").ingress = Some(*enabled);
         }
         Action::JoinSwarm2 { node, role, .. } => {
             let status = if *role == Role::Manager {

@@ -318,6 +318,7 @@ fn swarm2_of(case: &Case, nodes: &[ContainerObservation]) -> Option<Swarm2Observ
         via: via_name,
         cluster_id: Some("swarm2".into()),
         nodes: entries,
+        ingress: Some(false),
     })
 }
 

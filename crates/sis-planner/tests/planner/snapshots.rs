@@ -43,6 +43,7 @@ fixtures! {
     unreachable_host_is_refused => "unreachable",
     three_hosts_spread_managers_and_move_the_kvstore => "three-hosts",
     demotions_wait_for_a_quorum_of_reachable_managers => "quorum",
+    an_ingress_network_the_spec_does_not_want_is_removed => "ingress",
 }
 
 #[test]

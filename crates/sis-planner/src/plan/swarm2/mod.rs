@@ -48,7 +48,7 @@ pub(crate) fn plan(
         .map(|(host, index)| labels::node_name(&spec.name, host, *index))
         .collect();
     let Some(obs) = obs else {
-        fresh(&managers, nodes, out, "swarm2 does not exist yet");
+        fresh(spec, &managers, nodes, out, "swarm2 does not exist yet");
         return Ok(());
     };
     let view = View::new(obs, nodes, &managers);
@@ -70,9 +70,10 @@ pub(crate) fn plan(
             s.fate = Fate::Replace;
             s.reason = "holds the state of the old swarm2, which is initialised anew".to_string();
         }
-        fresh(&managers, nodes, out, "swarm2 is initialised anew");
+        fresh(spec, &managers, nodes, out, "swarm2 is initialised anew");
         return Ok(());
     }
+    ingress(spec, obs, nodes, out);
     let decided = view.decide(spec, obs, nodes, out)?;
     let deferred = decided.apply(&view, nodes, out);
     for holder in deferred {
@@ -84,8 +85,33 @@ pub(crate) fn plan(
     Ok(())
 }
 
+/// swarm2's ingress network as the spec says, when the observation tells it differs.
+fn ingress(spec: &Spec, obs: &Swarm2Observation, nodes: &Nodes, out: &mut Builder) {
+    let Some(has) = obs.ingress else { return };
+    if has == spec.swarm2.ingress {
+        return;
+    }
+    let Some(via) = nodes.slots.iter().find(|s| s.name == obs.via) else {
+        return;
+    };
+    let reason = if has {
+        "spec says ingress: false, swarm2 has an ingress network"
+    } else {
+        "spec says ingress: true, swarm2 has no ingress network"
+    };
+    out.push(
+        Phase::Swarm2Init,
+        Action::SetSwarm2Ingress {
+            manager: obs.via.clone(),
+            manager_host: nodes.host_names[via.host].to_string(),
+            enabled: spec.swarm2.ingress,
+        },
+        reason,
+    );
+}
+
 /// `swarm init` on the first manager slot and every other node joined through it.
-fn fresh(managers: &[String], nodes: &Nodes, out: &mut Builder, why: &str) {
+fn fresh(spec: &Spec, managers: &[String], nodes: &Nodes, out: &mut Builder, why: &str) {
     let first = &managers[0];
     let Some(init) = nodes.slots.iter().find(|s| s.name == *first) else {
         return;
@@ -99,6 +125,17 @@ fn fresh(managers: &[String], nodes: &Nodes, out: &mut Builder, why: &str) {
         },
         format!("{why}; {first} is its first manager slot"),
     );
+    if !spec.swarm2.ingress {
+        out.push(
+            Phase::Swarm2Init,
+            Action::SetSwarm2Ingress {
+                manager: first.clone(),
+                manager_host: init_host.to_string(),
+                enabled: false,
+            },
+            "spec says ingress: false; removed before nodes join, so none of them sets it up",
+        );
+    }
     for s in nodes
         .slots
         .iter()
