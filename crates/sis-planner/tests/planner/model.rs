@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sis_planner::{
-    labels, Action, ContainerObservation, HostFacts, HostObservation, Observed, Phase, Plan, Role,
+    labels, Action, ContainerObservation, HostFacts, HostObservation, Observed, Plan, Role,
     Swarm2Node, Swarm2Observation,
 };
 
