@@ -1,8 +1,7 @@
 //! The node image copied from the local engine into the hosts: one `docker save` stream,
 //! fanned out to one `docker load` per host, with no file in between.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,17 +12,28 @@ use tokio::sync::mpsc;
 use crate::event::LabEvent;
 use crate::{LabError, LabHost};
 
+/// How often a copy in progress is reported (when it moved).
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Chunks buffered per host: a slow host holds the others back by at most this much.
 const BUFFERED_CHUNKS: usize = 32;
 
-/// Streams `image` from `source` into every engine of `targets` at once, counting the bytes
-/// read from `source` in `copied`. Returns each target's outcome; `Err` when the export
-/// itself failed (then no target has the image).
+/// How far a copy is, for progress reports.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Bytes read from the source (and handed to every target).
+    bytes: AtomicU64,
+    /// The whole archive was read; the targets may still be loading it.
+    exported: AtomicBool,
+}
+
+/// Streams `image` from `source` into every engine of `targets` at once, counting in
+/// `counters`. Returns each target's outcome; `Err` when the export itself failed (then no
+/// target has the image).
 pub(crate) async fn fan_out(
     source: &DockerHost,
     image: &str,
     targets: Vec<(String, DockerHost)>,
-    copied: Arc<AtomicU64>,
+    counters: &Counters,
 ) -> Result<Vec<(String, Result<(), EngineError>)>, EngineError> {
     let mut senders = Vec::with_capacity(targets.len());
     let mut loads = Vec::with_capacity(targets.len());
@@ -44,7 +54,9 @@ pub(crate) async fn fan_out(
     while let Some(chunk) = export.next().await {
         match chunk {
             Ok(bytes) => {
-                copied.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                counters
+                    .bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 for slot in senders.iter_mut() {
                     // A host whose load failed stopped reading: its error comes from its task.
                     let closed = match slot {
@@ -71,6 +83,7 @@ pub(crate) async fn fan_out(
         }
     }
     drop(senders);
+    counters.exported.store(true, Ordering::Relaxed);
 
     let mut outcomes = Vec::with_capacity(loads.len());
     for (name, load) in loads {
@@ -126,19 +139,30 @@ pub(crate) async fn copy_image(
         size,
     });
     let start = Instant::now();
-    let copied = Arc::new(AtomicU64::new(0));
-    let copy = fan_out(local, image, targets.clone(), copied.clone());
+    let counters = Counters::default();
+    let copy = fan_out(local, image, targets.clone(), &counters);
     tokio::pin!(copy);
-    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(PROGRESS_EVERY);
     ticks.tick().await;
+    let mut reported = (0, false);
     let outcomes = loop {
         tokio::select! {
             outcomes = &mut copy => break outcomes,
-            _ = ticks.tick() => report(&LabEvent::CopyProgress {
-                copied: copied.load(Ordering::Relaxed),
-                size,
-                elapsed: start.elapsed(),
-            }),
+            _ = ticks.tick() => {
+                let now = (
+                    counters.bytes.load(Ordering::Relaxed),
+                    counters.exported.load(Ordering::Relaxed),
+                );
+                if now != reported {
+                    reported = now;
+                    report(&LabEvent::CopyProgress {
+                        copied: now.0,
+                        size,
+                        exported: now.1,
+                        elapsed: start.elapsed(),
+                    });
+                }
+            }
         }
     };
     let outcomes = outcomes.map_err(|source| LabError::Copy {
@@ -172,7 +196,7 @@ pub(crate) async fn copy_image(
             });
         }
     }
-    let bytes = copied.load(Ordering::Relaxed);
+    let bytes = counters.bytes.load(Ordering::Relaxed);
     let elapsed = start.elapsed();
     report(&LabEvent::CopyDone {
         image: image.to_string(),

@@ -57,6 +57,8 @@ pub enum LabEvent {
     CopyProgress {
         copied: u64,
         size: u64,
+        /// The whole archive was read; the hosts are still loading it.
+        exported: bool,
         elapsed: Duration,
     },
     CopyDone {
@@ -148,8 +150,20 @@ impl fmt::Display for LabEvent {
             ),
             LabEvent::CopyProgress {
                 copied,
+                exported: true,
+                elapsed,
+                ..
+            } => write!(
+                f,
+                "  {} read in {:.1} s; the hosts are loading it",
+                megabytes(*copied),
+                elapsed.as_secs_f64()
+            ),
+            LabEvent::CopyProgress {
+                copied,
                 size,
                 elapsed,
+                ..
             } => {
                 let percent = if *size == 0 {
                     0
@@ -199,6 +213,7 @@ mod tests {
         let line = LabEvent::CopyProgress {
             copied: 200_000_000,
             size: 400_000_000,
+            exported: false,
             elapsed: Duration::from_secs(4),
         }
         .to_string();

@@ -38,7 +38,7 @@ pub use addr::Subnet;
 pub use certs::{CertsWritten, LabCerts};
 pub use down::{down, DownOptions, DownReport};
 pub use error::LabError;
-pub use event::{HostChange, LabEvent};
+pub use event::{megabytes, rate, HostChange, LabEvent};
 pub use hosts::{status, HostStatus, LabHost};
 pub use spec::{LabSpec, SpecWrite};
 pub use up::{up, UpOptions, UpReport};

@@ -22,6 +22,10 @@ pub struct LabSpec<'a> {
     pub ring2net: Subnet,
     /// The client's TLS directory relative to the spec file, when the hosts use TLS.
     pub tls_dir: Option<&'a Path>,
+    /// What the hosts' own capability profile leaves out; the nodes get the same profile.
+    pub cap_drop: &'a [String],
+    /// The spec's file name, for the commands in its comments.
+    pub file: &'a str,
 }
 
 impl LabSpec<'_> {
@@ -34,33 +38,53 @@ impl LabSpec<'_> {
         }
     }
 
+    /// The nodes run with the hosts' own capability profile. `privileged: auto` would drop
+    /// every capability a host's bounding set lacks, including ones (BPF, PERFMON,
+    /// CHECKPOINT_RESTORE) that the hosts' dockerd 20.10 does not know and refuses to drop.
+    fn profile(&self) -> String {
+        let mut text = "  # The hosts' own profile: every capability they have, so cap_drop lists what\n  \
+                        # this machine lacks (`auto` would also drop capabilities the hosts' dockerd\n  \
+                        # does not know, which it refuses).\n  \
+                        privileged: false\n"
+            .to_string();
+        if !self.cap_drop.is_empty() {
+            text.push_str(&format!("  cap_drop: [{}]\n", self.cap_drop.join(", ")));
+        }
+        text
+    }
+
     /// The spec as YAML, commented for the person who opens it.
     pub fn render(&self) -> String {
         let n = self.host_ips.len();
         let port = if self.tls_dir.is_some() { 2376 } else { 2375 };
         let mut out = format!(
-            "{HEADER} --name {lab}{tls}: a swarm1 of {n} simulated host{s} on this\n\
-             # machine's Docker engine (containers {lab}-host1..{n} on bridge {bridge}, {subnet}), each\n\
-             # with its own dockerd{listening}.\n\
+            "{HEADER} for lab {lab}: a swarm1 of {n} simulated host{s} on this machine's\n\
+             # Docker engine ({containers} on bridge {bridge}, {subnet}), each with its\n\
+             # own dockerd listening on TCP port {port} {tls}.\n\
              # `sis lab up` rewrites this file; copy it before editing it by hand.\n\
              #\n\
-             #   sis apply FILE      # swarm1 from the hosts, ring2net, the nodes, swarm2\n\
-             #   sis status FILE\n\
-             #   sis destroy FILE    # removes the cluster; the hosts stay\n\
+             #   sis apply {file}    # swarm1 from the hosts, ring2net, the nodes, swarm2\n\
+             #   sis status {file}\n\
+             #   sis destroy {file}  # removes the cluster; the hosts stay\n\
              #   sis lab down --name {lab}    # removes the hosts too\n\
              version: 1\n\
              name: {lab}\n\
              hosts:\n",
             lab = self.lab,
-            tls = if self.tls_dir.is_some() { " --tls" } else { "" },
             s = if n == 1 { "" } else { "s" },
+            containers = if n == 1 {
+                format!("container {}-host1", self.lab)
+            } else {
+                format!("containers {lab}-host1..{n}", lab = self.lab)
+            },
             bridge = self.bridge,
             subnet = self.subnet,
-            listening = if self.tls_dir.is_some() {
-                " listening on TCP port 2376 with TLS (client certificates)"
+            tls = if self.tls_dir.is_some() {
+                "with TLS (client certificates)"
             } else {
-                " listening on TCP port 2375 without TLS (bridge-local only)"
+                "without TLS"
             },
+            file = self.file,
         );
         for (i, ip) in self.host_ips.iter().enumerate() {
             out.push_str(&format!(
@@ -84,13 +108,13 @@ impl LabSpec<'_> {
         out.push_str(&format!(
             "# Inside the hosts; clear of the bridge {subnet}, which carries the overlay's traffic.\n\
              network:\n  name: ring2net\n  subnet: {ring2net}\n\
-             swarm2:\n  mode: swarm\n  managers: {managers}\n  image: {image}\n  \
-             # auto: privileged nodes where a host's capabilities allow it, else the capability profile\n  \
-             privileged: auto\n",
+             swarm2:\n  mode: swarm\n  managers: {managers}\n  image: {image}\n\
+             {profile}",
             subnet = self.subnet,
             ring2net = self.ring2net,
             managers = self.managers(),
             image = self.image,
+            profile = self.profile(),
         ));
         out
     }
@@ -142,8 +166,12 @@ mod tests {
             image: "sis-node:test",
             ring2net: subnet.ring2net_beside(),
             tls_dir: tls,
+            cap_drop: CAP_DROP,
+            file: "lab.yaml",
         }
     }
+
+    const CAP_DROP: &[String] = &[];
 
     fn ips(n: u8) -> Vec<Ipv4Addr> {
         (0..n).map(|i| Ipv4Addr::new(10, 198, 0, 11 + i)).collect()
@@ -179,6 +207,20 @@ mod tests {
             ]
         );
         assert!(spec.hosts.iter().all(|h| h.tls.is_none()));
+        assert_eq!(spec.swarm2.privileged, sis_spec::Privileged::Fixed(false));
+        assert!(spec.swarm2.cap_drop.is_empty());
+        assert!(text.contains("#   sis apply lab.yaml "), "{text}");
+    }
+
+    #[test]
+    fn the_nodes_leave_out_what_the_hosts_lack() {
+        let ips = ips(2);
+        let cap_drop = ["SYS_RESOURCE".to_string()];
+        let mut lab = lab_spec(&ips, None, 2);
+        lab.cap_drop = &cap_drop;
+        let spec = sis_spec::parse_str("lab.yaml", &lab.render()).unwrap();
+        assert_eq!(spec.swarm2.privileged, sis_spec::Privileged::Fixed(false));
+        assert_eq!(spec.swarm2.cap_drop, ["SYS_RESOURCE"]);
     }
 
     #[test]

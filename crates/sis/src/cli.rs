@@ -50,6 +50,8 @@ pub enum Command {
         /// The cluster spec (YAML).
         file: PathBuf,
     },
+    #[command(subcommand)]
+    Lab(crate::commands::lab::LabCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Status(args) => block_on(commands::status(args)),
         Command::Destroy(args) => block_on(commands::destroy(args)),
         Command::Unlock { file } => block_on(commands::unlock(&file)),
+        Command::Lab(command) => block_on(commands::lab::lab(command)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

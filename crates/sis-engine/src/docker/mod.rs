@@ -7,6 +7,7 @@ mod network;
 mod observe;
 mod ready;
 mod swarm1;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -53,6 +54,8 @@ struct Inner {
     probe_image: Option<String>,
     /// The capability bounding set and last capability, once probed successfully.
     caps: Mutex<Option<(u64, u32)>>,
+    /// The CA file of a TLS endpoint, named when the engine's certificate is not trusted.
+    tls_ca: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for DockerHost {
@@ -116,6 +119,7 @@ impl DockerHost {
                 negotiated: OnceCell::new(),
                 probe_image: None,
                 caps: Mutex::new(None),
+                tls_ca: tls.map(|t| t.ca),
             }),
         })
     }
@@ -130,6 +134,7 @@ impl DockerHost {
             negotiated: OnceCell::new(),
             probe_image: Some(image.to_string()),
             caps: Mutex::new(None),
+            tls_ca: self.inner.tls_ca.clone(),
         };
         DockerHost {
             inner: Arc::new(inner),
@@ -149,13 +154,31 @@ impl DockerHost {
                     .negotiate_version()
                     .await
                     .map(|_| ())
-                    .map_err(|source| EngineError::Connect {
-                        endpoint: self.inner.endpoint.clone(),
-                        source,
-                    })
+                    .map_err(|source| self.connect_error(source))
             })
             .await?;
         Ok(docker)
+    }
+
+    /// A failed connection; one that failed for a TLS reason says which `tls:` file is at fault.
+    fn connect_error(&self, source: bollard::errors::Error) -> EngineError {
+        let endpoint = &self.inner.endpoint;
+        let hint = self
+            .inner
+            .tls_ca
+            .as_deref()
+            .and_then(|ca| tls::hint(&source, endpoint, ca));
+        match hint {
+            Some(hint) => EngineError::Hinted {
+                op: format!("cannot reach the Docker engine at {endpoint}"),
+                hint,
+                source,
+            },
+            None => EngineError::Connect {
+                endpoint: endpoint.clone(),
+                source,
+            },
+        }
     }
 
     /// Maps a bollard error to [`EngineError::Docker`], naming the operation and this host.

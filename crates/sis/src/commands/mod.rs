@@ -2,6 +2,7 @@
 
 mod apply;
 mod destroy;
+pub mod lab;
 mod plan;
 
 use std::path::Path;
