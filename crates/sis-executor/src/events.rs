@@ -25,6 +25,17 @@ impl Outcome {
     }
 }
 
+/// A step in a node's life, for per-node latency reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Milestone {
+    /// Its container was created and started (or started again).
+    Started,
+    /// Its dockerd answers.
+    DockerdReady,
+    /// It is a member of swarm2 (`swarm init` or `swarm join` returned).
+    Joined,
+}
+
 /// A progress event.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -58,6 +69,11 @@ pub enum Event<'a> {
     PhaseFinished {
         phase: Phase,
         elapsed: Duration,
+    },
+    /// A node reached a milestone.
+    Milestone {
+        node: &'a str,
+        milestone: Milestone,
     },
     /// The executor waits before looking again (pending work).
     Waiting {

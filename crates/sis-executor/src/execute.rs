@@ -10,7 +10,7 @@ use sis_planner::{labels, Action, Plan, PlannedAction, Role};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
 
-use crate::events::{Event, Outcome, Progress};
+use crate::events::{Event, Milestone, Outcome, Progress};
 use crate::observe::{error_chain, Hosts};
 use crate::swarm2::{self, JoinOutcome};
 
@@ -197,7 +197,7 @@ impl<E: HostEngine> Pass<'_, E> {
         let mut attempt = 1;
         let outcome = loop {
             let span = info_span!("action", what = %action.describe());
-            match self.apply(action).instrument(span).await {
+            match self.apply(action, progress).instrument(span).await {
                 Ok(outcome) => break outcome,
                 Err(e) => match retry_after(&e, attempt, self.opts.attempts) {
                     Some(delay) if !*cancel.borrow() => {
@@ -224,7 +224,13 @@ impl<E: HostEngine> Pass<'_, E> {
         (outcome, elapsed)
     }
 
-    async fn apply(&self, action: &Action) -> Result<Outcome, EngineError> {
+    async fn apply(
+        &self,
+        action: &Action,
+        progress: &dyn Progress,
+    ) -> Result<Outcome, EngineError> {
+        let milestone =
+            |node: &str, milestone| progress.event(&Event::Milestone { node, milestone });
         match action {
             Action::InitSwarm1 {
                 host,
@@ -323,21 +329,26 @@ impl<E: HostEngine> Pass<'_, E> {
                 };
                 let engine = self.engine(host)?;
                 engine.run_container(&spec).await?;
+                milestone(name, Milestone::Started);
                 engine
                     .wait_node_ready(name, self.opts.node_ready_timeout)
-                    .await?
+                    .await?;
+                milestone(name, Milestone::DockerdReady);
             }
             Action::StartNode { host, name } => {
                 let engine = self.engine(host)?;
                 engine.start_container(name).await?;
+                milestone(name, Milestone::Started);
                 engine
                     .wait_node_ready(name, self.opts.node_ready_timeout)
-                    .await?
+                    .await?;
+                milestone(name, Milestone::DockerdReady);
             }
             Action::InitSwarm2 { host, node } => {
                 let engine = self.engine(host)?;
                 let addr = self.ring2net_ip(engine, node).await?;
-                swarm2::init(engine, node, &addr).await?
+                swarm2::init(engine, node, &addr).await?;
+                milestone(node, Milestone::Joined);
             }
             Action::SetSwarm2Ingress {
                 manager,
@@ -351,9 +362,13 @@ impl<E: HostEngine> Pass<'_, E> {
                 manager,
                 manager_host,
             } => {
-                return self
+                let outcome = self
                     .join_swarm2(host, node, *role, manager, manager_host)
-                    .await
+                    .await?;
+                if outcome == Outcome::Done {
+                    milestone(node, Milestone::Joined);
+                }
+                return Ok(outcome);
             }
             Action::PromoteSwarm2 {
                 manager,

@@ -17,6 +17,6 @@ mod observe;
 pub mod swarm2;
 
 pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
-pub use events::{Event, Outcome, Progress, Silent};
+pub use events::{Event, Milestone, Outcome, Progress, Silent};
 pub use execute::{execute, retry_after, ExecOptions, PassReport};
 pub use observe::{error_chain, observe, Hosts};

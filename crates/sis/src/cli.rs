@@ -94,6 +94,10 @@ pub struct ApplyArgs {
     /// Print only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write per-phase wall times and every node's timestamps (create, started, dockerd ready,
+    /// joined, Ready) to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

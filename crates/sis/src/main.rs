@@ -8,6 +8,7 @@ mod exit;
 mod hosts;
 mod progress;
 mod status;
+mod timeline;
 
 use std::process::ExitCode;
 

@@ -138,6 +138,7 @@ impl Progress for Reporter {
                     seconds(*elapsed)
                 )),
             },
+            Event::Milestone { .. } => {}
             Event::Waiting { why, delay } => {
                 self.line(&format!("waiting {} ({why})", seconds(*delay)));
             }

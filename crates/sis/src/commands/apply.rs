@@ -11,10 +11,12 @@ use crate::cli::{ApplyArgs, Output};
 use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
 use crate::exit;
 use crate::progress::Reporter;
+use crate::timeline::Timeline;
 
-/// Prints the first pass's plan on stdout (text output), then shows progress.
+/// Prints the first pass's plan on stdout (text output), shows progress, keeps the timeline.
 struct ApplyProgress {
     reporter: Reporter,
+    timeline: Timeline,
     print_plan: bool,
 }
 
@@ -26,6 +28,7 @@ impl Progress for ApplyProgress {
             }
         }
         self.reporter.event(event);
+        self.timeline.event(event);
     }
 }
 
@@ -38,6 +41,7 @@ pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
         .map_err(|e| error_chain(&e))?;
     let progress = ApplyProgress {
         reporter: Reporter::new(args.quiet),
+        timeline: Timeline::new(),
         print_plan: args.output == Output::Text && !args.quiet,
     };
     let opts = ConvergeOptions {
@@ -64,9 +68,24 @@ pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
             args.file.display()
         );
     }
+    let timeline = progress.timeline.report();
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&timeline).expect("the report serializes");
+        std::fs::write(path, text + "\n")
+            .map_err(|e| format!("cannot write the report {}: {e}", path.display()))?;
+    }
     match args.output {
-        Output::Json => print_json(&report_json(&report)),
-        Output::Text => print_summary(&report, &args),
+        Output::Json => {
+            let mut doc = report_json(&report);
+            doc["timeline"] = serde_json::to_value(&timeline).expect("the report serializes");
+            print_json(&doc)
+        }
+        Output::Text => {
+            print_summary(&report, &args);
+            if !args.quiet {
+                print!("{}", timeline.render());
+            }
+        }
     }
     Ok(match report.ending {
         Ending::Converged => exit::OK,

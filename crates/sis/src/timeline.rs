@@ -1,0 +1,234 @@
+//! Per-node timestamps and per-phase wall times of an apply, for the end-of-run summary
+//! (p50/p90/p99 of create → dockerd ready → joined → Ready) and `--report FILE.json`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+use sis_executor::{Event, Milestone, Progress};
+use sis_planner::Action;
+
+/// Seconds since the apply started, per step of one node. `None`: not reached in this run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeTimes {
+    /// The create (or start) action began.
+    pub create: Option<f64>,
+    /// The container runs.
+    pub started: Option<f64>,
+    /// Its dockerd answers.
+    pub dockerd_ready: Option<f64>,
+    /// `swarm init`/`join` returned.
+    pub joined: Option<f64>,
+    /// First observed Ready in swarm2's node list.
+    pub ready: Option<f64>,
+}
+
+/// One phase of one pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseTime {
+    pub pass: u32,
+    pub phase: String,
+    pub actions: usize,
+    pub start: f64,
+    pub seconds: f64,
+}
+
+#[derive(Default)]
+struct Data {
+    pass: u32,
+    nodes: BTreeMap<String, NodeTimes>,
+    phases: Vec<PhaseTime>,
+}
+
+/// Collects the timeline from executor events.
+pub struct Timeline {
+    start: Instant,
+    data: Mutex<Data>,
+}
+
+/// p50, p90, p99 and max of a latency, over the nodes that have both ends.
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub step: &'static str,
+    pub nodes: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The `--report` document.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub phases: Vec<PhaseTime>,
+    pub latency: Vec<Percentiles>,
+    pub nodes: BTreeMap<String, NodeTimes>,
+}
+
+impl Timeline {
+    pub fn new() -> Timeline {
+        Timeline {
+            start: Instant::now(),
+            data: Mutex::new(Data::default()),
+        }
+    }
+
+    fn now(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    pub fn report(&self) -> Report {
+        let data = self.data.lock().expect("timeline lock");
+        let steps: [(&str, fn(&NodeTimes) -> Option<(f64, f64)>); 4] = [
+            ("create → dockerd ready", |t| {
+                Some((t.create?, t.dockerd_ready?))
+            }),
+            ("dockerd ready → joined", |t| {
+                Some((t.dockerd_ready?, t.joined?))
+            }),
+            ("joined → Ready", |t| Some((t.joined?, t.ready?))),
+            ("create → Ready", |t| Some((t.create?, t.ready?))),
+        ];
+        let latency = steps
+            .iter()
+            .filter_map(|(step, span)| {
+                let mut d: Vec<f64> = data
+                    .nodes
+                    .values()
+                    .filter_map(span)
+                    .map(|(a, b)| b - a)
+                    .collect();
+                percentiles(step, &mut d)
+            })
+            .collect();
+        Report {
+            phases: data.phases.clone(),
+            latency,
+            nodes: data.nodes.clone(),
+        }
+    }
+}
+
+fn percentiles(step: &'static str, d: &mut [f64]) -> Option<Percentiles> {
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_by(f64::total_cmp);
+    let at = |q: f64| d[((q * d.len() as f64).ceil() as usize).clamp(1, d.len()) - 1];
+    Some(Percentiles {
+        step,
+        nodes: d.len(),
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+        max: d[d.len() - 1],
+    })
+}
+
+impl Report {
+    /// The end-of-run table, like Docker's 2015 scale-test table.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if self.phases.is_empty() {
+            return out;
+        }
+        let _ = writeln!(out, "\nphase                   pass  actions   wall s");
+        for p in &self.phases {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>5} {:>8} {:>8.1}",
+                p.phase, p.pass, p.actions, p.seconds
+            );
+        }
+        if !self.latency.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nper node (s)              nodes     p50     p90     p99     max"
+            );
+            for l in &self.latency {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:>6} {:>7.2} {:>7.2} {:>7.2} {:>7.2}",
+                    l.step, l.nodes, l.p50, l.p90, l.p99, l.max
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Progress for Timeline {
+    fn event(&self, event: &Event<'_>) {
+        let now = self.now();
+        let mut data = self.data.lock().expect("timeline lock");
+        match event {
+            Event::Observing { pass } => data.pass = *pass,
+            Event::Observed { observed, .. } => {
+                for entry in observed.swarm2.iter().flat_map(|s| &s.nodes) {
+                    if entry.is_ready() {
+                        if let Some(t) = data.nodes.get_mut(&entry.hostname) {
+                            t.ready.get_or_insert(now);
+                        }
+                    }
+                }
+            }
+            Event::PhaseStarted { phase, actions } => {
+                let pass = data.pass.max(1);
+                data.phases.push(PhaseTime {
+                    pass,
+                    phase: phase.title().to_string(),
+                    actions: *actions,
+                    start: now,
+                    seconds: 0.0,
+                });
+            }
+            Event::PhaseFinished { elapsed, .. } => {
+                if let Some(p) = data.phases.last_mut() {
+                    p.seconds = elapsed.as_secs_f64();
+                }
+            }
+            Event::ActionStarted { action } => {
+                if let Action::CreateNode { name, .. } | Action::StartNode { name, .. } =
+                    &action.action
+                {
+                    // A node made anew starts a new timeline.
+                    data.nodes.insert(
+                        name.clone(),
+                        NodeTimes {
+                            create: Some(now),
+                            ..NodeTimes::default()
+                        },
+                    );
+                }
+            }
+            Event::Milestone { node, milestone } => {
+                let t = data.nodes.entry(node.to_string()).or_default();
+                let slot = match milestone {
+                    Milestone::Started => &mut t.started,
+                    Milestone::DockerdReady => &mut t.dockerd_ready,
+                    Milestone::Joined => &mut t.joined,
+                };
+                *slot = Some(now);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_nearest_ranks() {
+        let mut d: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = percentiles("x", &mut d).unwrap();
+        assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
+        let mut one = vec![2.5];
+        let p = percentiles("x", &mut one).unwrap();
+        assert_eq!((p.p50, p.p99), (2.5, 2.5));
+        assert!(percentiles("x", &mut []).is_none());
+    }
+}
