@@ -48,6 +48,9 @@ pub struct Timeline {
     data: Mutex<Data>,
 }
 
+/// The two ends of a step of a node's timeline.
+type Span = fn(&NodeTimes) -> Option<(f64, f64)>;
+
 /// p50, p90, p99 and max of a latency, over the nodes that have both ends.
 #[derive(Debug, Clone, Serialize)]
 pub struct Percentiles {
@@ -81,7 +84,7 @@ impl Timeline {
 
     pub fn report(&self) -> Report {
         let data = self.data.lock().expect("timeline lock");
-        let steps: [(&str, fn(&NodeTimes) -> Option<(f64, f64)>); 4] = [
+        let steps: [(&str, Span); 4] = [
             ("create → dockerd ready", |t| {
                 Some((t.create?, t.dockerd_ready?))
             }),
