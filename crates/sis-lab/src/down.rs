@@ -108,7 +108,7 @@ pub async fn down(
 
 /// Removes the files `sis lab` writes in a certificate directory, then the directories if
 /// that emptied them. Returns what stays (files someone else put there).
-fn remove_certs(dir: &Path) -> Result<Vec<PathBuf>, LabError> {
+pub(crate) fn remove_certs(dir: &Path) -> Result<Vec<PathBuf>, LabError> {
     let certs = LabCerts::new(dir);
     let host_ips: Vec<Ipv4Addr> = match std::fs::read_dir(dir.join("hosts")) {
         Ok(entries) => entries

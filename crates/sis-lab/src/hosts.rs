@@ -1,9 +1,9 @@
 //! The host containers of a lab: what each is made from, creating and replacing them, and
 //! waiting until their engines answer over TCP.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sis_engine::{DockerHost, HostEngine, LabContainer, LabHostSpec, TlsPaths};
@@ -13,9 +13,12 @@ use crate::certs::{self, LabCerts};
 use crate::error::error_chain;
 use crate::event::{HostChange, LabEvent};
 use crate::{
-    bridge_name, host_container_name, LabError, UpOptions, CONFIG_LABEL, LAB_LABEL, PORT_PLAIN,
-    PORT_TLS, ROLE_LABEL, TLS_DIR_LABEL,
+    host_container_name, LabError, UpOptions, CONFIG_LABEL, LAB_LABEL, PORT_PLAIN, PORT_TLS,
+    ROLE_LABEL, TLS_DIR_LABEL,
 };
+
+/// The host's address on the bridge, also known while it is stopped.
+const ADDRESS_LABEL: &str = "sis.lab.address";
 
 /// How long a host's dockerd may take to come up (its log), then to answer over TCP.
 const LOG_READY: Duration = Duration::from_secs(90);
@@ -72,6 +75,7 @@ pub(crate) fn host_spec(
     let mut labels = BTreeMap::from([
         (LAB_LABEL.to_string(), options.name.clone()),
         (ROLE_LABEL.to_string(), "host".to_string()),
+        (ADDRESS_LABEL.to_string(), ipv4.clone()),
         (
             CONFIG_LABEL.to_string(),
             node_spec_hash(&options.image, profile, bridge, &made_from),
@@ -92,14 +96,20 @@ pub(crate) fn host_spec(
     }
 }
 
+/// What [`converge_hosts`] did.
+pub(crate) struct Converged {
+    pub changed: bool,
+    /// Certificate directories of hosts that are gone, which no host uses any more.
+    pub stale_tls_dirs: BTreeSet<PathBuf>,
+}
+
 /// Creates, starts, replaces and removes host containers until the lab has `wanted`.
-/// `true` if anything changed.
 pub(crate) async fn converge_hosts(
     local: &DockerHost,
     name: &str,
     wanted: &[LabHostSpec],
     report: &dyn Fn(&LabEvent),
-) -> Result<bool, LabError> {
+) -> Result<Converged, LabError> {
     let existing = local
         .containers_labelled(LAB_LABEL, name)
         .await
@@ -112,7 +122,7 @@ pub(crate) async fn converge_hosts(
         remove(local, extra).await?;
         report(&LabEvent::Host {
             name: extra.name.clone(),
-            ip: extra.addresses.values().next().cloned().unwrap_or_default(),
+            ip: extra.labels.get(ADDRESS_LABEL).cloned().unwrap_or_default(),
             change: HostChange::Removed,
         });
         changed = true;
@@ -144,7 +154,17 @@ pub(crate) async fn converge_hosts(
             change,
         });
     }
-    Ok(changed)
+    let tls_dirs = |labels: &BTreeMap<String, String>| labels.get(TLS_DIR_LABEL).map(PathBuf::from);
+    let in_use: BTreeSet<PathBuf> = wanted.iter().filter_map(|h| tls_dirs(&h.labels)).collect();
+    let stale_tls_dirs = existing
+        .iter()
+        .filter_map(|c| tls_dirs(&c.labels))
+        .filter(|dir| !in_use.contains(dir))
+        .collect();
+    Ok(Converged {
+        changed,
+        stale_tls_dirs,
+    })
 }
 
 fn replace_reason(old: &LabContainer, new: &LabHostSpec) -> String {
@@ -182,15 +202,19 @@ pub(crate) fn connect_hosts(
     hosts
         .iter()
         .map(|h| {
-            let tls = client_tls.map(|dir| TlsPaths {
-                ca: dir.join(certs::CA),
-                cert: dir.join(certs::CERT),
-                key: dir.join(certs::KEY),
-            });
-            DockerHost::connect(&h.endpoint, tls)
+            DockerHost::connect(&h.endpoint, self::client_tls(client_tls))
                 .map_err(LabError::engine(format!("host {}", h.container)))
         })
         .collect()
+}
+
+/// The client's files in its TLS directory.
+fn client_tls(dir: Option<&Path>) -> Option<TlsPaths> {
+    dir.map(|dir| TlsPaths {
+        ca: dir.join(certs::CA),
+        cert: dir.join(certs::CERT),
+        key: dir.join(certs::KEY),
+    })
 }
 
 /// Waits for the host's dockerd (its log, on the local engine), then for its API over TCP.
@@ -237,31 +261,113 @@ pub(crate) async fn wait_ready(
     }
 }
 
+/// How long `status` waits for an engine to answer.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// One host as `sis lab status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostStatus {
     pub container: String,
+    /// `running`, `exited`, …
     pub state: String,
-    pub ip: Option<String>,
-    pub tls: bool,
+    /// `tcp://IP:PORT`, as the host was made.
+    pub endpoint: Option<String>,
+    /// The engine's version when it answered, else why not.
+    pub engine: Result<String, String>,
 }
 
-/// The lab's host containers, as the local engine lists them.
+/// The lab's host containers, as the local engine lists them, and whether their engines
+/// answer over TCP.
 pub async fn status(name: &str, engine: &str) -> Result<Vec<HostStatus>, LabError> {
     let local = DockerHost::connect(engine, None)
         .map_err(LabError::engine("connecting to the local engine"))?;
-    let bridge = bridge_name(name);
     let containers = local
         .containers_labelled(LAB_LABEL, name)
         .await
         .map_err(LabError::engine("listing the lab's hosts"))?;
-    Ok(containers
-        .into_iter()
-        .map(|c| HostStatus {
-            ip: c.addresses.get(&bridge).cloned(),
-            tls: c.labels.contains_key(TLS_DIR_LABEL),
+    let looks = containers.into_iter().map(|c| async move {
+        let tls_dir = c.labels.get(TLS_DIR_LABEL).map(PathBuf::from);
+        let endpoint = c
+            .labels
+            .get(ADDRESS_LABEL)
+            .map(|ip| self::endpoint(ip, tls_dir.is_some()));
+        let engine = match &endpoint {
+            _ if c.state != "running" => Err("not running".to_string()),
+            None => Err(format!("no {ADDRESS_LABEL} label")),
+            Some(endpoint) => answer(endpoint, tls_dir.as_deref()).await,
+        };
+        HostStatus {
             container: c.name,
             state: c.state,
-        })
-        .collect())
+            endpoint,
+            engine,
+        }
+    });
+    Ok(futures::future::join_all(looks).await)
+}
+
+/// The engine's version at `endpoint`, or why there is none.
+async fn answer(endpoint: &str, tls_dir: Option<&Path>) -> Result<String, String> {
+    let client_dir = tls_dir.map(|dir| LabCerts::new(dir).client_dir());
+    let engine = DockerHost::connect(endpoint, client_tls(client_dir.as_deref()))
+        .map_err(|e| error_chain(&e))?;
+    match tokio::time::timeout(STATUS_TIMEOUT, engine.server_version()).await {
+        Ok(Ok(version)) => Ok(version),
+        Ok(Err(e)) => Err(error_chain(&e)),
+        Err(_) => Err(format!("no answer within {} s", STATUS_TIMEOUT.as_secs())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(tls: Option<&LabCerts>, index: u32) -> LabHostSpec {
+        let options = UpOptions::new("lab", 2);
+        let profile = NodeProfile::Capabilities {
+            cap_drop: vec!["SYS_RESOURCE".into()],
+        };
+        let ip = Ipv4Addr::new(10, 198, 0, 10 + index as u8);
+        host_spec(&options, "lab-bridge", index, ip, &profile, &tls.cloned())
+    }
+
+    #[test]
+    fn a_plain_host_says_tls_false_so_dockerd_does_not_wait() {
+        let host = spec(None, 1);
+        assert_eq!(host.name, "lab-host1");
+        assert_eq!(host.ipv4, "10.198.0.11");
+        assert_eq!(host.cmd, ["--host=tcp://0.0.0.0:2375", "--tls=false"]);
+        assert!(host.binds.is_empty());
+        assert_eq!(host.labels[LAB_LABEL], "lab");
+        assert!(
+            !host.labels.contains_key("sis.cluster"),
+            "sis would take it for a node"
+        );
+    }
+
+    #[test]
+    fn a_tls_host_verifies_clients_with_its_own_certificate_mounted() {
+        let certs = LabCerts::new("/srv/lab-tls");
+        let host = spec(Some(&certs), 2);
+        assert_eq!(host.cmd[0], "--host=tcp://0.0.0.0:2376");
+        assert!(
+            host.cmd.contains(&"--tlsverify".to_string()),
+            "{:?}",
+            host.cmd
+        );
+        assert_eq!(
+            host.binds,
+            ["/srv/lab-tls/hosts/10.198.0.12:/etc/sis-lab/tls:ro"]
+        );
+        assert_eq!(host.labels[TLS_DIR_LABEL], "/srv/lab-tls");
+    }
+
+    #[test]
+    fn the_config_hash_is_stable_and_follows_tls_and_the_address() {
+        let certs = LabCerts::new("/srv/lab-tls");
+        let hash = |h: LabHostSpec| h.labels[CONFIG_LABEL].clone();
+        assert_eq!(hash(spec(None, 1)), hash(spec(None, 1)));
+        assert_ne!(hash(spec(None, 1)), hash(spec(Some(&certs), 1)));
+        assert_ne!(hash(spec(None, 1)), hash(spec(None, 2)));
+    }
 }

@@ -108,7 +108,14 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
     let wanted: Vec<LabHostSpec> = (1..=options.hosts)
         .map(|i| host_spec(options, &bridge, i, ips[i as usize - 1], &profile, &certs))
         .collect();
-    changed |= converge_hosts(&local, &options.name, &wanted, report).await?;
+    let converged = converge_hosts(&local, &options.name, &wanted, report).await?;
+    changed |= converged.changed;
+    for dir in converged.stale_tls_dirs {
+        crate::down::remove_certs(&dir)?;
+        report(&LabEvent::Removed {
+            what: format!("certificates in {} (no host uses them now)", dir.display()),
+        });
+    }
 
     let client_tls = certs.as_ref().map(|c| c.client_dir());
     let hosts: Vec<LabHost> = wanted

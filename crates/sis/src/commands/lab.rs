@@ -41,7 +41,7 @@ pub enum LabCommand {
     /// volumes (so every cluster node inside them), the bridge network, and the certificates
     /// `sis lab up --tls` wrote. The spec file stays. A lab that is not there is no error.
     Down(LabDownArgs),
-    /// List the lab's hosts and their state.
+    /// List the lab's hosts, their state, and whether their engines answer.
     Status(LabStatusArgs),
 }
 
@@ -204,14 +204,12 @@ async fn status(args: LabStatusArgs) -> Result<u8, String> {
         crate::commands::plural(hosts.len())
     );
     for h in hosts {
-        let ip = h.ip.as_deref().unwrap_or("no address");
-        let port = if h.tls {
-            sis_lab::PORT_TLS
-        } else {
-            sis_lab::PORT_PLAIN
+        let endpoint = h.endpoint.as_deref().unwrap_or("(no address)");
+        let engine = match &h.engine {
+            Ok(version) => format!("engine {version} answers"),
+            Err(why) => format!("engine: {why}"),
         };
-        let tls = if h.tls { " (TLS)" } else { "" };
-        println!("  {}  {}  tcp://{ip}:{port}{tls}", h.container, h.state);
+        println!("  {}  {}  {endpoint}  {engine}", h.container, h.state);
     }
     Ok(exit::OK)
 }
