@@ -58,9 +58,11 @@ pub enum Event<'a> {
         actions: usize,
     },
     ActionStarted {
+        phase: Phase,
         action: &'a PlannedAction,
     },
     ActionFinished {
+        phase: Phase,
         action: &'a PlannedAction,
         outcome: &'a Outcome,
         elapsed: Duration,

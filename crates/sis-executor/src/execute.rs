@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
-use sis_planner::{labels, Action, Plan, PlannedAction, Role};
+use sis_planner::{labels, Action, Phase, Plan, PlannedAction, Role};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
 
@@ -93,8 +93,14 @@ struct Pass<'a, E> {
     tokens: Mutex<BTreeMap<(String, Role), (String, String)>>,
 }
 
-/// Runs `plan` once. Stops after a phase with failures (later phases depend on it) and when
+/// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
 /// `cancel` turns true (actions already running finish; the rest are skipped).
+///
+/// Phases run in order, except that [`Phase::Nodes`], [`Phase::Swarm2Init`] and
+/// [`Phase::Swarm2Join`] run as one pipeline: swarm2 is initialised as soon as its first
+/// manager's dockerd answers, and every node joins as soon as its own dockerd answers and
+/// swarm2 is ready — not after the last node of the plan is up. The dependencies are exactly
+/// those the phase order stands for, per node.
 pub async fn execute<E: HostEngine>(
     plan: &Plan,
     cluster: &str,
@@ -118,50 +124,155 @@ pub async fn execute<E: HostEngine>(
     };
     let mut report = PassReport::default();
     let mut stop: Option<String> = None;
-    for phase in &plan.phases {
+    for stage in stages(plan) {
         if let Some(why) = &stop {
-            for a in &phase.actions {
+            for (_, a) in &stage {
                 report
                     .outcomes
-                    .push((a.clone(), Outcome::Skipped(why.clone()), Duration::ZERO));
+                    .push(((*a).clone(), Outcome::Skipped(why.clone()), Duration::ZERO));
             }
             continue;
         }
-        progress.event(&Event::PhaseStarted {
-            phase: phase.phase,
-            actions: phase.actions.len(),
-        });
-        let started = Instant::now();
-        let results = if phase.phase.is_sequential() {
-            let mut results = Vec::new();
-            for a in &phase.actions {
-                results.push(pass.run(a, progress, cancel).await);
-            }
-            results
-        } else {
-            join_all(phase.actions.iter().map(|a| pass.run(a, progress, cancel))).await
-        };
-        progress.event(&Event::PhaseFinished {
-            phase: phase.phase,
-            elapsed: started.elapsed(),
-        });
-        let failed = results.iter().filter(|(o, _)| o.is_failure()).count();
-        for (a, (o, d)) in phase.actions.iter().zip(results) {
-            report.outcomes.push((a.clone(), o, d));
+        let results = pass.run_stage(&stage, progress, cancel).await;
+        let failed: Vec<Phase> = stage
+            .iter()
+            .zip(&results)
+            .filter(|(_, (o, _))| o.is_failure())
+            .map(|((phase, _), _)| *phase)
+            .collect();
+        for ((_, a), (o, d)) in stage.iter().zip(results) {
+            report.outcomes.push(((*a).clone(), o, d));
         }
         if *cancel.borrow() {
             stop = Some("interrupted".to_string());
-        } else if failed > 0 {
+        } else if let Some(phase) = failed.first() {
             stop = Some(format!(
-                "{failed} action(s) of phase {} failed",
-                phase.phase.title()
+                "{} action(s) failed, the first in phase {}",
+                failed.len(),
+                phase.title()
             ));
         }
     }
     report
 }
 
+/// Whether a phase belongs to the node → swarm2 pipeline.
+fn pipelined(phase: Phase) -> bool {
+    matches!(phase, Phase::Nodes | Phase::Swarm2Init | Phase::Swarm2Join)
+}
+
+/// The plan's actions grouped into stages that run one after another: a phase on its own,
+/// or the consecutive pipelined phases together.
+fn stages(plan: &Plan) -> Vec<Vec<(Phase, &PlannedAction)>> {
+    let mut stages: Vec<Vec<(Phase, &PlannedAction)>> = Vec::new();
+    let mut last: Option<Phase> = None;
+    for p in &plan.phases {
+        let joins_last = last.is_some_and(|l| pipelined(l) && pipelined(p.phase));
+        if !joins_last {
+            stages.push(Vec::new());
+        }
+        let stage = stages.last_mut().expect("pushed above");
+        stage.extend(p.actions.iter().map(|a| (p.phase, a)));
+        last = Some(p.phase);
+    }
+    stages
+}
+
+/// The node container an action is about, if any.
+fn node_of(action: &Action) -> Option<&str> {
+    match action {
+        Action::CreateNode { name, .. } | Action::StartNode { name, .. } => Some(name),
+        Action::InitSwarm2 { node, .. }
+        | Action::JoinSwarm2 { node, .. }
+        | Action::PromoteSwarm2 { node, .. } => Some(node),
+        _ => None,
+    }
+}
+
+/// For each action of a stage, the earlier actions it must wait for: in a sequential phase,
+/// the one before it; in the pipeline, every action of an earlier phase on the same node, and
+/// every swarm2 init action for the joins.
+fn dependencies(stage: &[(Phase, &PlannedAction)]) -> Vec<Vec<usize>> {
+    stage
+        .iter()
+        .enumerate()
+        .map(|(i, (phase, a))| {
+            let mut deps = Vec::new();
+            if phase.is_sequential() && i > 0 && stage[i - 1].0 == *phase {
+                deps.push(i - 1);
+            }
+            if pipelined(*phase) {
+                let node = node_of(&a.action);
+                for (j, (earlier, b)) in stage[..i].iter().enumerate() {
+                    let same_node = node.is_some() && node_of(&b.action) == node;
+                    let needs_swarm2 = *phase == Phase::Swarm2Join && *earlier == Phase::Swarm2Init;
+                    if earlier < phase && (same_node || needs_swarm2) && !deps.contains(&j) {
+                        deps.push(j);
+                    }
+                }
+            }
+            deps
+        })
+        .collect()
+}
+
 impl<E: HostEngine> Pass<'_, E> {
+    /// Runs the actions of one stage, each once its dependencies are done; an action whose
+    /// dependency did not finish is skipped.
+    async fn run_stage(
+        &self,
+        stage: &[(Phase, &PlannedAction)],
+        progress: &dyn Progress,
+        cancel: &watch::Receiver<bool>,
+    ) -> Vec<(Outcome, Duration)> {
+        let deps = dependencies(stage);
+        let done: Vec<watch::Sender<Option<bool>>> =
+            stage.iter().map(|_| watch::channel(None).0).collect();
+        let mut phases: Vec<Phase> = stage.iter().map(|(p, _)| *p).collect();
+        phases.dedup();
+        for phase in &phases {
+            let actions = stage.iter().filter(|(p, _)| p == phase).count();
+            progress.event(&Event::PhaseStarted {
+                phase: *phase,
+                actions,
+            });
+        }
+        let started = Instant::now();
+        let runs = stage.iter().enumerate().map(|(i, (phase, a))| {
+            let deps = &deps[i];
+            let done = &done;
+            async move {
+                for &d in deps {
+                    let mut rx = done[d].subscribe();
+                    let ok = *rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .expect("senders live as long as the stage");
+                    if ok != Some(true) {
+                        let why = format!("needs: {}", stage[d].1.action.describe());
+                        done[i].send_replace(Some(false));
+                        return (Outcome::Skipped(why), Duration::ZERO, Duration::ZERO);
+                    }
+                }
+                let (outcome, elapsed) = self.run(*phase, a, progress, cancel).await;
+                done[i].send_replace(Some(outcome == Outcome::Done));
+                (outcome, elapsed, started.elapsed())
+            }
+        });
+        let results = join_all(runs).await;
+        for phase in phases {
+            let elapsed = stage
+                .iter()
+                .zip(&results)
+                .filter(|((p, _), _)| *p == phase)
+                .map(|(_, (_, _, end))| *end)
+                .max()
+                .unwrap_or_default();
+            progress.event(&Event::PhaseFinished { phase, elapsed });
+        }
+        results.into_iter().map(|(o, d, _)| (o, d)).collect()
+    }
+
     fn engine(&self, host: &str) -> Result<&E, EngineError> {
         self.hosts
             .get(host)
@@ -171,14 +282,19 @@ impl<E: HostEngine> Pass<'_, E> {
 
     async fn run(
         &self,
+        phase: Phase,
         planned: &PlannedAction,
         progress: &dyn Progress,
         cancel: &watch::Receiver<bool>,
     ) -> (Outcome, Duration) {
         let action = &planned.action;
+        // Joins have their own, cluster-wide bound: they wait for their node, not for the
+        // creates queued on its host.
         let _host_slot = match self.host_slots.get(action.host()) {
-            Some(s) => Some(s.acquire().await.expect("semaphore is never closed")),
-            None => None,
+            Some(s) if !matches!(action, Action::JoinSwarm2 { .. }) => {
+                Some(s.acquire().await.expect("semaphore is never closed"))
+            }
+            _ => None,
         };
         let _join_slot = match action {
             Action::JoinSwarm2 { .. } => Some(
@@ -192,7 +308,10 @@ impl<E: HostEngine> Pass<'_, E> {
         if *cancel.borrow() {
             return (Outcome::Skipped("interrupted".to_string()), Duration::ZERO);
         }
-        progress.event(&Event::ActionStarted { action: planned });
+        progress.event(&Event::ActionStarted {
+            phase,
+            action: planned,
+        });
         let started = Instant::now();
         let mut attempt = 1;
         let outcome = loop {
@@ -216,6 +335,7 @@ impl<E: HostEngine> Pass<'_, E> {
         };
         let elapsed = started.elapsed();
         progress.event(&Event::ActionFinished {
+            phase,
             action: planned,
             outcome: &outcome,
             elapsed,

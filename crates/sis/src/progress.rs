@@ -1,11 +1,13 @@
 //! Progress on stderr: bars on a terminal, plain lines otherwise, nothing with `--quiet`.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sis_executor::{Event, Outcome, Progress};
+use sis_planner::Phase;
 
 /// How progress is shown.
 pub enum Reporter {
@@ -16,7 +18,8 @@ pub enum Reporter {
 
 pub struct Bars {
     multi: MultiProgress,
-    current: Option<ProgressBar>,
+    /// One bar per phase in progress (the node → swarm2 phases run at the same time).
+    bars: BTreeMap<Phase, ProgressBar>,
 }
 
 impl Reporter {
@@ -26,7 +29,7 @@ impl Reporter {
         } else if std::io::stderr().is_terminal() {
             Reporter::Bars(Mutex::new(Bars {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-                current: None,
+                bars: BTreeMap::new(),
             }))
         } else {
             Reporter::Lines
@@ -81,12 +84,13 @@ impl Progress for Reporter {
                     );
                     bar.set_prefix(phase.title());
                     bar.enable_steady_tick(Duration::from_millis(200));
-                    bars.current = Some(bar);
+                    bars.bars.insert(*phase, bar);
                 }
                 _ => self.line(&format!("{}: {actions} action(s)", phase.title())),
             },
             Event::ActionStarted { .. } => {}
             Event::ActionFinished {
+                phase,
                 action,
                 outcome,
                 elapsed,
@@ -113,7 +117,7 @@ impl Progress for Reporter {
                 match self {
                     Reporter::Bars(bars) => {
                         let bars = bars.lock().expect("progress lock");
-                        if let Some(bar) = &bars.current {
+                        if let Some(bar) = bars.bars.get(phase) {
                             bar.inc(1);
                             bar.set_message(action.action.describe());
                         }
@@ -127,7 +131,7 @@ impl Progress for Reporter {
             Event::PhaseFinished { phase, elapsed } => match self {
                 Reporter::Bars(bars) => {
                     let mut bars = bars.lock().expect("progress lock");
-                    if let Some(bar) = bars.current.take() {
+                    if let Some(bar) = bars.bars.remove(phase) {
                         bar.set_message(format!("done in {}", seconds(*elapsed)));
                         bar.finish();
                     }

@@ -137,6 +137,7 @@ impl Report {
         if self.phases.is_empty() {
             return out;
         }
+        // The node → swarm2 phases overlap: each runs from its start to its last action's end.
         let _ = writeln!(out, "\nphase                   pass  actions   wall s");
         for p in &self.phases {
             let _ = writeln!(
@@ -187,12 +188,13 @@ impl Progress for Timeline {
                     seconds: 0.0,
                 });
             }
-            Event::PhaseFinished { elapsed, .. } => {
-                if let Some(p) = data.phases.last_mut() {
+            Event::PhaseFinished { phase, elapsed } => {
+                let title = phase.title();
+                if let Some(p) = data.phases.iter_mut().rev().find(|p| p.phase == title) {
                     p.seconds = elapsed.as_secs_f64();
                 }
             }
-            Event::ActionStarted { action } => {
+            Event::ActionStarted { action, .. } => {
                 if let Action::CreateNode { name, .. } | Action::StartNode { name, .. } =
                     &action.action
                 {
