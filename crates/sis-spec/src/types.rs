@@ -35,8 +35,10 @@ pub struct Host {
     /// Lower-case letters, digits and `-`, at most 32 characters.
     #[schemars(pattern(r"^[a-z0-9][a-z0-9-]*$"), length(min = 1, max = 32))]
     pub name: String,
-    /// Docker engine endpoint: `unix:///var/run/docker.sock` (the default), `tcp://HOST:PORT`
-    /// (with `tls` for TLS), or `ssh://USER@HOST`.
+    /// Docker engine endpoint: `unix:///PATH`, `tcp://HOST:PORT` (with `tls` for TLS), or
+    /// `ssh://USER@HOST`. Default: the local engine, `unix:///var/run/docker.sock`; when the
+    /// endpoint is that default and `DOCKER_HOST` is set, sis connects to `DOCKER_HOST`
+    /// instead, as the docker CLI does.
     #[serde(default = "default_endpoint")]
     #[schemars(pattern(r"^(unix|tcp|ssh)://."))]
     pub endpoint: String,
@@ -245,8 +247,11 @@ impl<'de> Deserialize<'de> for Privileged {
     }
 }
 
+/// The local engine's usual socket (`DOCKER_HOST` may stand in for it when connecting).
+pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
+
 fn default_endpoint() -> String {
-    "unix:///var/run/docker.sock".to_string()
+    DEFAULT_ENDPOINT.to_string()
 }
 fn default_managers() -> u32 {
     1

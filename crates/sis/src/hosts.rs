@@ -17,12 +17,13 @@ pub fn connect(spec: &Spec, spec_file: &Path) -> Result<Hosts<DockerHost>, Strin
             cert: base.join(&t.cert),
             key: base.join(&t.key),
         });
-        let engine = DockerHost::connect(&h.endpoint, tls)
+        let endpoint = effective_endpoint(&h.endpoint, std::env::var("DOCKER_HOST").ok());
+        let engine = DockerHost::connect(&endpoint, tls)
             .map_err(|e| {
                 format!(
                     "host {} ({}): {}",
                     h.name,
-                    h.endpoint,
+                    endpoint,
                     sis_executor::error_chain(&e)
                 )
             })?
@@ -30,4 +31,35 @@ pub fn connect(spec: &Spec, spec_file: &Path) -> Result<Hosts<DockerHost>, Strin
         hosts.insert(h.name.clone(), Arc::new(engine));
     }
     Ok(hosts)
+}
+
+/// The endpoint to connect to: `DOCKER_HOST` stands in for the default local socket, as it
+/// does for the docker CLI; an endpoint written out otherwise is used as written.
+fn effective_endpoint(endpoint: &str, docker_host: Option<String>) -> String {
+    match docker_host {
+        Some(dh) if endpoint == sis_spec::DEFAULT_ENDPOINT && !dh.trim().is_empty() => dh,
+        _ => endpoint.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_host_stands_in_for_the_default_socket_only() {
+        let dh = Some("tcp://127.0.0.1:2375".to_string());
+        assert_eq!(
+            effective_endpoint(sis_spec::DEFAULT_ENDPOINT, dh.clone()),
+            "tcp://127.0.0.1:2375"
+        );
+        assert_eq!(
+            effective_endpoint("unix:///run/other.sock", dh),
+            "unix:///run/other.sock"
+        );
+        assert_eq!(
+            effective_endpoint(sis_spec::DEFAULT_ENDPOINT, None),
+            sis_spec::DEFAULT_ENDPOINT
+        );
+    }
 }
