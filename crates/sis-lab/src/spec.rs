@@ -128,20 +128,32 @@ pub enum SpecWrite {
     Rewritten,
 }
 
+/// Refuses a `path` that holds a file the lab did not write: checked before anything is
+/// made, so that a lab is not brought up only to fail at its last step.
+pub fn check_ours(path: &Path) -> Result<(), LabError> {
+    existing(path).map(|_| ())
+}
+
+/// The lab's spec at `path`, if there is one; an error if the file there is someone else's.
+fn existing(path: &Path) -> Result<Option<String>, LabError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.starts_with(HEADER) => Ok(Some(text)),
+        Ok(_) => Err(LabError::Conflict(format!(
+            "{} exists and was not written by `sis lab up`; it is left as it is: pass \
+             --spec-out with another path",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LabError::file("cannot read", path)(e)),
+    }
+}
+
 /// Writes `text` to `path`, unless a file there was not written by the lab.
 pub fn write(path: &Path, text: &str) -> Result<SpecWrite, LabError> {
-    let outcome = match std::fs::read_to_string(path) {
-        Ok(existing) if existing == text => return Ok(SpecWrite::Unchanged),
-        Ok(existing) if existing.starts_with(HEADER) => SpecWrite::Rewritten,
-        Ok(_) => {
-            return Err(LabError::Conflict(format!(
-                "{} exists and was not written by `sis lab up`; it is left as it is: pass \
-                 --spec-out with another path",
-                path.display()
-            )))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SpecWrite::Created,
-        Err(e) => return Err(LabError::file("cannot read", path)(e)),
+    let outcome = match existing(path)? {
+        Some(existing) if existing == text => return Ok(SpecWrite::Unchanged),
+        Some(_) => SpecWrite::Rewritten,
+        None => SpecWrite::Created,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)

@@ -75,6 +75,8 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
             subnet.host_capacity()
         )));
     }
+    let spec_path = absolute(&options.spec_out)?;
+    crate::spec::check_ours(&spec_path)?;
     let local = DockerHost::connect(&options.engine, None)
         .map_err(LabError::engine("connecting to the local engine"))?
         .with_probe_image(&options.image);
@@ -92,7 +94,6 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
     changed |= ensure_network(&local, &options.name, &bridge, subnet, report).await?;
     let profile = host_profile(&local, &options.name, &bridge).await?;
 
-    let spec_path = absolute(&options.spec_out)?;
     let ips: Vec<Ipv4Addr> = (1..=options.hosts).map(|i| subnet.host_ip(i)).collect();
     let certs = options
         .tls
