@@ -288,10 +288,12 @@ impl<E: HostEngine> Pass<'_, E> {
         cancel: &watch::Receiver<bool>,
     ) -> (Outcome, Duration) {
         let action = &planned.action;
-        // Joins have their own, cluster-wide bound: they wait for their node, not for the
-        // creates queued on its host.
+        // The per-host bound is for work that loads a host's engine (containers, networks,
+        // images). swarm2's actions are execs into nodes: joins have their own cluster-wide
+        // bound, and none of them must queue behind the creates of their host — the init would
+        // otherwise wait for the last node and hold every join back.
         let _host_slot = match self.host_slots.get(action.host()) {
-            Some(s) if !matches!(action, Action::JoinSwarm2 { .. }) => {
+            Some(s) if !matches!(phase, Phase::Swarm2Init | Phase::Swarm2Join) => {
                 Some(s.acquire().await.expect("semaphore is never closed"))
             }
             _ => None,
