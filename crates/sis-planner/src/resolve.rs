@@ -58,6 +58,19 @@ pub fn missing_capabilities(cap_bnd: u64, last_cap: u32) -> Vec<String> {
         .collect()
 }
 
+/// Whether an engine of this version knows capability `name`: Docker before 23.0 knows none
+/// after `AUDIT_READ` (it rejects `PERFMON`, `BPF` and `CHECKPOINT_RESTORE` in `cap_drop`,
+/// and never grants them with `cap_add: ALL`, so a host lacking them needs no drop).
+fn engine_knows(version: &str, name: &str) -> bool {
+    let major: u32 = version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(u32::MAX);
+    let bit = CAPABILITIES.iter().position(|c| *c == name);
+    major >= 23 || bit.is_some_and(|b| b <= 37)
+}
+
 /// The profile nodes on a host run with, and why (for the plan's notes).
 pub fn resolve_profile(spec: &Spec, facts: Option<&HostFacts>) -> (NodeProfile, String) {
     let capabilities = |extra: &[String]| {
@@ -71,7 +84,13 @@ pub fn resolve_profile(spec: &Spec, facts: Option<&HostFacts>) -> (NodeProfile, 
         Privileged::Fixed(false) => (capabilities(&[]), "privileged: false".to_string()),
         Privileged::Auto => match facts {
             Some(f) if f.cap_bnd.is_some() && !f.caps_missing.is_empty() => {
-                let profile = capabilities(&f.caps_missing);
+                let known: Vec<String> = f
+                    .caps_missing
+                    .iter()
+                    .filter(|c| engine_knows(&f.version, c))
+                    .cloned()
+                    .collect();
+                let profile = capabilities(&known);
                 let why = format!(
                     "privileged: auto, the host's capability bounding set lacks {}",
                     f.caps_missing.join(", ")
@@ -179,6 +198,33 @@ mod tests {
         );
         // An older kernel knows fewer capabilities: the unknown ones are not missing.
         assert!(missing_capabilities((1u64 << 38) - 1, 37).is_empty());
+    }
+
+    #[test]
+    fn capabilities_an_older_engine_does_not_know_are_not_dropped() {
+        let mut yaml =
+            String::from("version: 1\nname: t\nnetwork: {name: n, subnet: 10.9.0.0/16}\n");
+        yaml.push_str("hosts: [{name: a, nodes: 1}]\n");
+        let s: Spec = serde_yaml::from_str(&yaml).unwrap();
+        let missing = ["SYS_RESOURCE", "PERFMON", "BPF", "CHECKPOINT_RESTORE"];
+        let facts = |version: &str| HostFacts {
+            version: version.into(),
+            cap_bnd: Some(0),
+            caps_missing: missing.iter().map(|c| c.to_string()).collect(),
+            ..HostFacts::default()
+        };
+        let (old, _) = resolve_profile(&s, Some(&facts("20.10.24+dfsg1")));
+        assert_eq!(
+            old,
+            NodeProfile::Capabilities {
+                cap_drop: vec!["SYS_RESOURCE".into()]
+            }
+        );
+        let (new, _) = resolve_profile(&s, Some(&facts("27.3.1")));
+        let NodeProfile::Capabilities { cap_drop } = new else {
+            panic!("expected the capability profile")
+        };
+        assert_eq!(cap_drop.len(), 4);
     }
 
     #[test]
