@@ -160,10 +160,6 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
         image: &options.image,
         ring2net: subnet.ring2net_beside(),
         tls_dir: tls_relative.as_deref(),
-        cap_drop: match &profile {
-            NodeProfile::Capabilities { cap_drop } => cap_drop,
-            NodeProfile::Privileged => &[],
-        },
         file: &options.spec_out.display().to_string(),
     }
     .render();
