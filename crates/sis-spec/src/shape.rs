@@ -89,6 +89,7 @@ const SWARM2: Shape = Shape::Map(&[
     field("publish", Optional, U16),
     field("args", Defaulted, Shape::List(&Shape::Str)),
     field("ingress", Defaulted, Shape::Bool),
+    field("preload", Defaulted, Shape::List(&Shape::Str)),
 ]);
 
 pub(crate) const SPEC: Shape = Shape::Map(&[

@@ -151,6 +151,13 @@ pub struct Swarm2 {
     /// measured about 4 times the CPU of the join itself and keeps gossip running at rest.
     #[serde(default)]
     pub ingress: bool,
+    /// Images to put into every node (e.g. the workloads of a test), so that swarm2 needs no
+    /// registry: each is brought to every host with nodes (pulled, or copied from a host that
+    /// has it) and loaded into each node when it is created, before it joins swarm2. Changing
+    /// a non-empty list replaces the nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1)))]
+    pub preload: Vec<String>,
 }
 
 impl Default for Swarm2 {
@@ -164,6 +171,7 @@ impl Default for Swarm2 {
             publish: None,
             args: Vec::new(),
             ingress: false,
+            preload: Vec::new(),
         }
     }
 }

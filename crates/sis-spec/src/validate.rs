@@ -266,6 +266,15 @@ fn swarm2(c: &mut Checks, spec: &Spec) {
                        capability; remove it, or set privileged to false or auto";
         c.report("swarm2.cap_drop", message.to_string());
     }
+    for (i, image) in s.preload.iter().enumerate() {
+        let problem = image_reference_problem(image).or_else(|| {
+            let first = s.preload.iter().position(|other| other == image)?;
+            (first < i).then(|| format!("{image:?} is listed twice (also preload[{first}])"))
+        });
+        if let Some(message) = problem {
+            c.report(&format!("swarm2.preload[{i}]"), message);
+        }
+    }
     if s.publish == Some(0) {
         let message = "0 is not a port; use a port from 1 to 65535, or leave publish out";
         c.report("swarm2.publish", message.to_string());
@@ -303,6 +312,45 @@ fn managers(c: &mut Checks, spec: &Spec, classic: bool) {
         return;
     };
     c.report("swarm2.managers", message);
+}
+
+/// Why `image` cannot be an image reference Docker accepts, or `None`. Only what is surely
+/// wrong is caught here (empty, blanks, upper case in the repository path); the engine has the
+/// last word.
+fn image_reference_problem(image: &str) -> Option<String> {
+    if image.trim().is_empty() {
+        return Some("must not be empty; name an image, e.g. \"busybox:1.36\"".to_string());
+    }
+    if image.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "{image:?} contains a blank; an image reference has none"
+        ));
+    }
+    // The repository path: after a registry (a first component with `.` or `:`, or
+    // `localhost`), before the tag or digest.
+    let name = image.split('@').next().unwrap_or(image);
+    let (registry, path) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    };
+    let path = match path.rfind(':') {
+        Some(i) => &path[..i],
+        None => path,
+    };
+    if path.chars().any(|c| c.is_ascii_uppercase()) {
+        let lower = match registry {
+            Some(r) => format!("{r}/{}", image[r.len() + 1..].to_ascii_lowercase()),
+            None => image.to_ascii_lowercase(),
+        };
+        return Some(format!(
+            "{image:?}: repository names are lower case; write {lower:?}"
+        ));
+    }
+    None
 }
 
 fn capability_problem(cap: &str) -> Option<String> {

@@ -355,6 +355,32 @@ fn cap_drop_with_privileged_true() {
 }
 
 #[test]
+fn preload_entries_are_image_references() {
+    let text = base_and(&[
+        "swarm2:",
+        "  preload: ['', 'busy box', Sis-Workload:test, localhost:5000/Web:1, sis-workload:test]",
+    ]);
+    assert_eq!(
+        problems(&text),
+        [
+            "cluster.yaml:10:13: swarm2.preload[0]: must not be empty; name an image, e.g. \"busybox:1.36\"",
+            "cluster.yaml:10:17: swarm2.preload[1]: \"busy box\" contains a blank; an image reference has none",
+            "cluster.yaml:10:29: swarm2.preload[2]: \"Sis-Workload:test\": repository names are lower case; write \"sis-workload:test\"",
+            "cluster.yaml:10:48: swarm2.preload[3]: \"localhost:5000/Web:1\": repository names are lower case; write \"localhost:5000/web:1\"",
+        ]
+    );
+}
+
+#[test]
+fn preload_lists_an_image_once() {
+    let text = base_and(&["swarm2:", "  preload: [busybox:1.36, nginx, busybox:1.36]"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:10:34: swarm2.preload[2]: \"busybox:1.36\" is listed twice (also preload[0])"]
+    );
+}
+
+#[test]
 fn publish_is_a_port() {
     let text = base_and(&["swarm2:", "  publish: 0"]);
     assert_eq!(
