@@ -534,16 +534,8 @@ impl<E: HostEngine> Pass<'_, E> {
         manager_host: &str,
     ) -> Result<Outcome, EngineError> {
         let engine = self.engine(host)?;
-        let local = swarm2::local_swarm(engine, node).await?;
-        match local.state.as_str() {
-            "active" => return Ok(Outcome::Done),
-            "pending" => {
-                return Ok(Outcome::Pending(format!(
-                    "node {node} is still joining swarm2"
-                )))
-            }
-            _ => {}
-        }
+        // No look at the node's own state first: one exec less per node, and dockerd refuses
+        // to join a node that is in a swarm or joining one (AlreadyMember below).
         let (token, manager_addr) = {
             let mut tokens = self.tokens.lock().await;
             let key = (manager.to_string(), role);
@@ -563,6 +555,14 @@ impl<E: HostEngine> Pass<'_, E> {
             JoinOutcome::Pending => Ok(Outcome::Pending(format!(
                 "node {node}: join timed out and goes on in the background"
             ))),
+            JoinOutcome::AlreadyMember => {
+                match swarm2::local_swarm(engine, node).await?.state.as_str() {
+                    "active" => Ok(Outcome::Done),
+                    state => Ok(Outcome::Pending(format!(
+                        "node {node} is still joining swarm2 (state {state})"
+                    ))),
+                }
+            }
         }
     }
 }

@@ -43,6 +43,8 @@ pub enum JoinOutcome {
     /// Docker said "Timeout was reached before node joined": the join goes on in the
     /// background. Look again later; joining again would leave a ghost entry.
     Pending,
+    /// The node is in a swarm already (joined, or still joining): ask it which.
+    AlreadyMember,
 }
 
 fn cmd(args: &[&str]) -> Vec<String> {
@@ -169,8 +171,8 @@ pub async fn join_token<E: HostEngine>(
     Ok(out.stdout.trim().to_string())
 }
 
-/// `docker swarm join` in `node`. The caller checks [`local_swarm`] first: a node that is
-/// `pending` or `active` must not be joined again.
+/// `docker swarm join` in `node`. dockerd refuses to join a node that is in a swarm or still
+/// joining one, so trying is safe; [`JoinOutcome::AlreadyMember`] says to ask the node which.
 pub async fn join<E: HostEngine>(
     host: &E,
     node: &str,
