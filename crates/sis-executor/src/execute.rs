@@ -431,6 +431,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 profile,
                 network,
                 args,
+                preload: _,
                 spec_hash,
             } => {
                 let spec = ContainerSpec {

@@ -42,6 +42,7 @@ fn create(index: u32) -> Action {
         profile: NodeProfile::Privileged,
         network: "net".to_string(),
         args: Vec::new(),
+        preload: Vec::new(),
         spec_hash: "0".to_string(),
     }
 }

@@ -144,9 +144,12 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         advertise_addr: Option<String>,
     },
-    /// Pull an image from its registry onto a host.
+    /// Pull an image from its registry onto a host. Planned only when no host of the spec
+    /// has the image.
     PullImage { host: String, image: String },
-    /// Stream an image from one host's engine to another's (export → import).
+    /// Stream an image from one host's engine to another's (`docker save` → `docker load`,
+    /// no file in between). Planned instead of a pull whenever a host of the spec has the
+    /// image: the copy is the image the other hosts run, and needs no registry.
     CopyImage {
         from_host: String,
         host: String,
@@ -170,7 +173,8 @@ pub enum Action {
     },
     /// Remove the K/V store container.
     RemoveKvStore { host: String, name: String },
-    /// Create and start a dind node and wait until its dockerd answers.
+    /// Create and start a dind node, wait until its dockerd answers and load the preloaded
+    /// images into it.
     CreateNode {
         host: String,
         name: String,
@@ -180,6 +184,10 @@ pub enum Action {
         network: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         args: Vec<String>,
+        /// Images loaded into the node from its host's engine once its dockerd answers, before
+        /// it joins swarm2 (`swarm2.preload`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        preload: Vec<String>,
         /// Hash of the spec parts the node is made from (`sis.spec-hash` label).
         spec_hash: String,
     },

@@ -81,5 +81,6 @@ mod resolve;
 pub use plan::{plan, plan_destroy, PlanError};
 pub use render::render_text;
 pub use resolve::{
-    manager_slots, missing_capabilities, node_spec_hash, resolve_profile, CAPABILITIES,
+    manager_slots, missing_capabilities, node_spec_hash, node_spec_hash_with_preload,
+    resolve_profile, CAPABILITIES,
 };

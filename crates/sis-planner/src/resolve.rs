@@ -136,15 +136,30 @@ pub fn node_spec_hash(
     network: &str,
     args: &[String],
 ) -> String {
-    let canonical = serde_json::json!({
+    node_spec_hash_with_preload(image, profile, network, args, &[])
+}
+
+/// [`node_spec_hash`] of a node that also gets the images `preload` (`swarm2.preload`). An
+/// empty list leaves the hash as it was before preloading existed, so the nodes of existing
+/// clusters are not replaced; a change to a non-empty list replaces the nodes.
+pub fn node_spec_hash_with_preload(
+    image: &str,
+    profile: &NodeProfile,
+    network: &str,
+    args: &[String],
+    preload: &[String],
+) -> String {
+    let mut canonical = serde_json::json!({
         "image": image,
         "profile": profile,
         "network": network,
         "args": args,
-    })
-    .to_string();
+    });
+    if !preload.is_empty() {
+        canonical["preload"] = serde_json::json!(preload);
+    }
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in canonical.bytes() {
+    for byte in canonical.to_string().bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -233,5 +248,21 @@ mod tests {
         let a = node_spec_hash("docker:dind", &p, "ring2net", &[]);
         assert_eq!(a, node_spec_hash("docker:dind", &p, "ring2net", &[]));
         assert_ne!(a, node_spec_hash("docker:27-dind", &p, "ring2net", &[]));
+    }
+
+    #[test]
+    fn spec_hash_counts_preloaded_images_only_when_there_are_some() {
+        let p = NodeProfile::Privileged;
+        let plain = node_spec_hash("docker:dind", &p, "ring2net", &[]);
+        // Pinned: nodes made before preloading existed carry this hash and must keep it.
+        assert_eq!(plain, "52f7be34152a8df3");
+        let with = |images: &[&str]| {
+            let images: Vec<String> = images.iter().map(|i| i.to_string()).collect();
+            node_spec_hash_with_preload("docker:dind", &p, "ring2net", &[], &images)
+        };
+        assert_eq!(with(&[]), plain);
+        assert_ne!(with(&["busybox:1.36"]), plain);
+        assert_ne!(with(&["busybox:1.36"]), with(&["busybox:1.37"]));
+        assert_ne!(with(&["a", "b"]), with(&["a"]));
     }
 }

@@ -42,7 +42,14 @@ pub(crate) fn swarm1(checked: &Checked, out: &mut Builder) {
     }
 }
 
-/// Pull the node image onto every host that runs nodes, and the K/V store image onto its host.
+/// Put on every host the images it needs: the node image and the preloaded images where nodes
+/// run, the K/V store image on its host. A missing image is copied from the first host in
+/// spec order that has it, and pulled only when no host has it.
+///
+/// Copying rather than trying a pull first: the copy gives every host the very image the
+/// others run (a tag pulled today may not be the one pulled last month), works where no
+/// registry is reachable or the credentials live elsewhere, and leaves no choice to the
+/// executor. Each image is copied to a host at most once per plan.
 pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
     let present: Vec<BTreeSet<String>> = checked
         .hosts
@@ -53,39 +60,44 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
         let mut wanted: Vec<&str> = Vec::new();
         if h.spec.nodes > 0 {
             wanted.push(&spec.swarm2.image);
+            wanted.extend(spec.swarm2.preload.iter().map(String::as_str));
         }
         if let Some(kv) = spec.kvstore.as_ref().filter(|kv| kv.host == h.name()) {
-            if canonical_image(kv.image()) != canonical_image(&spec.swarm2.image)
-                || wanted.is_empty()
-            {
-                wanted.push(kv.image());
-            }
+            wanted.push(kv.image());
         }
+        let mut planned = BTreeSet::new();
         for image in wanted {
             let canonical = canonical_image(image);
-            if present[i].contains(&canonical) {
+            if present[i].contains(&canonical) || !planned.insert(canonical.clone()) {
                 continue;
             }
-            let elsewhere = checked
+            let source = checked
                 .hosts
                 .iter()
                 .zip(&present)
                 .find(|(_, p)| p.contains(&canonical))
                 .map(|(other, _)| other.name());
-            let reason = match elsewhere {
-                Some(other) => format!(
-                    "not on the host (host {other} has it; copying between hosts is not planned yet)"
+            let host = h.name().to_string();
+            let image = image.to_string();
+            match source {
+                Some(from) => out.push(
+                    Phase::Images,
+                    Action::CopyImage {
+                        from_host: from.to_string(),
+                        host,
+                        image,
+                    },
+                    format!("not on the host; host {from} has it"),
                 ),
-                None => "not on the host".to_string(),
-            };
-            out.push(
-                Phase::Images,
-                Action::PullImage {
-                    host: h.name().to_string(),
-                    image: image.to_string(),
-                },
-                reason,
-            );
+                None => {
+                    let reason = if checked.hosts.len() == 1 {
+                        "not on the host"
+                    } else {
+                        "not on any host of the spec"
+                    };
+                    out.push(Phase::Images, Action::PullImage { host, image }, reason)
+                }
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ use sis_spec::Spec;
 use super::checks::Checked;
 use super::{canonical_image, Builder};
 use crate::{
-    labels, node_spec_hash, resolve_profile, Action, ContainerObservation, NodeProfile, Phase,
+    labels, node_spec_hash_with_preload, resolve_profile, Action, ContainerObservation,
+    NodeProfile, Phase,
 };
 
 /// Idle dind nodes one CPU holds calmly: ~5 millicores each once in swarm2, measured on a
@@ -76,11 +77,12 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
     for (pos, h) in checked.hosts.iter().enumerate() {
         let host = h.spec.name.as_str();
         let (profile, why) = resolve_profile(spec, Some(h.facts));
-        let hash = node_spec_hash(
+        let hash = node_spec_hash_with_preload(
             &spec.swarm2.image,
             &profile,
             &spec.network.name,
             &spec.swarm2.args,
+            &spec.swarm2.preload,
         );
         let wanted = h.spec.nodes;
         if wanted > 0 {
@@ -200,9 +202,9 @@ fn drift(spec: &Spec, c: &ContainerObservation, hash: &str) -> String {
         return format!("drifted: image {} → {image}", c.image);
     }
     let what = if c.image == *image {
-        "profile, network or args changed"
+        "profile, network, args or preload changed"
     } else {
-        "image, profile, network or args changed"
+        "image, profile, network, args or preload changed"
     };
     match c.label(labels::SPEC_HASH) {
         Some(old) => format!("drifted: spec hash {old} → {hash} ({what})"),
@@ -285,6 +287,7 @@ pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
                         profile: profile.clone(),
                         network: spec.network.name.clone(),
                         args: spec.swarm2.args.clone(),
+                        preload: spec.swarm2.preload.clone(),
                         spec_hash: hash.clone(),
                     },
                     s.reason.clone(),

@@ -127,8 +127,22 @@ fn running_manager(state: &Observed, manager: &str, manager_host: &str) -> Resul
     Ok(())
 }
 
+/// Whether the host lists `image`, under any of the names Docker gives an official image
+/// (`x`, `x:latest`, `docker.io/library/x:latest`).
 fn has_image(f: &HostFacts, image: &str) -> bool {
-    f.images.contains(image) || f.images.contains(&format!("{image}:latest"))
+    let full = |i: &str| {
+        let tagged = if i.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+            i.to_string()
+        } else {
+            format!("{i}:latest")
+        };
+        if tagged.contains('/') {
+            tagged
+        } else {
+            format!("docker.io/library/{tagged}")
+        }
+    };
+    f.images.iter().any(|i| full(i) == full(image))
 }
 
 fn network_exists(state: &Observed, name: &str) -> bool {
@@ -161,7 +175,21 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err("image is there already".into());
             }
         }
-        Action::CopyImage { .. } => return Err("not planned yet".into()),
+        Action::CopyImage {
+            from_host,
+            host,
+            image,
+        } => {
+            if from_host == host {
+                return Err("copy onto the host itself".into());
+            }
+            if !has_image(facts(s, from_host)?, image) {
+                return Err(format!("host {from_host} does not have the image"));
+            }
+            if has_image(facts(s, host)?, image) {
+                return Err("image is there already".into());
+            }
+        }
         Action::CreateNetwork { host, name, .. } => {
             if !facts(s, host)?.swarm1.is_manager {
                 return Err("not through a swarm1 manager".into());
@@ -199,6 +227,7 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
             name,
             image,
             network,
+            preload,
             ..
         } => {
             let f = facts(s, host)?;
@@ -207,6 +236,10 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
             }
             if !has_image(f, image) || !network_exists(s, network) || !f.swarm1.is_active() {
                 return Err("image, network or swarm1 missing".into());
+            }
+            // The node loads them from its host's engine.
+            if let Some(missing) = preload.iter().find(|i| !has_image(f, i)) {
+                return Err(format!("preloaded image {missing} is not on the host"));
             }
         }
         Action::StartNode { host, name } => match container(s, host, name) {
@@ -332,10 +365,9 @@ fn effect(s: &mut Observed, a: &Action) {
             f.swarm1.node_id = Some(new_id());
             f.swarm1.managers = managers;
         }
-        Action::PullImage { host, image } => {
+        Action::PullImage { host, image } | Action::CopyImage { host, image, .. } => {
             facts_mut(s, host).images.insert(image.clone());
         }
-        Action::CopyImage { .. } => {}
         Action::CreateNetwork { host, name, subnet } => {
             let cluster = s.cluster.clone();
             facts_mut(s, host)

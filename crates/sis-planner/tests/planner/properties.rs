@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use sis_planner::{
-    labels, node_spec_hash, plan, resolve_profile, Action, ContainerObservation, HostFacts,
-    HostObservation, NetworkObservation, Observed, Plan, Swarm1Membership, Swarm2Node,
+    labels, node_spec_hash_with_preload, plan, resolve_profile, Action, ContainerObservation,
+    HostFacts, HostObservation, NetworkObservation, Observed, Plan, Swarm1Membership, Swarm2Node,
     Swarm2Observation,
 };
 use sis_spec::Spec;
@@ -15,6 +15,8 @@ use crate::{cases, model};
 
 const HOSTS: [&str; 3] = ["a", "b", "c"];
 const IMAGE: &str = "sis-node:test";
+/// The image `swarm2.preload` lists, when the case preloads.
+const WORKLOAD: &str = "sis-workload:test";
 
 /// One host of a random situation.
 #[derive(Debug, Clone)]
@@ -22,6 +24,7 @@ struct HostCase {
     nodes: u32,
     in_swarm1: bool,
     has_image: bool,
+    has_workload: bool,
     /// Containers for indices 1..: `None` = absent, else (state, drifted).
     containers: Vec<Option<(u8, bool)>>,
 }
@@ -32,6 +35,8 @@ struct Case {
     hosts: Vec<HostCase>,
     three_managers: bool,
     args: bool,
+    /// `swarm2.preload: [WORKLOAD]`.
+    preload: bool,
     /// The spec's K/V store host, and where one runs (running or not).
     kv_spec: Option<usize>,
     kv_seen: Option<(usize, bool)>,
@@ -48,24 +53,28 @@ fn host_case() -> impl Strategy<Value = HostCase> {
         0u32..=5,
         prop::bool::weighted(0.85),
         prop::bool::weighted(0.7),
+        prop::bool::weighted(0.5),
         prop::collection::vec(
             prop::option::weighted(0.7, (0u8..6, prop::bool::weighted(0.2))),
             0..=7,
         ),
     )
-        .prop_map(|(nodes, in_swarm1, has_image, containers)| HostCase {
-            nodes,
-            in_swarm1,
-            has_image,
-            containers,
-        })
+        .prop_map(
+            |(nodes, in_swarm1, has_image, has_workload, containers)| HostCase {
+                nodes,
+                in_swarm1,
+                has_image,
+                has_workload,
+                containers,
+            },
+        )
 }
 
 fn case() -> impl Strategy<Value = Case> {
     (
         prop::collection::vec(host_case(), 1..=3),
         any::<bool>(),
-        prop::bool::weighted(0.2),
+        (prop::bool::weighted(0.2), prop::bool::weighted(0.4)),
         prop::option::of(0usize..3),
         prop::option::of((0usize..3, any::<bool>())),
         prop::bool::weighted(0.85),
@@ -81,7 +90,7 @@ fn case() -> impl Strategy<Value = Case> {
             |(
                 hosts,
                 three_managers,
-                args,
+                (args, preload),
                 kv_spec,
                 kv_seen,
                 network,
@@ -96,6 +105,7 @@ fn case() -> impl Strategy<Value = Case> {
                     hosts,
                     three_managers,
                     args,
+                    preload,
                     network,
                     swarm2,
                     membership,
@@ -127,10 +137,16 @@ fn spec_of(case: &Case) -> Spec {
         yaml.push_str(&format!("kvstore: {{kind: consul, host: {}}}\n", HOSTS[k]));
     }
     let args = if case.args { "[--debug]" } else { "[]" };
+    let preload = if case.preload { WORKLOAD } else { "" };
     yaml.push_str(&format!(
-        "swarm2: {{managers: {managers}, image: {IMAGE}, args: {args}}}\n"
+        "swarm2: {{managers: {managers}, image: {IMAGE}, args: {args}, preload: [{preload}]}}\n"
     ));
     cases::spec_from(&yaml)
+}
+
+fn spec_hash(spec: &Spec, profile: &sis_planner::NodeProfile) -> String {
+    let s = &spec.swarm2;
+    node_spec_hash_with_preload(IMAGE, profile, "ring2net", &s.args, &s.preload)
 }
 
 fn node(
@@ -207,6 +223,9 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
         if hc.has_image {
             facts.images.insert(IMAGE.into());
         }
+        if hc.has_workload {
+            facts.images.insert(WORKLOAD.into());
+        }
         let network = active && case.network;
         if i == 0 && network {
             facts.networks.push(NetworkObservation {
@@ -221,7 +240,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
         }
         if network {
             let (profile, _) = resolve_profile(spec, Some(&facts));
-            let hash = node_spec_hash(IMAGE, &profile, "ring2net", &spec.swarm2.args);
+            let hash = spec_hash(spec, &profile);
             for (k, c) in hc.containers.iter().enumerate() {
                 let Some((state, drifted)) = c else { continue };
                 let index = k as u32 + 1;
@@ -356,6 +375,14 @@ proptest! {
     }
 
     #[test]
+    fn images_come_from_the_first_host_that_has_them(case in case()) {
+        let spec = spec_of(&case);
+        let state = observed_of(&case, &spec);
+        let p = plan(&spec, &state).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        check_image_sources(&spec, &state, &p).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
     fn planning_is_deterministic(case in case()) {
         let spec = spec_of(&case);
         let state = observed_of(&case, &spec);
@@ -382,7 +409,7 @@ proptest! {
             let facts = state.hosts[host].facts().unwrap();
             let c = facts.containers.iter().find(|c| c.name == *name).unwrap();
             let (profile, _) = resolve_profile(&spec, Some(facts));
-            let hash = node_spec_hash(IMAGE, &profile, "ring2net", &spec.swarm2.args);
+            let hash = spec_hash(&spec, &profile);
             let drifted = c.label(labels::SPEC_HASH) != Some(hash.as_str());
             prop_assert!(
                 drifted || c.state == "dead" || reinit,
@@ -390,6 +417,42 @@ proptest! {
             );
         }
     }
+}
+
+/// Each image a host lacks is planned once: copied from the first host in spec order that has
+/// it, pulled only when no host has it.
+fn check_image_sources(spec: &Spec, state: &Observed, p: &Plan) -> Result<(), String> {
+    let hosts: Vec<(&str, &HostFacts)> = spec
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), state.hosts[&h.name].facts().unwrap()))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for a in p.actions() {
+        let (host, image, from) = match &a.action {
+            Action::PullImage { host, image } => (host, image, None),
+            Action::CopyImage {
+                from_host,
+                host,
+                image,
+            } => (host, image, Some(from_host.as_str())),
+            _ => continue,
+        };
+        if !seen.insert((host.clone(), image.clone())) {
+            return Err(format!("{image} is brought to host {host} twice"));
+        }
+        let first = hosts
+            .iter()
+            .find(|(_, f)| f.images.contains(image))
+            .map(|(name, _)| *name);
+        if from != first {
+            return Err(format!(
+                "{}: source {from:?}, but the first host with the image is {first:?}",
+                a.action.describe()
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[test]
@@ -406,6 +469,7 @@ fn every_fixture_plan_converges_in_the_model() {
         "ghosts",
         "three-hosts",
         "quorum",
+        "images",
     ];
     for case in fixtures {
         let (spec, state) = (cases::spec(case), cases::observed(case));

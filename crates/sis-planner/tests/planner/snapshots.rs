@@ -44,6 +44,7 @@ fixtures! {
     three_hosts_spread_managers_and_move_the_kvstore => "three-hosts",
     demotions_wait_for_a_quorum_of_reachable_managers => "quorum",
     an_ingress_network_the_spec_does_not_want_is_removed => "ingress",
+    images_are_copied_from_the_first_host_that_has_them => "images",
 }
 
 #[test]
