@@ -2,7 +2,8 @@
 # Makes sure this machine can run sis and its tests against a real Docker engine:
 #  - installs Docker (Debian's docker.io) when dockerd is missing,
 #  - starts dockerd when it is not running (log: /var/log/sis-dockerd.log),
-#  - builds the offline node image sis-node:test (skipped when up to date).
+#  - builds the offline node image sis-node:test and the workload image sis-workload:test
+#    (each skipped when up to date).
 # Idempotent: a second run only checks. Needs root for the install and for dockerd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,3 +36,4 @@ fi
 echo "engine-up: Docker engine $(docker version --format '{{.Server.Version}}') is running"
 
 "$here/node-image/build.sh" sis-node:test
+"$here/workload-image/build.sh" sis-workload:test
