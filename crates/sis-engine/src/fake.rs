@@ -32,6 +32,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use sis_planner::{
     labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
 };
@@ -46,6 +48,10 @@ pub enum Op {
     Swarm1JoinToken,
     Swarm1Join,
     PullImage,
+    ImageId,
+    ExportImage,
+    ImportImage,
+    LoadImageInContainer,
     CreateNetwork,
     RemoveNetwork,
     RunContainer,
@@ -66,6 +72,10 @@ impl fmt::Display for Op {
             Op::Swarm1JoinToken => "swarm1_join_token",
             Op::Swarm1Join => "swarm1_join",
             Op::PullImage => "pull_image",
+            Op::ImageId => "image_id",
+            Op::ExportImage => "export_image",
+            Op::ImportImage => "import_image",
+            Op::LoadImageInContainer => "load_image_in_container",
             Op::CreateNetwork => "create_network",
             Op::RemoveNetwork => "remove_network",
             Op::RunContainer => "run_container",
@@ -124,6 +134,8 @@ pub struct FakeState {
     pub containers: BTreeMap<String, FakeContainer>,
     pub networks: BTreeMap<String, FakeNetwork>,
     pub images: BTreeSet<String>,
+    /// Images loaded into each container (by name) with `load_image_in_container`.
+    pub loaded: BTreeMap<String, BTreeSet<String>>,
     pub swarm1: Swarm1Membership,
     /// Lock name → (owner, since).
     pub locks: BTreeMap<String, (String, String)>,
@@ -253,6 +265,32 @@ impl FakeHost {
     fn missing(&self, what: &str, name: &str) -> EngineError {
         EngineError::Other(format!("no such {what} {name} on {}", self.endpoint))
     }
+}
+
+/// What the fake's `export_image` streams for each image: one line, so that the fake's
+/// `import_image` and `load_image_in_container` know which images an archive holds.
+const ARCHIVE_LINE: &str = "sis-fake-archive:";
+
+/// Reads a whole fake archive; the images it holds, or the stream's error.
+async fn read_archive<S>(tar: S) -> Result<Vec<String>, std::io::Error>
+where
+    S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
+{
+    let chunks: Vec<Result<Bytes, std::io::Error>> = tar.collect().await;
+    let mut text = Vec::new();
+    for chunk in chunks {
+        text.extend_from_slice(&chunk?);
+    }
+    let text = String::from_utf8_lossy(&text);
+    let images: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(ARCHIVE_LINE))
+        .map(str::to_string)
+        .collect();
+    if images.is_empty() {
+        return Err(std::io::Error::other("not an image archive"));
+    }
+    Ok(images)
 }
 
 /// The `index`-th address of `subnet` (`10.9.0.0/16`, 2 → `10.9.0.2`).
@@ -386,6 +424,79 @@ impl HostEngine for FakeHost {
         Ok(())
     }
 
+    async fn image_id(&self, image: &str) -> Result<Option<String>, EngineError> {
+        let state = self.call(Op::ImageId, image)?;
+        Ok(state
+            .images
+            .contains(image)
+            .then(|| format!("sha256:fake-{image}")))
+    }
+
+    /// Streams the archive in two chunks, as a real export streams many.
+    fn export_image(
+        &self,
+        image: &str,
+    ) -> impl Stream<Item = Result<Bytes, EngineError>> + Send + Unpin + 'static {
+        let items: Vec<Result<Bytes, EngineError>> = match self.call(Op::ExportImage, image) {
+            Ok(state) if state.images.contains(image) => {
+                let line = format!("{ARCHIVE_LINE}{image}\n");
+                let (head, tail) = line.split_at(line.len() / 2);
+                vec![
+                    Ok(Bytes::from(head.to_string())),
+                    Ok(Bytes::from(tail.to_string())),
+                ]
+            }
+            Ok(_) => vec![Err(self.missing("image", image))],
+            Err(e) => vec![Err(e)],
+        };
+        futures::stream::iter(items)
+    }
+
+    async fn import_image<S>(&self, tar: S) -> Result<(), EngineError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let read = read_archive(tar).await;
+        let names = read.as_ref().map(|i| i.join(",")).unwrap_or_default();
+        let mut state = self.call(Op::ImportImage, &names)?;
+        let images =
+            read.map_err(|e| EngineError::Other(format!("load images on {}: {e}", self.endpoint)))?;
+        state.images.extend(images);
+        Ok(())
+    }
+
+    async fn load_image_in_container<S>(
+        &self,
+        name: &str,
+        tar: S,
+        _timeout: Duration,
+    ) -> Result<(), EngineError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let read = read_archive(tar).await;
+        let mut state = self.call(Op::LoadImageInContainer, name)?;
+        match state.containers.get(name) {
+            Some(c) if c.state == "running" => {}
+            Some(_) => {
+                return Err(EngineError::Other(format!(
+                    "docker load in {name} on {}: container is not running",
+                    self.endpoint
+                )))
+            }
+            None => return Err(self.missing("container", name)),
+        }
+        let images = read.map_err(|e| {
+            EngineError::Other(format!("docker load in {name} on {}: {e}", self.endpoint))
+        })?;
+        state
+            .loaded
+            .entry(name.to_string())
+            .or_default()
+            .extend(images);
+        Ok(())
+    }
+
     async fn create_network(
         &self,
         name: &str,
@@ -461,9 +572,10 @@ impl HostEngine for FakeHost {
     }
 
     async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
-        self.call(Op::RemoveContainer, name)?
-            .containers
-            .remove(name);
+        let mut state = self.call(Op::RemoveContainer, name)?;
+        state.containers.remove(name);
+        // Its images lived in its anonymous volume, removed with it.
+        state.loaded.remove(name);
         Ok(())
     }
 
@@ -699,6 +811,61 @@ mod tests {
                 .exec("demo-h1-1", vec![], Duration::ZERO)
                 .await
                 .is_err());
+        });
+    }
+
+    /// An export as `import_image` and `load_image_in_container` take it.
+    fn archive(
+        host: &FakeHost,
+        image: &str,
+    ) -> futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>> {
+        host.export_image(image)
+            .map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())))
+            .boxed()
+    }
+
+    #[test]
+    fn an_exported_image_loads_into_another_host_and_into_a_node() {
+        block_on(async {
+            let a = FakeHost::new("fake://a");
+            let b = FakeHost::new("fake://b");
+            a.add_image("sis-node:test");
+            a.add_image("sis-workload:test");
+            b.import_image(archive(&a, "sis-workload:test"))
+                .await
+                .unwrap();
+            assert!(b.image_id("sis-workload:test").await.unwrap().is_some());
+            assert!(b.image_id("sis-node:test").await.unwrap().is_none());
+            assert_eq!(b.calls_of(Op::ImportImage), ["sis-workload:test"]);
+
+            a.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .await
+                .unwrap();
+            a.run_container(&node("demo-a-1")).await.unwrap();
+            a.load_image_in_container("demo-a-1", archive(&a, "sis-workload:test"), Duration::ZERO)
+                .await
+                .unwrap();
+            let loaded = a.state().loaded["demo-a-1"].clone();
+            assert_eq!(loaded, BTreeSet::from(["sis-workload:test".to_string()]));
+            a.remove_container("demo-a-1").await.unwrap();
+            assert!(a.state().loaded.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_failed_export_loads_nothing() {
+        block_on(async {
+            let a = FakeHost::new("fake://a");
+            let b = FakeHost::new("fake://b");
+            let e = b.import_image(archive(&a, "absent:1")).await.unwrap_err();
+            assert!(e.to_string().contains("no such image absent:1"), "{e}");
+            a.add_image("sis-workload:test");
+            a.fail_next(Op::ExportImage, "sis-workload:test", 1, Failure::Transient);
+            assert!(b
+                .import_image(archive(&a, "sis-workload:test"))
+                .await
+                .is_err());
+            assert!(b.state().images.is_empty());
         });
     }
 }

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures::Stream;
+
 use sis_planner::{HostFacts, NodeProfile, Role};
 
 use crate::EngineError;
@@ -75,6 +78,35 @@ pub trait HostEngine: Send + Sync + 'static {
 
     /// Pull `image` (reporting progress through tracing).
     fn pull_image(&self, image: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// The ID of `image` on this engine, or `None` when it does not have it.
+    fn image_id(
+        &self,
+        image: &str,
+    ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
+
+    /// The image as the tar stream of `docker save`, read as it is consumed (no file).
+    fn export_image(
+        &self,
+        image: &str,
+    ) -> impl Stream<Item = Result<Bytes, EngineError>> + Send + Unpin + 'static;
+
+    /// Loads the images of a tar stream in the format of `docker save` (`docker load`).
+    /// An error item in `tar` aborts the load.
+    fn import_image<S>(&self, tar: S) -> impl Future<Output = Result<(), EngineError>> + Send
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static;
+
+    /// Runs `docker load` inside container `name` (a node) with `tar` on its stdin: how
+    /// images get into nodes, which have no TCP API. An error item in `tar` aborts the load.
+    fn load_image_in_container<S>(
+        &self,
+        name: &str,
+        tar: S,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static;
 
     /// Create an attachable overlay network (409 = success if it has the same subnet).
     fn create_network(

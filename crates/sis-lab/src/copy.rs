@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use sis_engine::{DockerHost, EngineError};
+use sis_engine::{DockerHost, EngineError, HostEngine};
 use tokio::sync::mpsc;
 
 use crate::event::LabEvent;

@@ -1,19 +1,16 @@
 //! Primitives for a lab of simulated hosts on one engine (`sis lab`): a bridge network with a
-//! subnet, host containers with fixed addresses, listing by label, and images streamed from
-//! one engine to another without temporary files.
+//! subnet, host containers with fixed addresses, listing by label, images by ID and size.
+//! (Images stream from one engine to another through [`crate::HostEngine::export_image`] and
+//! [`crate::HostEngine::import_image`].)
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::body_try_stream;
 use bollard::models::{
     EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ImportImageOptions, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
 };
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
 use sis_planner::NodeProfile;
 
 use super::network::unsorted;
@@ -269,53 +266,6 @@ impl DockerHost {
             Err(e) => return Err(self.fail(format!("create lab host {name}"))(e)),
         }
         super::container::start(self, name).await
-    }
-
-    /// The image as the tar stream of `docker save`.
-    pub fn export_image(
-        &self,
-        image: &str,
-    ) -> impl Stream<Item = Result<Bytes, EngineError>> + Send + Unpin + 'static {
-        let host = self.clone();
-        let image = image.to_string();
-        Box::pin(
-            futures::stream::once(async move {
-                let docker = host.client().await?.clone();
-                let op = host.op(format!("export image {image}"));
-                Ok::<_, EngineError>(docker.export_image(&image).map(move |chunk| {
-                    chunk.map_err(|source| EngineError::Docker {
-                        op: op.clone(),
-                        source,
-                    })
-                }))
-            })
-            .map(|result| match result {
-                Ok(stream) => stream.left_stream(),
-                Err(e) => futures::stream::once(async { Err(e) }).right_stream(),
-            })
-            .flatten(),
-        )
-    }
-
-    /// Loads images from a tar stream in the format of `docker save` (`docker load`).
-    /// An error item in `tar` aborts the load.
-    pub async fn import_image<S>(&self, tar: S) -> Result<(), EngineError>
-    where
-        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
-    {
-        let docker = self.client().await?;
-        let mut output = docker.import_image(
-            ImportImageOptions {
-                quiet: true,
-                ..ImportImageOptions::default()
-            },
-            body_try_stream(tar),
-            None,
-        );
-        while let Some(item) = output.next().await {
-            item.map_err(self.fail("load images"))?;
-        }
-        Ok(())
     }
 }
 

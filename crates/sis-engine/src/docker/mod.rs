@@ -1,6 +1,7 @@
 //! [`DockerHost`]: the bollard implementation of [`HostEngine`].
 
 mod container;
+mod images;
 mod lab;
 pub(crate) mod lock;
 mod network;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::{Docker, API_DEFAULT_VERSION};
+use bytes::Bytes;
+use futures::Stream;
 use sis_planner::{HostFacts, Role};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -226,6 +229,36 @@ impl HostEngine for DockerHost {
 
     async fn pull_image(&self, image: &str) -> Result<(), EngineError> {
         swarm1::pull_image(self, image).await
+    }
+
+    async fn image_id(&self, image: &str) -> Result<Option<String>, EngineError> {
+        Ok(self.image_info(image).await?.map(|i| i.id))
+    }
+
+    fn export_image(
+        &self,
+        image: &str,
+    ) -> impl Stream<Item = Result<Bytes, EngineError>> + Send + Unpin + 'static {
+        images::export(self, image)
+    }
+
+    async fn import_image<S>(&self, tar: S) -> Result<(), EngineError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        images::import(self, tar).await
+    }
+
+    async fn load_image_in_container<S>(
+        &self,
+        name: &str,
+        tar: S,
+        timeout: Duration,
+    ) -> Result<(), EngineError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        images::load_in_container(self, name, tar, timeout).await
     }
 
     async fn create_network(

@@ -342,3 +342,87 @@ async fn swarm1_join_of_an_engine_already_in_that_swarm_is_done() {
     let manager = facts.swarm1.node_addr.clone().expect("the node's address");
     host.swarm1_join(vec![manager], token, None).await.unwrap();
 }
+
+/// The workload image built by `tests/workload-image/build.sh` (~2 MB).
+const WORKLOAD_IMAGE: &str = "sis-workload:test";
+
+/// `export_image` of this engine, as `docker load` input.
+fn archive(
+    host: &sis_engine::DockerHost,
+    image: &str,
+) -> futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>> {
+    use futures::StreamExt;
+    host.export_image(image)
+        .map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())))
+        .boxed()
+}
+
+#[tokio::test]
+async fn an_exported_image_loads_into_a_node_and_a_broken_archive_is_refused() {
+    use futures::StreamExt;
+    let host = engine().await;
+    let id = host
+        .image_id(WORKLOAD_IMAGE)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| {
+            panic!(
+                "no image {WORKLOAD_IMAGE} on the engine: run tests/engine-up.sh, which builds it"
+            )
+        });
+    let scratch = Scratch::new("load", 4);
+    let name = scratch.name("1");
+    host.run_container(&node_spec(&scratch, &name, capability_profile()))
+        .await
+        .unwrap();
+    host.wait_node_ready(&name, READY).await.unwrap();
+
+    // The archive breaks off after its first chunk: the load fails, says why, and ends.
+    let broken = archive(&host, WORKLOAD_IMAGE)
+        .take(1)
+        .chain(futures::stream::once(async {
+            Err(std::io::Error::other("the source went away"))
+        }));
+    let e = host
+        .load_image_in_container(&name, broken, EXEC)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("the source went away"), "{e}");
+    let inside = |args: &[&str]| {
+        let cmd = args.iter().map(|a| a.to_string()).collect();
+        let host = host.clone();
+        let name = name.clone();
+        async move { host.exec(&name, cmd, EXEC).await.unwrap() }
+    };
+    let none = inside(&["docker", "image", "inspect", WORKLOAD_IMAGE]).await;
+    assert_ne!(
+        none.exit_code, 0,
+        "a broken archive left an image: {none:?}"
+    );
+
+    let start = Instant::now();
+    host.load_image_in_container(&name, archive(&host, WORKLOAD_IMAGE), EXEC)
+        .await
+        .unwrap();
+    eprintln!(
+        "loaded {WORKLOAD_IMAGE} into a node in {:?}",
+        start.elapsed()
+    );
+    let loaded = inside(&[
+        "docker",
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        WORKLOAD_IMAGE,
+    ])
+    .await;
+    assert_eq!(loaded.stdout.trim(), id, "{loaded:?}");
+
+    // An image the engine does not have: the export's own error, naming the image.
+    let e = host
+        .load_image_in_container(&name, archive(&host, "sis-absent:1"), EXEC)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("sis-absent:1"), "{e}");
+}
