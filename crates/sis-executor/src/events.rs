@@ -77,6 +77,17 @@ pub enum Event<'a> {
         node: &'a str,
         milestone: Milestone,
     },
+    /// An image on its way from one host's engine to another's: every few seconds while it
+    /// moves, and once when it arrived (`done`).
+    Transfer {
+        image: &'a str,
+        from: &'a str,
+        to: &'a str,
+        /// Bytes of the archive streamed so far.
+        bytes: u64,
+        elapsed: Duration,
+        done: bool,
+    },
     /// The executor waits before looking again (pending work).
     Waiting {
         why: String,

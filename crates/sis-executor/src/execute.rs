@@ -11,6 +11,7 @@ use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
 
 use crate::events::{Event, Milestone, Outcome, Progress};
+use crate::images;
 use crate::observe::{error_chain, Hosts};
 use crate::swarm2::{self, JoinOutcome};
 
@@ -382,12 +383,13 @@ impl<E: HostEngine> Pass<'_, E> {
             }
             Action::PullImage { host, image } => self.engine(host)?.pull_image(image).await?,
             Action::CopyImage {
-                from_host, host, ..
+                from_host,
+                host,
+                image,
             } => {
-                return Err(EngineError::Other(format!(
-                    "copying images between hosts ({from_host} → {host}) is not supported yet; \
-                     load the image on host {host} with `docker load`"
-                )))
+                let from = (from_host.as_str(), self.engine(from_host)?);
+                let to = (host.as_str(), self.engine(host)?);
+                images::copy_between_hosts(from, to, image, progress).await?
             }
             Action::CreateNetwork { host, name, subnet } => {
                 let labels =
@@ -431,7 +433,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 profile,
                 network,
                 args,
-                preload: _,
+                preload,
                 spec_hash,
             } => {
                 let spec = ContainerSpec {
@@ -457,6 +459,14 @@ impl<E: HostEngine> Pass<'_, E> {
                     .wait_node_ready(name, self.opts.node_ready_timeout)
                     .await?;
                 milestone(name, Milestone::DockerdReady);
+                if let Err(e) = images::load_into_node(engine, host, name, preload).await {
+                    // Its label says it has the images: a node without them must not stay,
+                    // or no later pass would load them. The next attempt makes it anew.
+                    if let Err(cleanup) = engine.remove_container(name).await {
+                        tracing::warn!("removing node {name}, which lacks its images: {cleanup}");
+                    }
+                    return Err(e);
+                }
             }
             Action::StartNode { host, name } => {
                 let engine = self.engine(host)?;

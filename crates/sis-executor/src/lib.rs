@@ -12,6 +12,7 @@
 mod converge;
 mod events;
 mod execute;
+mod images;
 pub mod lock;
 mod observe;
 pub mod swarm2;

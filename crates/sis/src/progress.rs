@@ -143,6 +143,28 @@ impl Progress for Reporter {
                 )),
             },
             Event::Milestone { .. } => {}
+            Event::Transfer {
+                image,
+                from,
+                to,
+                bytes,
+                elapsed,
+                done,
+            } => {
+                let rate = *bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-3);
+                let moved = format!("{:.1} MB", *bytes as f64 / 1e6);
+                let text = if *done {
+                    format!(
+                        "  image {image}: {moved} copied from host {from} to host {to} in {} ({rate:.1} MB/s)",
+                        seconds(*elapsed)
+                    )
+                } else {
+                    format!(
+                        "  image {image}: {moved} streamed from host {from} to host {to} ({rate:.1} MB/s)"
+                    )
+                };
+                self.line(&text);
+            }
             Event::Waiting { why, delay } => {
                 self.line(&format!("waiting {} ({why})", seconds(*delay)));
             }
