@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sis_spec::Spec;
+use sis_spec::{Privileged, Spec};
 
 use super::checks::Checked;
 use super::{canonical_image, Builder};
@@ -85,7 +85,25 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
             &spec.swarm2.preload,
         );
         let wanted = h.spec.nodes;
-        if wanted > 0 {
+        // With `privileged: auto`, the bounding set is read from a container of an image on
+        // the host. A host that gets its first image in this plan could not be read yet: its
+        // nodes wait for the next pass rather than run with a guessed profile (privileged on
+        // a host that refuses it fails for good).
+        let unprobed = wanted > 0
+            && spec.swarm2.privileged == Privileged::Auto
+            && h.facts.cap_bnd.is_none()
+            && !h
+                .facts
+                .images
+                .iter()
+                .any(|i| canonical_image(i) == canonical_image(&spec.swarm2.image));
+        if unprobed {
+            out.note(format!(
+                "nodes on host {host} are created in a later pass: with privileged: auto sis \
+                 reads the host's capability bounding set from a container of the node image, \
+                 which this plan brings to the host first"
+            ));
+        } else if wanted > 0 {
             let how = match &profile {
                 NodeProfile::Privileged => format!("run privileged ({why})"),
                 other => format!("run with the {other} ({why})"),
@@ -148,6 +166,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
             let name = labels::node_name(&spec.name, host, index);
             let container = by_index.get(&index).copied();
             let (fate, reason) = match container {
+                None if unprobed => (Fate::Wait, String::new()),
                 None => (Fate::Create, count.clone()),
                 Some(c) if c.label(labels::SPEC_HASH) != Some(hash.as_str()) => {
                     (Fate::Replace, drift(spec, c, &hash))

@@ -258,3 +258,62 @@ fn an_empty_plan_says_so_after_its_notes() {
         "No changes. The hosts match the spec.\n"
     );
 }
+
+#[test]
+fn nodes_of_a_host_that_could_not_be_probed_wait_for_its_image() {
+    // Host c has no image at all, so its capability bounding set could not be read.
+    let spec = cases::spec("three-hosts");
+    let mut o = cases::observed("three-hosts");
+    facts_mut(&mut o, "c").cap_bnd = None;
+    facts_mut(&mut o, "c").caps_missing.clear();
+    let p = plan(&spec, &o).unwrap();
+    let text = render_text(&p);
+    assert!(
+        phase(&p, Phase::Images).contains(&"copy image sis-node:test from host a to host c".into()),
+        "{text}"
+    );
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.starts_with("nodes on host c are created in a later pass")),
+        "{text}"
+    );
+    assert!(!p.notes.iter().any(|n| n.contains("unknown")), "{text}");
+    let on_c = |a: &&sis_planner::PlannedAction| matches!(&a.action, Action::CreateNode { host, .. } | Action::JoinSwarm2 { host, .. } if host == "c");
+    assert_eq!(p.actions().filter(on_c).count(), 0, "{text}");
+    assert_eq!(
+        phase(&p, Phase::Nodes).len(),
+        2,
+        "b's nodes are created: {text}"
+    );
+
+    // Once the image is there, the host is probed and its nodes are planned.
+    let f = facts_mut(&mut o, "c");
+    f.images.insert("sis-node:test".into());
+    f.cap_bnd = Some(((1u64 << 41) - 1) & !(1 << 24));
+    f.caps_missing = vec!["SYS_RESOURCE".into()];
+    let p = plan(&spec, &o).unwrap();
+    assert_eq!(p.actions().filter(on_c).count(), 4, "{}", render_text(&p));
+}
+
+#[test]
+fn swarm2_waits_when_its_first_manager_must() {
+    // One host, fresh and without any image: nothing to init swarm2 on yet.
+    let spec = cases::spec("empty");
+    let mut o = cases::observed("empty");
+    facts_mut(&mut o, "local").cap_bnd = None;
+    facts_mut(&mut o, "local").caps_missing.clear();
+    let p = plan(&spec, &o).unwrap();
+    let text = render_text(&p);
+    assert!(phase(&p, Phase::Nodes).is_empty(), "{text}");
+    assert!(phase(&p, Phase::Swarm2Init).is_empty(), "{text}");
+    assert!(phase(&p, Phase::Swarm2Join).is_empty(), "{text}");
+    assert_eq!(
+        phase(&p, Phase::Images),
+        [
+            "pull image sis-node:test on host local",
+            "pull image progrium/consul on host local"
+        ],
+        "{text}"
+    );
+}

@@ -113,7 +113,12 @@ fn ingress(spec: &Spec, obs: &Swarm2Observation, nodes: &Nodes, out: &mut Builde
 /// `swarm init` on the first manager slot and every other node joined through it.
 fn fresh(spec: &Spec, managers: &[String], nodes: &Nodes, out: &mut Builder, why: &str) {
     let first = &managers[0];
-    let Some(init) = nodes.slots.iter().find(|s| s.name == *first) else {
+    // A first manager that waits (e.g. for its host's image) holds swarm2 back to a later pass.
+    let Some(init) = nodes
+        .slots
+        .iter()
+        .find(|s| s.name == *first && s.fate != Fate::Wait)
+    else {
         return;
     };
     let init_host = nodes.host_names[init.host];
