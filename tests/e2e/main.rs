@@ -2,6 +2,7 @@
 //! Run them with tests/run.sh (it starts the engine and builds the node image first).
 
 mod lab;
+mod multihost;
 mod support;
 
 use std::collections::BTreeMap;
