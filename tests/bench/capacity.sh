@@ -10,6 +10,8 @@
 #                (from /proc/stat: 1 - (idle + iowait) / total). The cluster does nothing,
 #                so this is its idle cost (plus whatever else runs on the machine).
 #   busy cores   the same in cores
+#   node cores   CPU the cluster's own containers used over the window, from their cgroups:
+#                unlike busy %, other work on the machine does not count
 #   load1        1-minute load average at the end of the window
 #   drops        lines with "memberlist: handler queue full" or "dropping message" in the
 #                nodes' dockerd logs since the step began (swarm2's gossip falling behind)
@@ -70,11 +72,28 @@ drops() {
         awk '{ s += $1 } END { print s + 0 }'
 }
 
-# window CLUSTER N SECONDS → "BUSY_FRACTION ALL_READY": the machine's CPU over the window, and
-# whether each readiness sample listed exactly N Ready nodes. N = 0: CPU only.
+# nodes_cpu_ns CLUSTER → CPU time (ns) the cluster's containers have used, from their cgroups
+# (v1 cpuacct, or v2 cpu.stat). Unlike busy %, other work on the machine does not count.
+nodes_cpu_ns() {
+    docker ps -q --no-trunc --filter "label=sis.cluster=$1" | while read -r id; do
+        v1=/sys/fs/cgroup/cpuacct/docker/$id/cpuacct.usage
+        v2=/sys/fs/cgroup/system.slice/docker-$id.scope/cpu.stat
+        if [ -r "$v1" ]; then
+            cat "$v1"
+        elif [ -r "$v2" ]; then
+            awk '/^usage_usec/ { print $2 * 1000 }' "$v2"
+        fi
+    done | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# window CLUSTER N SECONDS → "BUSY_FRACTION ALL_READY NODE_CORES": the machine's CPU over the
+# window, whether each readiness sample listed exactly N Ready nodes (N = 0: CPU only), and
+# the cores the cluster's own containers used.
 window() {
-    local cluster=$1 want=$2 end=$((SECONDS + $3)) cpu0 ok=yes ready total left
+    local cluster=$1 want=$2 end=$((SECONDS + $3)) cpu0 ok=yes ready total left n0 t0
     cpu0=$(bench_cpu_sample)
+    n0=$(nodes_cpu_ns "$cluster")
+    t0=$(date +%s.%N)
     while :; do
         if [ "$want" -gt 0 ]; then
             read -r ready total < <(bench_swarm2_status "$cluster")
@@ -84,16 +103,19 @@ window() {
         [ "$left" -gt 0 ] || break
         sleep $((left < 10 ? left : 10))
     done
-    echo "$(bench_busy_fraction "$cpu0" "$(bench_cpu_sample)") $ok"
+    echo "$(bench_busy_fraction "$cpu0" "$(bench_cpu_sample)") $ok \
+$(awk -v a="$n0" -v b="$(nodes_cpu_ns "$cluster")" -v t0="$t0" -v t1="$(date +%s.%N)" \
+        'BEGIN { printf "%.3f", (b - a) / 1e9 / (t1 - t0) }')"
 }
 
-# row NODES APPLY_S BUSY LOAD1 DROPS READY CALM
+# row NODES APPLY_S BUSY NODE_CORES LOAD1 DROPS READY CALM
 row() {
-    awk -v n="$1" -v a="$2" -v b="$3" -v l="$4" -v d="$5" -v r="$6" -v c="$7" -v cores="$(nproc)" \
+    awk -v n="$1" -v a="$2" -v b="$3" -v nc="$4" -v l="$5" -v d="$6" -v r="$7" -v c="$8" \
+        -v cores="$(nproc)" \
         'BEGIN {
             p = "-"; k = "-"
             if (b != "-") { p = sprintf("%.1f", 100 * b); k = sprintf("%.2f", b * cores) }
-            printf "%6s %8s %7s %11s %6s %6s %6s %5s\n", n, a, p, k, l, d, r, c
+            printf "%6s %8s %7s %11s %11s %6s %6s %6s %5s\n", n, a, p, k, nc, l, d, r, c
         }'
 }
 
@@ -107,10 +129,11 @@ fi
 sis=$(bench_sis "$repo")
 echo "machine: $(bench_machine)"
 echo "calm: busy < 60 % of all cores, no gossip drops, all nodes Ready; window ${calm} s"
-printf '%6s %8s %7s %11s %6s %6s %6s %5s\n' nodes "apply s" "busy %" "busy cores" load1 drops ready calm
+printf '%6s %8s %7s %11s %11s %6s %6s %6s %5s\n' nodes "apply s" "busy %" "busy cores" \
+    "node cores" load1 drops ready calm
 
-read -r busy _ < <(window "$cluster" 0 "$calm")
-row 0 - "$busy" "$(cut -d' ' -f1 /proc/loadavg)" - - -
+read -r busy _ _ < <(window "$cluster" 0 "$calm")
+row 0 - "$busy" - "$(cut -d' ' -f1 /proc/loadavg)" - - -
 if awk -v b="$busy" 'BEGIN { exit !(b >= 0.30) }'; then
     bench_log "warning: without the cluster the machine already uses $(awk -v b="$busy" \
         'BEGIN { printf "%.0f", 100 * b }') % of its cores; the steps measure that work too"
@@ -124,16 +147,16 @@ for ((n = step; n <= max; n += step)); do
     bench_log "sis apply: $n nodes"
     if ! bench_run INT "$sis" apply "$spec" --quiet >&2 ||
         ! bench_wait_ready "$cluster" "$n" $((120 + 3 * step)); then
-        row "$n" fail - "$(cut -d' ' -f1 /proc/loadavg)" "$(drops "$cluster" "$since")" no no
+        row "$n" fail - - "$(cut -d' ' -f1 /proc/loadavg)" "$(drops "$cluster" "$since")" no no
         break
     fi
     apply_s=$(bench_elapsed "$start")
-    read -r busy ready < <(window "$cluster" "$n" "$calm")
+    read -r busy ready node_cores < <(window "$cluster" "$n" "$calm")
     load1=$(cut -d' ' -f1 /proc/loadavg)
     dropped=$(drops "$cluster" "$since")
     verdict=$(awk -v b="$busy" -v d="$dropped" -v r="$ready" \
         'BEGIN { print (b < 0.60 && d == 0 && r == "yes") ? "yes" : "no" }')
-    row "$n" "$apply_s" "$busy" "$load1" "$dropped" "$ready" "$verdict"
+    row "$n" "$apply_s" "$busy" "$node_cores" "$load1" "$dropped" "$ready" "$verdict"
     [ "$verdict" = yes ] || break
     largest=$n
 done
