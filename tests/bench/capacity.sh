@@ -83,7 +83,7 @@ nodes_cpu_ns() {
         elif [ -r "$v2" ]; then
             awk '/^usage_usec/ { print $2 * 1000 }' "$v2"
         fi
-    done | awk '{ s += $1 } END { printf "%d\n", s }'
+    done | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # window CLUSTER N SECONDS → "BUSY_FRACTION ALL_READY NODE_CORES": the machine's CPU over the
