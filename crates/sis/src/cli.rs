@@ -40,14 +40,16 @@ pub enum Command {
     /// Show the actions that would bring the hosts to the spec, changing nothing.
     Plan(PlanArgs),
     /// Observe, plan and execute until the hosts match the spec.
-    #[command(long_about = "Observe, plan and execute until the hosts match the spec.\n\n\
+    #[command(
+        long_about = "Observe, plan and execute until the hosts match the spec.\n\n\
 Prints the plan, then carries it out: phase by phase, bounded per host (--per-host) and for \
 swarm2 joins (--joins), with transient errors retried. Then it observes again and plans again, \
 until nothing is left to do or --timeout passes. Running it on a converged cluster changes \
 nothing; changing `nodes:` grows or shrinks swarm2.\n\n\
 Only one apply or destroy of a cluster runs at a time: a second one refuses and says who holds \
 the lock (a container named CLUSTER-sis-lock on the first host). Ctrl-C lets running actions \
-finish and starts no new ones; run apply again to finish.")]
+finish and starts no new ones; run apply again to finish."
+    )]
     Apply(ApplyArgs),
     /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
     Status(StatusArgs),
