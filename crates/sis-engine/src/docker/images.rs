@@ -40,12 +40,18 @@ pub(super) fn export(
     )
 }
 
+/// Bound on loading one archive into an engine. dockerd answers `POST /images/load` only once
+/// it has read (and unpacked) the whole archive, so the client's usual request timeout would
+/// cut off big images on slow links; this bounds a transfer that stalls.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// Loads images from a tar stream in the format of `docker save` (`docker load`).
 pub(super) async fn import<S>(host: &DockerHost, tar: S) -> Result<(), EngineError>
 where
     S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
 {
-    let docker = host.client().await?;
+    // A clone shares the connection pool and the negotiated API version.
+    let docker = host.client().await?.clone().with_timeout(IMPORT_TIMEOUT);
     let mut output = docker.import_image(
         ImportImageOptions {
             quiet: true,
