@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::lab::{path, Lab};
-use crate::support::{docker, sis, wait_for, NODE_IMAGE};
+use crate::support::{docker, docker_quiet, require_engine, sis, wait_for, NODE_IMAGE};
 
 /// The workload image built by tests/workload-image/build.sh.
 const WORKLOAD_IMAGE: &str = "sis-workload:test";
@@ -126,6 +126,15 @@ fn load_on_host(lab: &Lab, index: u32, image: &str) {
 
 #[test]
 fn a_cluster_across_three_lab_hosts_gets_images_by_copy_runs_a_service_grows_and_destroys() {
+    require_engine();
+    let node_image = docker(&["image", "inspect", "-f", "{{.Id}}", NODE_IMAGE]);
+    let workload = docker_quiet(&["image", "inspect", "-f", "{{.Id}}", WORKLOAD_IMAGE]);
+    assert!(
+        !workload.trim().is_empty(),
+        "this test needs the image {WORKLOAD_IMAGE}: run tests/engine-up.sh, which builds it \
+         (tests/workload-image/build.sh)"
+    );
+    let (node_image, workload) = (node_image.trim(), workload.trim());
     let lab = Lab::new("3h");
     let start = Instant::now();
     let run = lab.up(3, &[]);
@@ -134,9 +143,6 @@ fn a_cluster_across_three_lab_hosts_gets_images_by_copy_runs_a_service_grows_and
 
     // h3 loses the node image (nothing there uses it yet); only h1 gets the workload image,
     // loaded by hand. No host can pull: the others must get them by copy.
-    let node_image = docker(&["image", "inspect", "-f", "{{.Id}}", NODE_IMAGE]);
-    let workload = docker(&["image", "inspect", "-f", "{{.Id}}", WORKLOAD_IMAGE]);
-    let (node_image, workload) = (node_image.trim(), workload.trim());
     lab.on_host(3, &["rmi", NODE_IMAGE]);
     load_on_host(&lab, 1, WORKLOAD_IMAGE);
 
