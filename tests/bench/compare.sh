@@ -14,7 +14,8 @@
 # Everything is removed at the end, also on failure or Ctrl-C. Exit 1 when a side failed.
 #
 # Environment: BENCH_NAIVE_SUBNET (10.240.0.0/22), BENCH_SIS_SUBNET (10.240.4.0/22),
-# BENCH_SETTLE seconds of rest between the two runs (10), BENCH_IMAGE (sis-node:test).
+# BENCH_SETTLE seconds of rest between the two runs (10), then until the machine is quiet
+# (under 10 % busy over 5 s, at most 180 s), BENCH_IMAGE (sis-node:test).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -71,6 +72,7 @@ fi
 bench_log "naive: ${naive_s} s to $n Ready nodes; removing it"
 bench_remove_cluster "$naive_name" "$naive_name"
 sleep "$settle"
+bench_wait_quiet
 
 # sis.
 bench_write_spec "$spec" "$sis_name" "$n" "$sis_subnet"

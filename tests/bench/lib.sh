@@ -110,6 +110,26 @@ bench_busy_fraction() {
     }'
 }
 
+# bench_wait_quiet [MAX_SECONDS] → waits until the machine used under 10 % of its cores over
+# 5 s (the kernel and dockerd go on tearing down a removed cluster's namespaces and volumes
+# for a while), at most MAX_SECONDS (default 180); logs how long it waited.
+bench_wait_quiet() {
+    local max=${1:-180} start=$SECONDS a busy
+    while :; do
+        a=$(bench_cpu_sample)
+        sleep 5
+        busy=$(bench_busy_fraction "$a" "$(bench_cpu_sample)")
+        if awk -v b="$busy" 'BEGIN { exit !(b < 0.10) }'; then
+            bench_log "quiet after $((SECONDS - start)) s (busy $busy)"
+            return 0
+        fi
+        if [ $((SECONDS - start)) -ge "$max" ]; then
+            bench_log "warning: still busy ($busy) after $max s; going on"
+            return 0
+        fi
+    done
+}
+
 # Other containers on the engine: a benchmark on a busy machine measures the neighbours too.
 bench_warn_if_busy() {
     local others load
