@@ -55,6 +55,7 @@ trap 'exit 143' TERM
 
 bench_remove_stale
 bench_warn_if_busy
+bench_wait_quiet
 sis=$(bench_sis "$repo")
 machine=$(bench_machine)
 failed=0
