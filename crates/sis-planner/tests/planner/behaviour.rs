@@ -79,12 +79,12 @@ fn a_crowded_host_gets_a_warning_not_a_refusal() {
     let spec = cases::spec_from(
         &std::fs::read_to_string(cases::fixture_dir("empty").join("spec.yaml"))
             .unwrap()
-            .replace("nodes: 3", "nodes: 251"),
+            .replace("nodes: 3", "nodes: 201"),
     );
     let p = plan(&spec, &cases::observed("empty")).unwrap();
     assert_eq!(
         p.warnings,
-        ["host local has 2 CPUs and may not hold 251 nodes calmly (sis counts on about 125 idle nodes per CPU)"]
+        ["host local has 2 CPUs and may not hold 201 nodes calmly (sis counts on about 100 idle nodes per CPU)"]
     );
     let text = render_text(&p);
     assert!(text.contains("\nwarning: host local has 2 CPUs"), "{text}");
