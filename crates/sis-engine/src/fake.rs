@@ -47,6 +47,7 @@ pub enum Op {
     Swarm1Init,
     Swarm1JoinToken,
     Swarm1Join,
+    Swarm1Leave,
     PullImage,
     ImageId,
     ExportImage,
@@ -71,6 +72,7 @@ impl fmt::Display for Op {
             Op::Swarm1Init => "swarm1_init",
             Op::Swarm1JoinToken => "swarm1_join_token",
             Op::Swarm1Join => "swarm1_join",
+            Op::Swarm1Leave => "swarm1_leave",
             Op::PullImage => "pull_image",
             Op::ImageId => "image_id",
             Op::ExportImage => "export_image",
@@ -92,7 +94,8 @@ impl fmt::Display for Op {
 }
 
 /// One recorded call: the operation and the name it was about (container, network, image,
-/// lock; the cluster for `observe`; the role for `swarm1_join_token`; empty for swarm1 ops).
+/// lock; the cluster for `observe`; the role for `swarm1_join_token`; `force` for a forced
+/// `swarm1_leave`; empty for other swarm1 ops).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub op: Op,
@@ -353,7 +356,11 @@ impl HostEngine for FakeHost {
         })
     }
 
-    async fn swarm1_init(&self, advertise_addr: Option<&str>) -> Result<(), EngineError> {
+    async fn swarm1_init(
+        &self,
+        advertise_addr: Option<&str>,
+        swarm_labels: BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
         let mut state = self.call(Op::Swarm1Init, "")?;
         if state.swarm1.is_active() && !state.swarm1.is_manager {
             return Err(EngineError::Other(format!(
@@ -370,8 +377,24 @@ impl HostEngine for FakeHost {
                 is_manager: true,
                 node_addr: Some(addr.to_string()),
                 managers: vec![format!("{addr}:2377")],
+                created_by: swarm_labels.get(labels::SWARM1_CREATED_BY).cloned(),
             };
         }
+        Ok(())
+    }
+
+    async fn swarm1_leave(&self, force: bool) -> Result<(), EngineError> {
+        let mut state = self.call(Op::Swarm1Leave, if force { "force" } else { "" })?;
+        if state.swarm1.is_manager && !force {
+            return Err(EngineError::Other(format!(
+                "swarm leave on {}: the engine is a manager; leave with force",
+                self.endpoint
+            )));
+        }
+        state.swarm1 = Swarm1Membership {
+            state: "inactive".to_string(),
+            ..Swarm1Membership::default()
+        };
         Ok(())
     }
 
@@ -413,6 +436,8 @@ impl HostEngine for FakeHost {
             is_manager: role == Role::Manager.to_string(),
             node_addr: advertise_addr,
             managers: remote_addrs,
+            // The fake keeps no swarm-wide spec: a joined manager does not see the label.
+            created_by: None,
         };
         Ok(())
     }
@@ -747,7 +772,10 @@ mod tests {
         block_on(async {
             let manager = FakeHost::new("fake://m");
             let worker = FakeHost::new("fake://w");
-            manager.swarm1_init(Some("10.0.0.1")).await.unwrap();
+            manager
+                .swarm1_init(Some("10.0.0.1"), BTreeMap::new())
+                .await
+                .unwrap();
             let token = manager.swarm1_join_token(Role::Worker).await.unwrap();
             worker
                 .swarm1_join(vec!["10.0.0.1:2377".into()], token.clone(), None)
@@ -764,6 +792,23 @@ mod tests {
                 .swarm1_join(vec!["10.0.0.1:2377".into()], token, None)
                 .await
                 .unwrap();
+        });
+    }
+
+    #[test]
+    fn a_labelled_swarm1_shows_its_creator_and_its_manager_leaves_only_with_force() {
+        block_on(async {
+            let host = FakeHost::new("fake://m");
+            let by = BTreeMap::from([(labels::SWARM1_CREATED_BY.into(), "demo".into())]);
+            host.swarm1_init(None, by).await.unwrap();
+            let facts = host.observe("demo", "ring2net").await.unwrap();
+            assert_eq!(facts.swarm1.created_by.as_deref(), Some("demo"));
+            assert!(host.swarm1_leave(false).await.is_err());
+            host.swarm1_leave(true).await.unwrap();
+            assert_eq!(host.state().swarm1.state, "inactive");
+            // Leaving again: in no swarm is done.
+            host.swarm1_leave(false).await.unwrap();
+            assert_eq!(host.calls_of(Op::Swarm1Leave), ["", "force", ""]);
         });
     }
 

@@ -53,12 +53,19 @@ pub trait HostEngine: Send + Sync + 'static {
         network: &str,
     ) -> impl Future<Output = Result<HostFacts, EngineError>> + Send;
 
-    /// `swarm init` on this engine, listening on `0.0.0.0:2377`. An engine that already
-    /// manages a swarm counts as done; one that is a worker of a swarm is an error.
+    /// `swarm init` on this engine, listening on `0.0.0.0:2377`, with `labels` on the new
+    /// swarm's spec (sis marks the swarms it makes with `sis.swarm1-created-by`). An engine
+    /// that already manages a swarm counts as done, and its labels are left as they are; one
+    /// that is a worker of a swarm is an error.
     fn swarm1_init(
         &self,
         advertise_addr: Option<&str>,
+        labels: BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// `swarm leave` of this engine; `force` is needed for a manager (dockerd refuses a
+    /// manager's leave without it). An engine in no swarm counts as done.
+    fn swarm1_leave(&self, force: bool) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// The join token of swarm1 for `role` (this engine must be a manager).
     fn swarm1_join_token(

@@ -359,10 +359,17 @@ impl<E: HostEngine> Pass<'_, E> {
                 host,
                 advertise_addr,
             } => {
+                // The mark that lets `sis destroy --swarm1` tell this swarm from one it
+                // must not leave.
+                let created_by = BTreeMap::from([(
+                    labels::SWARM1_CREATED_BY.to_string(),
+                    self.cluster.to_string(),
+                )]);
                 self.engine(host)?
-                    .swarm1_init(advertise_addr.as_deref())
+                    .swarm1_init(advertise_addr.as_deref(), created_by)
                     .await?
             }
+            Action::LeaveSwarm1 { host, force } => self.engine(host)?.swarm1_leave(*force).await?,
             Action::JoinSwarm1 {
                 host,
                 manager_host,

@@ -3,11 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 /// The phases of a plan, in execution order. Removals run first and bottom-up
-/// (swarm2 entries, then containers, then the network); then everything is built
-/// top-down (swarm1 → images → ring2net → K/V store → nodes → swarm2).
+/// (swarm2 entries, then containers, then the network, then — in `sis destroy --swarm1`
+/// only — swarm1); then everything is built top-down (swarm1 → images → ring2net →
+/// K/V store → nodes → swarm2).
 /// The executor finishes a phase before it starts the next; the actions of one
-/// phase are independent of each other and may run concurrently, except in [`Phase::Swarm1`]
-/// and [`Phase::Swarm2Shrink`], which run in plan order.
+/// phase are independent of each other and may run concurrently, except in the phases
+/// where [`Phase::is_sequential`] holds, which run in plan order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -20,6 +21,10 @@ pub enum Phase {
     KvStoreRemove,
     /// Remove ring2net.
     NetworkRemove,
+    /// Make the hosts leave swarm1 (`sis destroy --swarm1`, and only for a swarm1 that sis
+    /// initialised for the cluster). Not independent: workers leave first, then managers,
+    /// the host sis initialised swarm1 on last.
+    Swarm1Leave,
     /// Init or join swarm1 on the hosts. Not independent: the `InitSwarm1`, when there is
     /// one, is first and must finish before the `JoinSwarm1`s, which go through that host.
     Swarm1,
@@ -39,11 +44,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 11] = [
+    pub const ALL: [Phase; 12] = [
         Phase::Swarm2Shrink,
         Phase::NodesRemove,
         Phase::KvStoreRemove,
         Phase::NetworkRemove,
+        Phase::Swarm1Leave,
         Phase::Swarm1,
         Phase::Images,
         Phase::Network,
@@ -54,13 +60,14 @@ impl Phase {
     ];
 
     /// Whether the actions of this phase must run one after another, in plan order: swarm1
-    /// is initialised before hosts join it, swarm2 before its ingress is set, and in swarm2's
-    /// shrink promotions precede demotions precede removals (quorum). The actions of every
-    /// other phase are independent and may run concurrently.
+    /// is initialised before hosts join it, swarm2 before its ingress is set, in swarm2's
+    /// shrink promotions precede demotions precede removals (quorum), and swarm1's managers
+    /// leave after its workers. The actions of every other phase are independent and may run
+    /// concurrently.
     pub fn is_sequential(self) -> bool {
         matches!(
             self,
-            Phase::Swarm1 | Phase::Swarm2Init | Phase::Swarm2Shrink
+            Phase::Swarm1 | Phase::Swarm2Init | Phase::Swarm2Shrink | Phase::Swarm1Leave
         )
     }
 
@@ -71,6 +78,7 @@ impl Phase {
             Phase::NodesRemove => "dind nodes (remove)",
             Phase::KvStoreRemove => "K/V store (remove)",
             Phase::NetworkRemove => "network (remove)",
+            Phase::Swarm1Leave => "swarm1 (leave)",
             Phase::Swarm1 => "swarm1",
             Phase::Images => "images",
             Phase::Network => "network",
@@ -144,6 +152,10 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         advertise_addr: Option<String>,
     },
+    /// `docker swarm leave` of a host engine (`--force` for a manager, which dockerd requires).
+    /// Planned only by `sis destroy --swarm1`, for a swarm1 that sis initialised for the
+    /// cluster.
+    LeaveSwarm1 { host: String, force: bool },
     /// Pull an image from its registry onto a host. Planned only when no host of the spec
     /// has the image.
     PullImage { host: String, image: String },
@@ -279,7 +291,8 @@ impl Action {
             | Action::RemoveKvStore { .. }
             | Action::RemoveNode { .. }
             | Action::LeaveSwarm2 { .. }
-            | Action::RemoveSwarm2Entry { .. } => Mark::Remove,
+            | Action::RemoveSwarm2Entry { .. }
+            | Action::LeaveSwarm1 { .. } => Mark::Remove,
         }
     }
 
@@ -288,6 +301,7 @@ impl Action {
         match self {
             Action::InitSwarm1 { host, .. }
             | Action::JoinSwarm1 { host, .. }
+            | Action::LeaveSwarm1 { host, .. }
             | Action::PullImage { host, .. }
             | Action::CopyImage { host, .. }
             | Action::CreateNetwork { host, .. }
@@ -323,6 +337,10 @@ impl Action {
                 role,
                 ..
             } => format!("join host {host} to swarm1 as {role} via host {manager_host}"),
+            Action::LeaveSwarm1 { host, force: false } => format!("host {host} leaves swarm1"),
+            Action::LeaveSwarm1 { host, force: true } => {
+                format!("host {host} leaves swarm1 (--force)")
+            }
             Action::PullImage { host, image } => format!("pull image {image} on host {host}"),
             Action::CopyImage {
                 from_host,

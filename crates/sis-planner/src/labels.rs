@@ -11,6 +11,9 @@ pub const HOST: &str = "sis.host";
 pub const INDEX: &str = "sis.index";
 /// Hash of the spec parts the object was made from; a different hash means drift.
 pub const SPEC_HASH: &str = "sis.spec-hash";
+/// On swarm1's own spec (a swarm label, not a container's): the cluster whose apply ran
+/// `swarm init`. Only such a swarm1 is ever left by `sis destroy --swarm1`.
+pub const SWARM1_CREATED_BY: &str = "sis.swarm1-created-by";
 
 pub const ROLE_NODE: &str = "node";
 pub const ROLE_KVSTORE: &str = "kvstore";

@@ -8,7 +8,8 @@
 //!
 //! What the planner refuses instead of planning (unreachable hosts, a host in another swarm, a
 //! network of the spec's name that does not fit, classic swarm2) comes back as a
-//! [`PlanError`] listing every problem. [`plan_destroy`] plans the removal of a cluster, and
+//! [`PlanError`] listing every problem. [`plan_destroy`] plans the removal of a cluster (and,
+//! with [`DestroyOptions::swarm1`], of a swarm1 that sis made for it), and
 //! [`render_text`] prints a plan the way `terraform plan` does.
 //!
 //! ```
@@ -64,9 +65,10 @@
 //! Ordering inside a phase: the executor runs the actions of a phase concurrently, except in
 //! the phases where [`Phase::is_sequential`] holds: [`Phase::Swarm1`] (an `init`, when
 //! planned, comes first and must finish before the joins), [`Phase::Swarm2Init`] (init, then
-//! the ingress network) and [`Phase::Swarm2Shrink`] (promotions, demotions, leaves and entry
-//! removals, in plan order, to keep swarm2's quorum). Within a phase, actions are listed by host in spec order,
-//! then by node index.
+//! the ingress network), [`Phase::Swarm2Shrink`] (promotions, demotions, leaves and entry
+//! removals, in plan order, to keep swarm2's quorum) and [`Phase::Swarm1Leave`] (workers
+//! before managers). Within a phase, actions are listed by host in spec order, then by node
+//! index.
 
 mod action;
 pub mod labels;
@@ -78,7 +80,7 @@ mod plan;
 mod render;
 mod resolve;
 
-pub use plan::{plan, plan_destroy, PlanError};
+pub use plan::{plan, plan_destroy, DestroyOptions, PlanError};
 pub use render::render_text;
 pub use resolve::{
     manager_slots, missing_capabilities, node_spec_hash, node_spec_hash_with_preload,

@@ -81,6 +81,10 @@ pub struct Swarm1Membership {
     /// Addresses of swarm1's managers (`host:port`), as the engine reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managers: Vec<String>,
+    /// The cluster sis initialised this swarm for (the swarm's `sis.swarm1-created-by`
+    /// label). Only managers can read it; `None` on workers and for swarms sis did not make.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 impl Swarm1Membership {

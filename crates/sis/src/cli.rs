@@ -53,7 +53,8 @@ finish and starts no new ones; run apply again to finish."
     Apply(ApplyArgs),
     /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
     Status(StatusArgs),
-    /// Remove every container, volume and network of the cluster from its hosts.
+    /// Remove every container, volume and network of the cluster from its hosts
+    /// (`--swarm1`: and swarm1, when sis made it for the cluster).
     Destroy(DestroyArgs),
     /// Remove a stale apply lock left by a run that died.
     Unlock {
@@ -123,6 +124,11 @@ pub struct StatusArgs {
 pub struct DestroyArgs {
     /// The cluster spec (YAML).
     pub file: PathBuf,
+    /// Also make the hosts leave swarm1 — only when sis initialised it for this cluster (the
+    /// swarm carries the label sis.swarm1-created-by=CLUSTER). A swarm1 made otherwise stays,
+    /// and the plan says so. Other clusters and services on that swarm1 lose it too.
+    #[arg(long)]
+    pub swarm1: bool,
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// Print only the final summary and errors.

@@ -210,8 +210,16 @@ impl HostEngine for DockerHost {
         observe::observe(self, cluster, network).await
     }
 
-    async fn swarm1_init(&self, advertise_addr: Option<&str>) -> Result<(), EngineError> {
-        swarm1::init(self, advertise_addr).await
+    async fn swarm1_init(
+        &self,
+        advertise_addr: Option<&str>,
+        labels: BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        swarm1::init(self, advertise_addr, labels).await
+    }
+
+    async fn swarm1_leave(&self, force: bool) -> Result<(), EngineError> {
+        swarm1::leave(self, force).await
     }
 
     async fn swarm1_join_token(&self, role: Role) -> Result<String, EngineError> {

@@ -28,6 +28,15 @@ pub(super) async fn observe(
         containers(host, cluster, network),
     )?;
     let networks = network_observation.into_iter().collect();
+    let mut swarm1 = swarm1_membership(&info);
+    if swarm1.is_manager {
+        // A manager that cannot answer (e.g. swarm1 lost its quorum) still gets observed:
+        // without the label, destroy only leaves swarm1 in place.
+        match super::swarm1::created_by(host).await {
+            Ok(created_by) => swarm1.created_by = created_by,
+            Err(e) => tracing::warn!(endpoint = %host.inner.endpoint, "{e}"),
+        }
+    }
     let cap = capability_bounding_set(host, &images).await;
     Ok(HostFacts {
         endpoint: host.inner.endpoint.clone(),
@@ -39,7 +48,7 @@ pub(super) async fn observe(
         caps_missing: cap
             .map(|(bnd, last)| missing_capabilities(bnd, last))
             .unwrap_or_default(),
-        swarm1: swarm1_membership(&info),
+        swarm1,
         images,
         networks,
         containers,
@@ -70,6 +79,7 @@ fn swarm1_membership(info: &SystemInfo) -> Swarm1Membership {
             .flatten()
             .filter_map(|m| non_empty(&m.addr))
             .collect(),
+        created_by: None,
     }
 }
 

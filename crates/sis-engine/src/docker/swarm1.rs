@@ -1,9 +1,10 @@
 //! swarm1 (the hosts' own swarm) and images.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bollard::models::{SwarmInitRequest, SwarmJoinRequest};
-use bollard::query_parameters::CreateImageOptionsBuilder;
+use bollard::models::{SwarmInitRequest, SwarmJoinRequest, SwarmSpec};
+use bollard::query_parameters::{CreateImageOptionsBuilder, LeaveSwarmOptionsBuilder};
 use futures::StreamExt;
 use sis_planner::{Role, Swarm1Membership};
 
@@ -35,17 +36,28 @@ async fn membership(host: &DockerHost) -> Result<Swarm1Membership, EngineError> 
             .flatten()
             .filter_map(|m| m.addr)
             .collect(),
+        // Not needed where membership is asked (init and join outcomes): no swarm inspect.
+        created_by: None,
     })
 }
 
 pub(super) async fn init(
     host: &DockerHost,
     advertise_addr: Option<&str>,
+    labels: BTreeMap<String, String>,
 ) -> Result<(), EngineError> {
     let docker = host.client().await?;
+    // dockerd fills every setting a spec leaves at zero with its defaults, as for an init
+    // without a spec (checked against 20.10: raft, dispatcher, CA and orchestration
+    // settings are the same), so a spec with only labels changes nothing else.
+    let spec = (!labels.is_empty()).then(|| SwarmSpec {
+        labels: Some(labels.into_iter().collect()),
+        ..SwarmSpec::default()
+    });
     let request = SwarmInitRequest {
         listen_addr: Some(LISTEN_ADDR.to_string()),
         advertise_addr: advertise_addr.map(str::to_string),
+        spec,
         ..SwarmInitRequest::default()
     };
     let e = match docker.init_swarm(request).await {
@@ -78,6 +90,49 @@ pub(super) async fn init(
         });
     }
     Err(EngineError::Docker { op, source: e })
+}
+
+pub(super) async fn leave(host: &DockerHost, force: bool) -> Result<(), EngineError> {
+    let docker = host.client().await?;
+    let options = LeaveSwarmOptionsBuilder::new().force(force).build();
+    let e = match docker.leave_swarm(Some(options)).await {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    // Left already: an earlier attempt got through, or someone else made it leave.
+    if message(&e).contains("not part of a swarm") {
+        return Ok(());
+    }
+    let op = host.op(if force {
+        "swarm leave --force"
+    } else {
+        "swarm leave"
+    });
+    if !force && message(&e).contains("participating as a manager") {
+        return Err(EngineError::Hinted {
+            op,
+            hint: "the engine became a swarm1 manager after the plan was made, and a manager \
+                   leaves only with force; run `sis destroy --swarm1` again"
+                .to_string(),
+            source: e,
+        });
+    }
+    Err(EngineError::Docker { op, source: e })
+}
+
+/// The cluster sis initialised the swarm for (the swarm's `sis.swarm1-created-by` label).
+/// Only a manager can read the swarm's spec.
+pub(super) async fn created_by(host: &DockerHost) -> Result<Option<String>, EngineError> {
+    let docker = host.client().await?;
+    let swarm = docker
+        .inspect_swarm()
+        .await
+        .map_err(host.fail("read swarm1's labels (swarm inspect)"))?;
+    Ok(swarm
+        .spec
+        .and_then(|s| s.labels)
+        .and_then(|mut l| l.remove(sis_planner::labels::SWARM1_CREATED_BY))
+        .filter(|c| !c.is_empty()))
 }
 
 pub(super) async fn join_token(host: &DockerHost, role: Role) -> Result<String, EngineError> {

@@ -68,8 +68,19 @@ async fn observe_of_a_host_without_the_cluster_shows_the_engine_and_nothing_of_i
 async fn a_capability_profile_node_runs_on_ring2net_answers_exec_and_is_removed_with_its_volume() {
     let host = engine().await;
     ensure_swarm1(&host).await;
-    // A second init of a manager is a no-op.
-    host.swarm1_init(Some("127.0.0.1")).await.unwrap();
+    // A second init of a manager is a no-op: the swarm gets no label either.
+    let claim = BTreeMap::from([(
+        labels::SWARM1_CREATED_BY.to_string(),
+        "sis-t-not-the-creator".to_string(),
+    )]);
+    host.swarm1_init(Some("127.0.0.1"), claim).await.unwrap();
+    let swarm1 = host.observe("sis-t-node", "none").await.unwrap().swarm1;
+    assert!(swarm1.is_manager, "{swarm1:?}");
+    assert_ne!(
+        swarm1.created_by.as_deref(),
+        Some("sis-t-not-the-creator"),
+        "an init of a manager changed its swarm's labels"
+    );
     let scratch = Scratch::new("node", 0);
     let network = scratch.name("ring2net");
     host.create_network(&network, &scratch.subnet, scratch.labels())

@@ -34,9 +34,10 @@ pub async fn engine() -> DockerHost {
 }
 
 /// Makes the engine a swarm1 manager if it is in no swarm (overlay networks need one).
-/// It stays in the swarm afterwards: other tests need it too.
+/// It stays in the swarm afterwards: other tests need it too. No `sis.swarm1-created-by`
+/// label: no cluster owns this engine's swarm.
 pub async fn ensure_swarm1(host: &DockerHost) {
-    host.swarm1_init(Some("127.0.0.1"))
+    host.swarm1_init(Some("127.0.0.1"), BTreeMap::new())
         .await
         .expect("swarm init of the test engine");
 }

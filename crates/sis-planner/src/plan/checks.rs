@@ -251,7 +251,7 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
 }
 
 /// The IP addresses (without port) a swarm1 member names for its swarm's managers.
-fn manager_addrs(s: &crate::Swarm1Membership) -> impl Iterator<Item = &str> {
+pub(crate) fn manager_addrs(s: &crate::Swarm1Membership) -> impl Iterator<Item = &str> {
     let own = s.is_manager.then_some(s.node_addr.as_deref()).flatten();
     s.managers
         .iter()

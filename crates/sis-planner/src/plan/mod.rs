@@ -17,7 +17,7 @@ use sis_spec::Spec;
 
 use crate::{Action, Observed, Phase, Plan, PlanPhase, PlannedAction};
 
-pub use destroy::plan_destroy;
+pub use destroy::{plan_destroy, DestroyOptions};
 pub(crate) use image::canonical_image;
 
 /// Why no plan can be made; every problem found is listed.

@@ -1,11 +1,11 @@
 //! Single decisions of the planner, each on a fixture changed in one place.
 
 use sis_planner::{
-    labels, plan, plan_destroy, render_text, Action, HostFacts, HostObservation, Observed, Phase,
-    Plan,
+    labels, plan, plan_destroy, render_text, Action, DestroyOptions, HostFacts, HostObservation,
+    Observed, Phase, Plan, Swarm1Membership,
 };
 
-use crate::cases;
+use crate::{cases, model};
 
 fn facts_mut<'a>(o: &'a mut Observed, host: &str) -> &'a mut HostFacts {
     match o.hosts.get_mut(host) {
@@ -242,9 +242,99 @@ fn destroy_leaves_networks_that_are_not_the_clusters() {
     let net = &mut facts_mut(&mut o, "local").networks[0];
     net.labels.clear();
     net.subnets = vec!["10.8.0.0/16".into()];
-    let p = plan_destroy(&cases::spec("converged"), &o);
+    let p = plan_destroy(&cases::spec("converged"), &o, DestroyOptions::default());
     assert!(phase(&p, Phase::NetworkRemove).is_empty());
     assert_eq!(phase(&p, Phase::NodesRemove).len(), 3);
+}
+
+#[test]
+fn destroy_with_swarm1_after_an_apply_from_scratch_leaves_the_hosts_out_of_any_swarm() {
+    let spec = cases::spec("three-hosts");
+    let mut state = cases::observed("three-hosts");
+    state.swarm2 = None;
+    for host in ["a", "b", "c"] {
+        let f = facts_mut(&mut state, host);
+        f.swarm1 = Swarm1Membership {
+            state: "inactive".into(),
+            ..Swarm1Membership::default()
+        };
+        f.containers.clear();
+        f.networks.clear();
+    }
+    for _ in 0..4 {
+        let p = plan(&spec, &state).unwrap();
+        if p.is_empty() {
+            break;
+        }
+        state = model::apply(&state, &p).unwrap();
+    }
+    assert!(plan(&spec, &state).unwrap().is_empty(), "not converged");
+    assert_eq!(
+        facts_mut(&mut state, "a").swarm1.created_by.as_deref(),
+        Some("demo")
+    );
+
+    let p = plan_destroy(&spec, &state, DestroyOptions { swarm1: true });
+    assert_eq!(
+        phase(&p, Phase::Swarm1Leave),
+        [
+            "host b leaves swarm1",
+            "host c leaves swarm1",
+            "host a leaves swarm1 (--force)"
+        ]
+    );
+    let mut after = model::apply(&state, &p).unwrap();
+    for host in ["a", "b", "c"] {
+        let f = facts_mut(&mut after, host);
+        assert_eq!(f.swarm1.state, "inactive", "host {host}");
+        assert!(f.containers.is_empty(), "host {host}: {:?}", f.containers);
+        assert!(f.networks.is_empty(), "host {host}: {:?}", f.networks);
+    }
+}
+
+#[test]
+fn destroy_with_swarm1_keeps_a_swarm1_made_for_another_cluster_and_hosts_of_another_swarm() {
+    let spec = cases::spec("swarm1-made-by-sis");
+    let mut o = cases::observed("swarm1-made-by-sis");
+    for host in ["a", "c"] {
+        facts_mut(&mut o, host).swarm1.created_by = Some("other".into());
+    }
+    let p = plan_destroy(&spec, &o, DestroyOptions { swarm1: true });
+    assert!(phase(&p, Phase::Swarm1Leave).is_empty());
+    assert_eq!(
+        p.notes,
+        ["swarm1 was created by sis for cluster other, not demo; leaving it in place"]
+    );
+
+    // Host b is a worker of a swarm whose managers are elsewhere: it stays there.
+    let mut o = cases::observed("swarm1-made-by-sis");
+    facts_mut(&mut o, "b").swarm1.managers = vec!["192.0.2.9:2377".into()];
+    let p = plan_destroy(&spec, &o, DestroyOptions { swarm1: true });
+    assert_eq!(
+        phase(&p, Phase::Swarm1Leave),
+        [
+            "host c leaves swarm1 (--force)",
+            "host a leaves swarm1 (--force)"
+        ]
+    );
+    assert_eq!(
+        p.notes,
+        ["host b is in another swarm than the one sis made for cluster demo; it stays there"]
+    );
+
+    // No host in a swarm: nothing to leave, and the plan says why.
+    for host in ["a", "b", "c"] {
+        facts_mut(&mut o, host).swarm1 = Swarm1Membership {
+            state: "inactive".into(),
+            ..Swarm1Membership::default()
+        };
+    }
+    let p = plan_destroy(&spec, &o, DestroyOptions { swarm1: true });
+    assert!(phase(&p, Phase::Swarm1Leave).is_empty());
+    assert_eq!(
+        p.notes,
+        ["no reachable host of the spec is in a swarm; no swarm1 to leave"]
+    );
 }
 
 #[test]

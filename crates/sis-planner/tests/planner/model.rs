@@ -170,6 +170,15 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err(format!("host {manager_host} is not a swarm1 manager"));
             }
         }
+        Action::LeaveSwarm1 { host, force } => {
+            let swarm1 = &facts(s, host)?.swarm1;
+            if !swarm1.is_active() {
+                return Err("engine is in no swarm".into());
+            }
+            if swarm1.is_manager && !force {
+                return Err("a manager leaves without --force".into());
+            }
+        }
         Action::PullImage { host, image } => {
             if has_image(facts(s, host)?, image) {
                 return Err("image is there already".into());
@@ -346,7 +355,9 @@ fn effect(s: &mut Observed, a: &Action) {
             advertise_addr,
         } => {
             let addr = advertise_addr.clone().unwrap_or_else(|| "192.0.2.1".into());
+            let cluster = s.cluster.clone();
             let f = facts_mut(s, host);
+            f.swarm1.created_by = Some(cluster);
             f.swarm1.state = "active".into();
             f.swarm1.is_manager = true;
             f.swarm1.cluster_id = Some("model-swarm1".into());
@@ -364,6 +375,12 @@ fn effect(s: &mut Observed, a: &Action) {
             f.swarm1.cluster_id = None;
             f.swarm1.node_id = Some(new_id());
             f.swarm1.managers = managers;
+        }
+        Action::LeaveSwarm1 { host, .. } => {
+            facts_mut(s, host).swarm1 = sis_planner::Swarm1Membership {
+                state: "inactive".into(),
+                ..Default::default()
+            };
         }
         Action::PullImage { host, image } | Action::CopyImage { host, image, .. } => {
             facts_mut(s, host).images.insert(image.clone());

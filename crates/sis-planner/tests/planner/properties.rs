@@ -213,6 +213,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
                 node_addr: Some(format!("192.0.2.{}", i + 1)),
                 managers: vec!["192.0.2.1:2377".into()],
                 node_id: Some(format!("n{i}")),
+                created_by: None,
             }
         } else {
             Swarm1Membership {

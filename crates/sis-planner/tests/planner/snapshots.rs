@@ -1,7 +1,7 @@
 //! Each recorded situation, planned: the text a user reads and the JSON a machine reads.
 //! The snapshots are the specification of the planner's behaviour: read them when they change.
 
-use sis_planner::{plan, plan_destroy, render_text};
+use sis_planner::{plan, plan_destroy, render_text, DestroyOptions};
 
 use crate::cases;
 
@@ -50,13 +50,50 @@ fixtures! {
 #[test]
 fn destroy_removes_what_carries_the_cluster_label() {
     let spec = cases::spec("three-hosts");
-    let p = plan_destroy(&spec, &cases::observed("three-hosts"));
+    let p = plan_destroy(
+        &spec,
+        &cases::observed("three-hosts"),
+        DestroyOptions::default(),
+    );
     insta::assert_snapshot!("destroy-three-hosts.text", render_text(&p));
 }
 
 #[test]
 fn destroy_skips_unreachable_hosts_with_a_warning() {
     let spec = cases::spec("unreachable");
-    let p = plan_destroy(&spec, &cases::observed("unreachable"));
+    let p = plan_destroy(
+        &spec,
+        &cases::observed("unreachable"),
+        DestroyOptions::default(),
+    );
     insta::assert_snapshot!("destroy-unreachable.text", render_text(&p));
+}
+
+#[test]
+fn destroy_with_swarm1_leaves_the_swarm1_sis_made_workers_first_its_first_host_last() {
+    let spec = cases::spec("swarm1-made-by-sis");
+    let observed = cases::observed("swarm1-made-by-sis");
+    let p = plan_destroy(&spec, &observed, DestroyOptions { swarm1: true });
+    insta::assert_snapshot!("destroy-swarm1-made-by-sis.text", render_text(&p));
+    insta::assert_snapshot!(
+        "destroy-swarm1-made-by-sis.json",
+        serde_json::to_string_pretty(&p).unwrap()
+    );
+    // Without --swarm1 the same state keeps swarm1.
+    let without = plan_destroy(&spec, &observed, DestroyOptions::default());
+    insta::assert_snapshot!(
+        "destroy-swarm1-made-by-sis-kept.text",
+        render_text(&without)
+    );
+}
+
+#[test]
+fn destroy_with_swarm1_keeps_a_swarm1_sis_did_not_make_and_says_so() {
+    let spec = cases::spec("three-hosts");
+    let p = plan_destroy(
+        &spec,
+        &cases::observed("three-hosts"),
+        DestroyOptions { swarm1: true },
+    );
+    insta::assert_snapshot!("destroy-swarm1-not-made-by-sis.text", render_text(&p));
 }

@@ -1,7 +1,8 @@
-//! `sis destroy`: remove everything that carries the cluster's label.
+//! `sis destroy`: remove everything that carries the cluster's label, and with `--swarm1`
+//! swarm1 when sis made it for the cluster.
 
 use sis_executor::{error_chain, execute, lock, observe, ExecOptions};
-use sis_planner::{labels, plan_destroy};
+use sis_planner::{labels, plan_destroy, Action, DestroyOptions, Plan};
 
 use crate::cli::{DestroyArgs, Output};
 use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
@@ -16,7 +17,10 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
         .await
         .map_err(|e| error_chain(&e))?;
     let observed = observe(&spec, &hosts).await;
-    let plan = plan_destroy(&spec, &observed);
+    let options = DestroyOptions {
+        swarm1: args.swarm1,
+    };
+    let plan = plan_destroy(&spec, &observed, options);
     if args.output == Output::Text && !args.quiet {
         print!("{}", sis_planner::render_text(&plan));
     }
@@ -34,12 +38,12 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
 
     // Look again: what still carries the label is what the user must know about. Swarm
     // networks disappear from a host a moment after their removal, so look a few times.
-    let mut left = leftovers(&spec, &observe(&spec, &hosts).await);
+    let mut left = leftovers(&spec, &plan, &observe(&spec, &hosts).await);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !left.is_empty() && std::time::Instant::now() < deadline && report.failures().count() == 0
     {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        left = leftovers(&spec, &observe(&spec, &hosts).await);
+        left = leftovers(&spec, &plan, &observe(&spec, &hosts).await);
     }
     if let Err(e) = lock::release(&spec, &hosts).await {
         left.push(format!("the apply lock ({})", error_chain(&e)));
@@ -54,6 +58,7 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
             "removed": report.outcomes.iter().filter(|(_, o, _)| *o == sis_executor::Outcome::Done).count(),
             "failures": failures,
             "left": left,
+            "notes": plan.notes,
         })),
         Output::Text => {
             for f in &failures {
@@ -79,9 +84,18 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
     })
 }
 
-/// What of the cluster is still on the hosts (the lock excepted, which destroy holds).
-fn leftovers(spec: &sis_spec::Spec, after: &sis_planner::Observed) -> Vec<String> {
+/// What of the cluster is still on the hosts (the lock excepted, which destroy holds), and
+/// the hosts the plan made leave swarm1 that are still in it.
+fn leftovers(spec: &sis_spec::Spec, plan: &Plan, after: &sis_planner::Observed) -> Vec<String> {
     let mut left = Vec::new();
+    for a in plan.actions() {
+        if let Action::LeaveSwarm1 { host, .. } = &a.action {
+            let facts = after.hosts.get(host).and_then(|o| o.facts());
+            if facts.is_some_and(|f| f.swarm1.is_active()) {
+                left.push(format!("host {host} in swarm1"));
+            }
+        }
+    }
     for (host, o) in &after.hosts {
         match o.facts() {
             Some(f) => {
