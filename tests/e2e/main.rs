@@ -4,6 +4,7 @@
 mod lab;
 mod multihost;
 mod support;
+mod swarm1;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
