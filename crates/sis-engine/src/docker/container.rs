@@ -176,27 +176,7 @@ async fn exec_unbounded(
 ) -> Result<ExecOutput, EngineError> {
     let docker = host.client().await?;
     let what = format!("exec `{}` in {name}", cmd.join(" "));
-    let config = ExecConfig {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(cmd),
-        ..ExecConfig::default()
-    };
-    let created = docker
-        .create_exec(name, config)
-        .await
-        .map_err(host.fail(&what))?;
-    let started = docker
-        .start_exec(
-            &created.id,
-            Some(StartExecOptions {
-                detach: false,
-                tty: false,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(host.fail(&what))?;
+    let (id, started) = start_attached_exec(host, name, cmd, false, &what).await?;
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     if let StartExecResults::Attached { mut output, .. } = started {
         while let Some(chunk) = output.next().await {
@@ -208,16 +188,48 @@ async fn exec_unbounded(
             }
         }
     }
-    let inspected = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(host.fail(&what))?;
+    let inspected = docker.inspect_exec(&id).await.map_err(host.fail(&what))?;
     Ok(ExecOutput {
         // The exit code is only missing while the process runs; the stream ended, so it did not.
         exit_code: inspected.exit_code.unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
+}
+
+/// Creates and starts an exec of `cmd` in container `name`, attached to its output (and its
+/// stdin with `stdin`); returns the exec's ID, for its exit code, and the attached streams.
+pub(super) async fn start_attached_exec(
+    host: &DockerHost,
+    name: &str,
+    cmd: Vec<String>,
+    stdin: bool,
+    what: &str,
+) -> Result<(String, StartExecResults), EngineError> {
+    let docker = host.client().await?;
+    let config = ExecConfig {
+        attach_stdin: Some(stdin),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(cmd),
+        ..ExecConfig::default()
+    };
+    let created = docker
+        .create_exec(name, config)
+        .await
+        .map_err(host.fail(what))?;
+    let started = docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                detach: false,
+                tty: false,
+                output_capacity: None,
+            }),
+        )
+        .await
+        .map_err(host.fail(what))?;
+    Ok((created.id, started))
 }
 
 pub(super) async fn ip(

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use bollard::body_try_stream;
-use bollard::exec::{StartExecOptions, StartExecResults};
-use bollard::models::ExecConfig;
+use bollard::exec::StartExecResults;
 use bollard::query_parameters::ImportImageOptions;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -93,28 +92,8 @@ where
 {
     let docker = host.client().await?;
     let what = format!("docker load in {name}");
-    let config = ExecConfig {
-        attach_stdin: Some(true),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(vec!["docker".into(), "load".into(), "--quiet".into()]),
-        ..ExecConfig::default()
-    };
-    let created = docker
-        .create_exec(name, config)
-        .await
-        .map_err(host.fail(&what))?;
-    let started = docker
-        .start_exec(
-            &created.id,
-            Some(StartExecOptions {
-                detach: false,
-                tty: false,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(host.fail(&what))?;
+    let cmd = vec!["docker".into(), "load".into(), "--quiet".into()];
+    let (id, started) = super::container::start_attached_exec(host, name, cmd, true, &what).await?;
     let StartExecResults::Attached { mut output, input } = started else {
         return Err(EngineError::Other(format!(
             "{}: the engine did not attach to the command",
@@ -162,10 +141,7 @@ where
         ))
     })?;
     let stderr = stderr?;
-    let inspected = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(host.fail(&what))?;
+    let inspected = docker.inspect_exec(&id).await.map_err(host.fail(&what))?;
     let exit_code = inspected.exit_code.unwrap_or(-1);
     if exit_code != 0 {
         return Err(EngineError::Exec {

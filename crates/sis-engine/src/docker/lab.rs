@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::models::{
     EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
 };
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, ListNetworksOptionsBuilder};
 use sis_planner::NodeProfile;
 
 use super::network::unsorted;
@@ -131,17 +129,8 @@ impl DockerHost {
         key: &str,
         value: &str,
     ) -> Result<Vec<LabContainer>, EngineError> {
-        let docker = self.client().await?;
-        let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
-        let list = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(self.fail(format!("list containers labelled {key}={value}")))?;
+        let what = format!("list containers labelled {key}={value}");
+        let list = super::observe::labelled(self, key, value, &what).await?;
         let mut containers: Vec<LabContainer> = list
             .into_iter()
             .map(|c| LabContainer {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use bollard::models::{ContainerCreateBody, HostConfig, SystemInfo};
+use bollard::models::{ContainerCreateBody, ContainerSummary, HostConfig, SystemInfo};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptions, ListContainersOptionsBuilder,
     ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -101,18 +101,16 @@ async fn images(host: &DockerHost) -> Result<BTreeSet<String>, EngineError> {
         .collect())
 }
 
-/// The containers labelled with `cluster`, in every state, in one list call.
-async fn containers(
+/// The containers labelled `key=value`, in every state, in one list call.
+pub(super) async fn labelled(
     host: &DockerHost,
-    cluster: &str,
-    network: &str,
-) -> Result<Vec<ContainerObservation>, EngineError> {
+    key: &str,
+    value: &str,
+    what: &str,
+) -> Result<Vec<ContainerSummary>, EngineError> {
     let docker = host.client().await?;
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![format!("{}={cluster}", labels::CLUSTER)],
-    )]);
-    let list = docker
+    let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
+    docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
                 .all(true)
@@ -120,7 +118,22 @@ async fn containers(
                 .build(),
         ))
         .await
-        .map_err(host.fail(format!("list containers of cluster {cluster}")))?;
+        .map_err(host.fail(what))
+}
+
+/// The containers labelled with `cluster`, in every state, in one list call.
+async fn containers(
+    host: &DockerHost,
+    cluster: &str,
+    network: &str,
+) -> Result<Vec<ContainerObservation>, EngineError> {
+    let list = labelled(
+        host,
+        labels::CLUSTER,
+        cluster,
+        &format!("list containers of cluster {cluster}"),
+    )
+    .await?;
     let mut observed: Vec<ContainerObservation> = list
         .into_iter()
         .map(|c| {
