@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use sis_planner::{
+use sis_types::{
     labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
 };
 
@@ -319,7 +319,7 @@ impl HostEngine for FakeHost {
             cap_bnd: state.cap_bnd,
             caps_missing: state
                 .cap_bnd
-                .map(|b| sis_planner::missing_capabilities(b, last_cap))
+                .map(|b| sis_types::missing_capabilities(b, last_cap))
                 .unwrap_or_default(),
             swarm1: state.swarm1.clone(),
             images: state.images.clone(),

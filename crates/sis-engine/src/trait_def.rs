@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::Stream;
 
-use sis_planner::{HostFacts, NodeProfile, Role};
+use sis_types::{HostFacts, NodeProfile, Role};
 
 use crate::EngineError;
 

@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use sis_engine::HostEngine;
-use sis_planner::{plan, Observed, Plan, PlanError};
+use sis_planner::{plan, PlanError};
 use sis_spec::Spec;
+use sis_types::{Observed, Plan};
 use tokio::sync::watch;
 
 use crate::events::{Event, Progress};

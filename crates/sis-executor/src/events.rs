@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sis_planner::{Observed, Phase, Plan, PlannedAction};
+use sis_types::{Observed, Phase, Plan, PlannedAction};
 
 /// How one action ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

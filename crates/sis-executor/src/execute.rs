@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
-use sis_planner::{labels, Action, Phase, Plan, PlannedAction, Role};
+use sis_types::{labels, Action, Phase, Plan, PlannedAction, Role};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use sis_engine::{EngineError, HostEngine, LockOutcome};
-use sis_planner::labels;
 use sis_spec::Spec;
+use sis_types::labels;
 
 use crate::observe::Hosts;
 

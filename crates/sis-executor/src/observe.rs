@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use sis_engine::HostEngine;
-use sis_planner::{labels, HostObservation, Observed, Swarm2Observation};
 use sis_spec::Spec;
+use sis_types::{labels, HostObservation, Observed, Swarm2Observation};
 use tracing::debug;
 
 /// The engines of a cluster's hosts, by the spec's host name.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sis_engine::{EngineError, ExecOutput, HostEngine};
-use sis_planner::{Role, Swarm2Node};
+use sis_types::{Role, Swarm2Node};
 
 /// Bound on one swarm CLI call inside a node. `swarm join` under load can take a while.
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use sis_engine::fake::{Failure, FakeHost, Op};
 use sis_engine::ExecOutput;
 use sis_executor::{execute, Event, ExecOptions, Hosts, Outcome, PassReport, Progress};
-use sis_planner::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction, Role};
+use sis_types::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction, Role};
 use tokio::sync::watch;
 
 const TOKEN: &str = "SWMTKN-1-secretsecretsecret";

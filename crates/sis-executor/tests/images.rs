@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use sis_engine::fake::{Failure, FakeHost, FakeNetwork, Op};
 use sis_executor::{execute, Event, ExecOptions, Hosts, Outcome, PassReport, Progress};
-use sis_planner::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction};
+use sis_types::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction};
 use tokio::sync::watch;
 
 const NODE_IMAGE: &str = "sis-node:test";

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use sis_engine::fake::{FakeHost, Op};
 use sis_engine::HostEngine;
 use sis_executor::{execute, observe, ExecOptions, Hosts, PassReport, Silent};
-use sis_planner::{plan, plan_destroy, render_text, DestroyOptions, Plan};
+use sis_planner::{plan, plan_destroy, render_text, DestroyOptions};
 use sis_spec::Spec;
+use sis_types::Plan;
 use tokio::sync::watch;
 
 fn spec() -> Spec {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sis_engine::{DockerHost, HostEngine, LabContainer, LabHostSpec, TlsPaths};
-use sis_planner::{node_spec_hash, NodeProfile};
+use sis_types::{node_spec_hash, NodeProfile};
 
 use crate::certs::{self, LabCerts};
 use crate::error::error_chain;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sis_engine::{DockerHost, HostEngine, LabHostSpec};
-use sis_planner::NodeProfile;
+use sis_types::NodeProfile;
 
 use crate::addr::Subnet;
 use crate::certs::LabCerts;

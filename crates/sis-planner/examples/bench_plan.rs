@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use sis_planner::{
-    labels, manager_slots, node_spec_hash, plan, render_text, resolve_profile,
-    ContainerObservation, HostFacts, HostObservation, NetworkObservation, Observed,
-    Swarm1Membership, Swarm2Node, Swarm2Observation,
+use sis_planner::{manager_slots, plan, render_text, resolve_profile};
+use sis_types::{
+    labels, node_spec_hash, ContainerObservation, HostFacts, HostObservation, NetworkObservation,
+    Observed, Swarm1Membership, Swarm2Node, Swarm2Observation,
 };
 
 const HOSTS: u32 = 50;

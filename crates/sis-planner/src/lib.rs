@@ -13,9 +13,8 @@
 //! [`render_text`] prints a plan the way `terraform plan` does.
 //!
 //! ```
-//! use sis_planner::{
-//!     plan, render_text, HostFacts, HostObservation, Observed, Phase, Swarm1Membership,
-//! };
+//! use sis_planner::{plan, render_text};
+//! use sis_types::{HostFacts, HostObservation, Observed, Phase, Swarm1Membership};
 //!
 //! let spec = sis_spec::parse_str("cluster.yaml", "
 //! version: 1
@@ -70,19 +69,13 @@
 //! before managers). Within a phase, actions are listed by host in spec order, then by node
 //! index.
 
-mod action;
-pub mod labels;
-mod observed;
-
-pub use action::*;
-pub use observed::*;
 mod plan;
 mod render;
 mod resolve;
 
+// The shared vocabulary, so the modules here can name it as `crate::…`.
+use sis_types::*;
+
 pub use plan::{plan, plan_destroy, DestroyOptions, PlanError};
 pub use render::render_text;
-pub use resolve::{
-    manager_slots, missing_capabilities, node_spec_hash, node_spec_hash_with_preload,
-    resolve_profile, CAPABILITIES,
-};
+pub use resolve::{manager_slots, resolve_profile};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sis_executor::{Event, Outcome, Progress};
-use sis_planner::Phase;
+use sis_types::Phase;
 
 /// How progress is shown.
 pub enum Reporter {

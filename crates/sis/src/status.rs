@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use sis_planner::{labels, HostObservation, Observed};
 use sis_spec::Spec;
+use sis_types::{labels, HostObservation, Observed};
 
 /// Per host: engine, swarm1, nodes running/total; then swarm2: ready/down, managers, leader.
 pub fn render(spec: &Spec, observed: &Observed) -> String {

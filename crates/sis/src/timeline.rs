@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use sis_executor::{Event, Milestone, Progress};
-use sis_planner::Action;
+use sis_types::Action;
 
 /// Seconds since the apply started, per step of one node. `None`: not reached in this run.
 #[derive(Debug, Clone, Default, Serialize)]

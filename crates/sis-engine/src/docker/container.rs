@@ -9,7 +9,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use futures::StreamExt;
-use sis_planner::NodeProfile;
+use sis_types::NodeProfile;
 
 use super::network::unsorted;
 use super::{is_status, DockerHost};

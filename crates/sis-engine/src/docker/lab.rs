@@ -9,7 +9,7 @@ use bollard::models::{
     EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListNetworksOptionsBuilder};
-use sis_planner::NodeProfile;
+use sis_types::NodeProfile;
 
 use super::network::unsorted;
 use super::observe::sorted;

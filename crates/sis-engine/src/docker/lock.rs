@@ -12,7 +12,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use sis_planner::labels;
+use sis_types::labels;
 
 use super::network::unsorted;
 use super::{is_status, DockerHost};

@@ -19,7 +19,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
-use sis_planner::{HostFacts, Role};
+use sis_types::{HostFacts, Role};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;

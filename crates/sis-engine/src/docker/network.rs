@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptions;
-use sis_planner::NetworkObservation;
+use sis_types::NetworkObservation;
 
 use super::observe::sorted;
 use super::{is_status, DockerHost};

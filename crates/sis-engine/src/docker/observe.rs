@@ -8,9 +8,7 @@ use bollard::query_parameters::{
     ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use sis_planner::{
-    labels, missing_capabilities, ContainerObservation, HostFacts, Swarm1Membership,
-};
+use sis_types::{labels, missing_capabilities, ContainerObservation, HostFacts, Swarm1Membership};
 
 use super::{is_status, DockerHost};
 use crate::EngineError;

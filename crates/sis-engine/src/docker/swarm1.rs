@@ -6,7 +6,7 @@ use std::time::Duration;
 use bollard::models::{SwarmInitRequest, SwarmJoinRequest, SwarmSpec};
 use bollard::query_parameters::{CreateImageOptionsBuilder, LeaveSwarmOptionsBuilder};
 use futures::StreamExt;
-use sis_planner::{Role, Swarm1Membership};
+use sis_types::{Role, Swarm1Membership};
 
 use super::DockerHost;
 use crate::error::message;
@@ -131,7 +131,7 @@ pub(super) async fn created_by(host: &DockerHost) -> Result<Option<String>, Engi
     Ok(swarm
         .spec
         .and_then(|s| s.labels)
-        .and_then(|mut l| l.remove(sis_planner::labels::SWARM1_CREATED_BY))
+        .and_then(|mut l| l.remove(sis_types::labels::SWARM1_CREATED_BY))
         .filter(|c| !c.is_empty()))
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use sis_engine::{ContainerSpec, EngineError, HostEngine, LockOutcome};
-use sis_planner::{labels, NodeProfile, Role};
+use sis_types::{labels, NodeProfile, Role};
 
 use support::{
     engine, ensure_swarm1, in_subnet24, local_cap_bnd, local_caps_missing, Scratch, NODE_IMAGE,

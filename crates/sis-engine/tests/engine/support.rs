@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use sis_engine::{DockerHost, HostEngine};
-use sis_planner::labels;
+use sis_types::labels;
 
 /// The node image the tests run (built by `tests/node-image/build.sh`).
 pub const NODE_IMAGE: &str = "sis-node:test";
@@ -117,7 +117,7 @@ pub fn local_caps_missing() -> Vec<String> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .expect("read /proc/sys/kernel/cap_last_cap");
     let last = last.trim().parse().expect("cap_last_cap is a number");
-    sis_planner::missing_capabilities(local_cap_bnd(), last)
+    sis_types::missing_capabilities(local_cap_bnd(), last)
 }
 
 /// Whether an IPv4 address is in a /24 like `10.250.7.0/24`.

@@ -1,8 +1,8 @@
 //! Single decisions of the planner, each on a fixture changed in one place.
 
-use sis_planner::{
-    labels, plan, plan_destroy, render_text, Action, DestroyOptions, HostFacts, HostObservation,
-    Observed, Phase, Plan, Swarm1Membership,
+use sis_planner::{plan, plan_destroy, render_text, DestroyOptions};
+use sis_types::{
+    labels, Action, HostFacts, HostObservation, Observed, Phase, Plan, Swarm1Membership,
 };
 
 use crate::{cases, model};
@@ -213,7 +213,7 @@ fn an_exited_kvstore_is_replaced_and_an_unwanted_one_removed() {
     let mut o = cases::observed("converged");
     let f = facts_mut(&mut o, "local");
     f.images.insert("progrium/consul".into());
-    f.containers.push(sis_planner::ContainerObservation {
+    f.containers.push(sis_types::ContainerObservation {
         state: "exited".into(),
         ..kv
     });
@@ -369,7 +369,7 @@ fn nodes_of_a_host_that_could_not_be_probed_wait_for_its_image() {
         "{text}"
     );
     assert!(!p.notes.iter().any(|n| n.contains("unknown")), "{text}");
-    let on_c = |a: &&sis_planner::PlannedAction| matches!(&a.action, Action::CreateNode { host, .. } | Action::JoinSwarm2 { host, .. } if host == "c");
+    let on_c = |a: &&sis_types::PlannedAction| matches!(&a.action, Action::CreateNode { host, .. } | Action::JoinSwarm2 { host, .. } if host == "c");
     assert_eq!(p.actions().filter(on_c).count(), 0, "{text}");
     assert_eq!(
         phase(&p, Phase::Nodes).len(),

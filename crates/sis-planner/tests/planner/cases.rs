@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use sis_planner::Observed;
 use sis_spec::Spec;
+use sis_types::Observed;
 
 pub fn fixture_dir(case: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

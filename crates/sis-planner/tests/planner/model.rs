@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sis_planner::{
+use sis_types::{
     labels, Action, ContainerObservation, HostFacts, HostObservation, Observed, Plan, Role,
     Swarm2Node, Swarm2Observation,
 };
@@ -377,7 +377,7 @@ fn effect(s: &mut Observed, a: &Action) {
             f.swarm1.managers = managers;
         }
         Action::LeaveSwarm1 { host, .. } => {
-            facts_mut(s, host).swarm1 = sis_planner::Swarm1Membership {
+            facts_mut(s, host).swarm1 = sis_types::Swarm1Membership {
                 state: "inactive".into(),
                 ..Default::default()
             };
@@ -389,7 +389,7 @@ fn effect(s: &mut Observed, a: &Action) {
             let cluster = s.cluster.clone();
             facts_mut(s, host)
                 .networks
-                .push(sis_planner::NetworkObservation {
+                .push(sis_types::NetworkObservation {
                     id: new_id(),
                     name: name.clone(),
                     driver: "overlay".into(),

@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use sis_planner::{
-    labels, node_spec_hash_with_preload, plan, resolve_profile, Action, ContainerObservation,
-    HostFacts, HostObservation, NetworkObservation, Observed, Plan, Swarm1Membership, Swarm2Node,
-    Swarm2Observation,
-};
+use sis_planner::{plan, resolve_profile};
 use sis_spec::Spec;
+use sis_types::{
+    labels, node_spec_hash_with_preload, Action, ContainerObservation, HostFacts, HostObservation,
+    NetworkObservation, Observed, Plan, Swarm1Membership, Swarm2Node, Swarm2Observation,
+};
 
 use crate::{cases, model};
 
@@ -144,7 +144,7 @@ fn spec_of(case: &Case) -> Spec {
     cases::spec_from(&yaml)
 }
 
-fn spec_hash(spec: &Spec, profile: &sis_planner::NodeProfile) -> String {
+fn spec_hash(spec: &Spec, profile: &sis_types::NodeProfile) -> String {
     let s = &spec.swarm2;
     node_spec_hash_with_preload(IMAGE, profile, "ring2net", &s.args, &s.preload)
 }

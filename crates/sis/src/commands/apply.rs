@@ -5,7 +5,7 @@ use sis_executor::{
     converge, error_chain, lock, ConvergeOptions, ConvergeReport, Ending, Event, ExecOptions,
     Outcome, Progress,
 };
-use sis_planner::Mark;
+use sis_types::Mark;
 
 use crate::cli::{ApplyArgs, Output};
 use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};

@@ -2,7 +2,8 @@
 //! swarm1 when sis made it for the cluster.
 
 use sis_executor::{error_chain, execute, lock, observe, ExecOptions};
-use sis_planner::{labels, plan_destroy, Action, DestroyOptions, Plan};
+use sis_planner::{plan_destroy, DestroyOptions};
+use sis_types::{labels, Action, Plan};
 
 use crate::cli::{DestroyArgs, Output};
 use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
@@ -86,7 +87,7 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
 
 /// What of the cluster is still on the hosts (the lock excepted, which destroy holds), and
 /// the hosts the plan made leave swarm1 that are still in it.
-fn leftovers(spec: &sis_spec::Spec, plan: &Plan, after: &sis_planner::Observed) -> Vec<String> {
+fn leftovers(spec: &sis_spec::Spec, plan: &Plan, after: &sis_types::Observed) -> Vec<String> {
     let mut left = Vec::new();
     for a in plan.actions() {
         if let Action::LeaveSwarm1 { host, .. } = &a.action {

@@ -1,7 +1,7 @@
 //! `sis plan`.
 
 use serde::Serialize;
-use sis_planner::{Observed, Plan, Summary};
+use sis_types::{Observed, Plan, Summary};
 
 use crate::cli::{Output, PlanArgs};
 use crate::commands::{load_spec, print_json};
