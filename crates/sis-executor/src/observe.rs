@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use sis_engine::HostEngine;
-use sis_spec::Spec;
+use sis_spec::{Spec, Swarm2Mode};
 use sis_types::{labels, HostObservation, Observed, Swarm2Observation};
 use tracing::debug;
 
@@ -31,11 +31,16 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
         hosts: join_all(looks).await.into_iter().collect(),
         swarm2: None,
     };
-    observed.swarm2 = observe_swarm2(spec, hosts, &observed).await;
+    // swarm2 is observed the way the spec's mode runs it; each mode fills its own field.
+    match spec.swarm2.mode {
+        Swarm2Mode::Swarm => observed.swarm2 = observe_swarm2(spec, hosts, &observed).await,
+        // Not planned yet (the planner refuses it), so there is nothing of it to look at.
+        Swarm2Mode::Classic => {}
+    }
     observed
 }
 
-/// Asks running nodes for swarm2's node list, the intended managers first, until one answers.
+/// swarm mode: asks running nodes for swarm2's node list, the intended managers first, until one answers.
 async fn observe_swarm2<E: HostEngine>(
     spec: &Spec,
     hosts: &Hosts<E>,

@@ -14,7 +14,17 @@ pub struct Observed {
     pub cluster: String,
     /// Per host (by the spec's host name).
     pub hosts: BTreeMap<String, HostObservation>,
-    /// swarm2 as seen from one of its managers; `None` when no node is in a swarm yet.
+    /// swarm2 in swarm mode (`swarm2.mode: swarm`), as seen from one of its managers; `None`
+    /// when no node is in a swarm yet, and in other modes.
+    ///
+    /// Each swarm2 mode records its observation in a field of its own, beside this one
+    /// (classic mode's comes with its planner), rather than in an enum under this key: a
+    /// recording made before modes existed carries no tag saying which mode it holds, so an
+    /// enum would have to be untagged, and serde's untagged errors ("did not match any
+    /// variant") would replace the line:column message `sis plan --observed` gives for a
+    /// damaged file. With a field per mode, every existing recording loads as it is, the
+    /// JSON says which mode it saw by its key, and the planner reads the field of the
+    /// spec's mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swarm2: Option<Swarm2Observation>,
 }
@@ -131,7 +141,7 @@ impl ContainerObservation {
     }
 }
 
-/// swarm2 as reported by one of its managers.
+/// swarm2 in swarm mode, as reported by one of its managers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Swarm2Observation {
     /// The node container (name) that answered.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use sis_spec::{Spec, Swarm2Mode};
+use sis_spec::Spec;
 
 use super::PlanError;
 use crate::{HostFacts, HostObservation, Observed};
@@ -49,12 +49,7 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
             observed.cluster, spec.name
         ));
     }
-    if spec.swarm2.mode == Swarm2Mode::Classic {
-        problems.push(
-            "swarm2.mode: classic is not supported yet by the planner; only swarm mode is planned: set `swarm2.mode: swarm` (the default)"
-                .to_string(),
-        );
-    }
+    super::swarm2::check(spec, &mut problems);
     if spec.total_nodes() > 0 && spec.swarm2.managers == 0 {
         problems.push(
             "swarm2.managers is 0, but swarm2 needs at least one manager: set it to 1, 3 or 5"

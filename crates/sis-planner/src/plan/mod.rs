@@ -2,7 +2,8 @@
 //!
 //! The work is split by what it decides: [`checks`] refuses states the planner must not
 //! touch, [`infra`] plans swarm1, images, ring2net and the K/V store, [`nodes`] decides the
-//! fate of every node slot, and [`swarm2`] plans membership and roles from those fates.
+//! fate of every node slot, and [`swarm2`] plans membership and roles from those fates, in
+//! the spec's swarm2 mode.
 
 mod checks;
 mod destroy;
@@ -41,7 +42,7 @@ pub fn plan(spec: &Spec, observed: &Observed) -> Result<Plan, PlanError> {
     infra::network(spec, &checked, &mut out);
     infra::kvstore(spec, &checked, &mut out);
     let mut nodes = nodes::analyse(spec, &checked, &mut out);
-    swarm2::plan(spec, observed.swarm2.as_ref(), &mut nodes, &mut out)?;
+    swarm2::plan(spec, observed, &mut nodes, &mut out)?;
     nodes::emit(spec, &nodes, &mut out);
     Ok(out.finish(&spec.name))
 }
