@@ -6,8 +6,10 @@ mod cli;
 mod commands;
 mod exit;
 mod hosts;
+mod interrupt;
+mod output;
 mod progress;
-mod status;
+mod spec;
 mod timeline;
 
 use std::process::ExitCode;
@@ -15,35 +17,38 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::exit::{CliError, CliResult};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
-        Command::Validate { file } => commands::validate(&file),
+        Command::Validate(args) => commands::validate(args),
         Command::Schema => commands::schema(),
         Command::Plan(args) => block_on(commands::plan(args)),
         Command::Apply(args) => block_on(commands::apply(args)),
         Command::Status(args) => block_on(commands::status(args)),
         Command::Destroy(args) => block_on(commands::destroy(args)),
-        Command::Unlock { file } => block_on(commands::unlock(&file)),
-        Command::Lab(command) => block_on(commands::lab::lab(command)),
+        Command::Unlock(args) => block_on(commands::unlock(args)),
+        Command::Lab(command) => block_on(commands::lab(command)),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::from(exit::ERROR)
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(CliError { error, exit_code }) => {
+            if let Some(message) = error {
+                eprintln!("error: {message}");
+            }
+            ExitCode::from(exit_code)
         }
     }
 }
 
-fn block_on<F: std::future::Future<Output = Result<u8, String>>>(f: F) -> Result<u8, String> {
+fn block_on<F: std::future::Future<Output = CliResult>>(f: F) -> CliResult {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?
         .block_on(f)
 }
 

@@ -8,9 +8,11 @@ use sis_executor::{
 use sis_types::Mark;
 
 use crate::cli::{ApplyArgs, Output};
-use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
-use crate::exit;
+use crate::exit::{self, CliError, CliResult};
+use crate::interrupt::interrupt_on_ctrl_c;
+use crate::output::print_json;
 use crate::progress::Reporter;
+use crate::spec::load_spec;
 use crate::timeline::Timeline;
 
 /// Prints the first pass's plan on stdout (text output), shows progress, keeps the timeline.
@@ -32,7 +34,7 @@ impl Progress for ApplyProgress {
     }
 }
 
-pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
+pub async fn apply(args: ApplyArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
     let cancel = interrupt_on_ctrl_c();
@@ -87,11 +89,12 @@ pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
             }
         }
     }
-    Ok(match report.ending {
-        Ending::Converged => exit::OK,
-        Ending::Interrupted => exit::INTERRUPTED,
-        Ending::Failed | Ending::TimedOut => exit::ERROR,
-    })
+    // The summary above has said how it ended; only the exit code is left to give.
+    match report.ending {
+        Ending::Converged => Ok(()),
+        Ending::Interrupted => Err(CliError::code(exit::INTERRUPTED)),
+        Ending::Failed | Ending::TimedOut => Err(CliError::code(exit::ERROR)),
+    }
 }
 
 /// Actions done over all passes, by mark.

@@ -6,11 +6,13 @@ use sis_planner::{plan_destroy, DestroyOptions};
 use sis_types::{labels, Action, Plan};
 
 use crate::cli::{DestroyArgs, Output};
-use crate::commands::{interrupt_on_ctrl_c, load_spec, print_json};
-use crate::exit;
+use crate::exit::{self, CliError, CliResult};
+use crate::interrupt::interrupt_on_ctrl_c;
+use crate::output::print_json;
 use crate::progress::Reporter;
+use crate::spec::load_spec;
 
-pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
+pub async fn destroy(args: DestroyArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
     let cancel = interrupt_on_ctrl_c();
@@ -78,11 +80,12 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
             }
         }
     }
-    Ok(if left.is_empty() && failures.is_empty() {
-        exit::OK
+    // What failed and what is left are printed above; only the exit code is left to give.
+    if left.is_empty() && failures.is_empty() {
+        Ok(())
     } else {
-        exit::ERROR
-    })
+        Err(CliError::code(exit::ERROR))
+    }
 }
 
 /// What of the cluster is still on the hosts (the lock excepted, which destroy holds), and

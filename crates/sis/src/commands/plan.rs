@@ -4,8 +4,9 @@ use serde::Serialize;
 use sis_types::{Observed, Plan, Summary};
 
 use crate::cli::{Output, PlanArgs};
-use crate::commands::{load_spec, print_json};
-use crate::exit;
+use crate::exit::{self, CliError, CliResult};
+use crate::output::print_json;
+use crate::spec::load_spec;
 
 /// A plan as printed with `--output json`.
 #[derive(Serialize)]
@@ -15,7 +16,7 @@ pub struct PlanOutput<'a> {
     pub summary: Summary,
 }
 
-pub async fn plan(args: PlanArgs) -> Result<u8, String> {
+pub async fn plan(args: PlanArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let observed = match &args.observed {
         Some(path) => {
@@ -30,12 +31,12 @@ pub async fn plan(args: PlanArgs) -> Result<u8, String> {
                 )
             })?;
             if observed.cluster != spec.name {
-                return Err(format!(
+                return Err(CliError::new(format!(
                     "{} observes cluster {:?} but the spec is for cluster {:?}",
                     path.display(),
                     observed.cluster,
                     spec.name
-                ));
+                )));
             }
             observed
         }
@@ -58,9 +59,8 @@ pub async fn plan(args: PlanArgs) -> Result<u8, String> {
             summary: plan.summary(),
         }),
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
-        exit::CHANGES
-    } else {
-        exit::OK
-    })
+    if args.detailed_exitcode && !plan.is_empty() {
+        return Err(CliError::code(exit::CHANGES));
+    }
+    Ok(())
 }

@@ -1,12 +1,29 @@
-//! `sis status` as text.
+//! `sis status`: observe the hosts, print what is there (as text, or as the JSON that
+//! `sis plan --observed` reads).
 
 use std::fmt::Write;
 
 use sis_spec::Spec;
 use sis_types::{labels, HostObservation, Observed};
 
+use crate::cli::{Output, StatusArgs};
+use crate::exit::CliResult;
+use crate::output::print_json;
+use crate::spec::load_spec;
+
+pub async fn status(args: StatusArgs) -> CliResult {
+    let spec = load_spec(&args.file)?;
+    let hosts = crate::hosts::connect(&spec, &args.file)?;
+    let observed = sis_executor::observe(&spec, &hosts).await;
+    match args.output {
+        Output::Json => print_json(&observed),
+        Output::Text => print!("{}", render(&spec, &observed)),
+    }
+    Ok(())
+}
+
 /// Per host: engine, swarm1, nodes running/total; then swarm2: ready/down, managers, leader.
-pub fn render(spec: &Spec, observed: &Observed) -> String {
+fn render(spec: &Spec, observed: &Observed) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "cluster {}", spec.name);
     for h in &spec.hosts {

@@ -1,10 +1,22 @@
-//! Command-line arguments. This layer only turns arguments into options and calls one
-//! function per command.
+//! Command-line arguments: every clap type of sis, one file per command with arguments of
+//! its own. The commands (`crate::commands`) turn them into options for the libraries.
+
+mod apply;
+mod destroy;
+mod lab;
+mod plan;
+mod status;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use apply::ApplyArgs;
+pub use destroy::DestroyArgs;
+pub use lab::{LabCommand, LabDownArgs, LabStatusArgs, LabUpArgs};
+pub use plan::PlanArgs;
+pub use status::StatusArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,10 +43,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a spec file and report every problem with file:line:column.
-    Validate {
-        /// The cluster spec (YAML).
-        file: PathBuf,
-    },
+    Validate(ValidateArgs),
     /// Print the JSON Schema of the spec format (as in docs/sis.schema.json).
     Schema,
     /// Show the actions that would bring the hosts to the spec, changing nothing.
@@ -57,12 +66,21 @@ finish and starts no new ones; run apply again to finish."
     /// (`--swarm1`: and swarm1, when sis made it for the cluster).
     Destroy(DestroyArgs),
     /// Remove a stale apply lock left by a run that died.
-    Unlock {
-        /// The cluster spec (YAML).
-        file: PathBuf,
-    },
+    Unlock(UnlockArgs),
     #[command(subcommand)]
-    Lab(crate::commands::lab::LabCommand),
+    Lab(LabCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,69 +89,6 @@ pub enum Output {
     Text,
     /// For scripts: one JSON document on stdout.
     Json,
-}
-
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// The cluster spec (YAML).
-    pub file: PathBuf,
-    /// Plan against a recorded observation (`sis status FILE --output json`) instead of the hosts.
-    #[arg(long, value_name = "STATE.json")]
-    pub observed: Option<PathBuf>,
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// The cluster spec (YAML).
-    pub file: PathBuf,
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Give up when the hosts do not match the spec after this long (e.g. 90s, 10m).
-    #[arg(long, value_parser = parse_duration, default_value = "15m")]
-    pub timeout: Duration,
-    /// Actions running at once against one host.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub per_host: usize,
-    /// swarm2 joins running at once over the whole cluster.
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub joins: usize,
-    /// Print only the final summary and errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Write per-phase wall times and every node's timestamps (create, started, dockerd ready,
-    /// joined, Ready) to this JSON file.
-    #[arg(long, value_name = "FILE.json")]
-    pub report: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// The cluster spec (YAML).
-    pub file: PathBuf,
-    /// `json` prints the observed state that `sis plan --observed` reads.
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-}
-
-#[derive(Debug, Args)]
-pub struct DestroyArgs {
-    /// The cluster spec (YAML).
-    pub file: PathBuf,
-    /// Also make the hosts leave swarm1 — only when sis initialised it for this cluster (the
-    /// swarm carries the label sis.swarm1-created-by=CLUSTER). A swarm1 made otherwise stays,
-    /// and the plan says so. Other clusters and services on that swarm1 lose it too.
-    #[arg(long)]
-    pub swarm1: bool,
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Print only the final summary and errors.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// `90`, `90s`, `5m`, `1h`.

@@ -1,0 +1,23 @@
+//! `sis destroy`'s arguments.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Output;
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+    /// Also make the hosts leave swarm1 — only when sis initialised it for this cluster (the
+    /// swarm carries the label sis.swarm1-created-by=CLUSTER). A swarm1 made otherwise stays,
+    /// and the plan says so. Other clusters and services on that swarm1 lose it too.
+    #[arg(long)]
+    pub swarm1: bool,
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Print only the final summary and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -1,0 +1,16 @@
+//! `sis status`'s arguments.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Output;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The cluster spec (YAML).
+    pub file: PathBuf,
+    /// `json` prints the observed state that `sis plan --observed` reads.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
