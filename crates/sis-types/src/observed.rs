@@ -179,3 +179,25 @@ impl Swarm2Node {
         self.status == "ready"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recording of swarm mode made before swarm2 modes were told apart (no ingress, no
+    /// mode anywhere) loads, and is written back under the same key.
+    #[test]
+    fn a_swarm_mode_recording_keeps_its_swarm2_key() {
+        let text = r#"{"cluster": "demo", "hosts": {}, "swarm2": {"via": "demo-local-1",
+            "nodes": [{"id": "x1", "hostname": "demo-local-1", "status": "ready",
+                       "availability": "active", "manager_status": "leader"}]}}"#;
+        let observed: Observed = serde_json::from_str(text).unwrap();
+        let swarm2 = observed.swarm2.as_ref().unwrap();
+        assert_eq!(
+            (swarm2.via.as_str(), swarm2.ingress),
+            ("demo-local-1", None)
+        );
+        let back = serde_json::to_value(&observed).unwrap();
+        assert_eq!(back["swarm2"]["nodes"][0]["manager_status"], "leader");
+    }
+}
