@@ -46,15 +46,7 @@ pub async fn apply(args: ApplyArgs) -> CliResult {
         timeline: Timeline::new(),
         print_plan: args.output == Output::Text && !args.quiet,
     };
-    let opts = ConvergeOptions {
-        timeout: args.timeout,
-        exec: ExecOptions {
-            per_host: args.per_host,
-            joins: args.joins,
-            ..ExecOptions::default()
-        },
-    };
-    let result = converge(&spec, &hosts, &opts, &progress, &cancel).await;
+    let result = converge(&spec, &hosts, &options(&args), &progress, &cancel).await;
     let unlocked = lock::release(&spec, &hosts).await;
     let report = result.map_err(|e| {
         let mut text = String::from("cannot plan (nothing was changed by this pass):");
@@ -94,6 +86,18 @@ pub async fn apply(args: ApplyArgs) -> CliResult {
         Ending::Converged => Ok(()),
         Ending::Interrupted => Err(CliError::code(exit::INTERRUPTED)),
         Ending::Failed | Ending::TimedOut => Err(CliError::code(exit::ERROR)),
+    }
+}
+
+/// The arguments as the executor's options.
+fn options(args: &ApplyArgs) -> ConvergeOptions {
+    ConvergeOptions {
+        timeout: args.timeout,
+        exec: ExecOptions {
+            per_host: args.per_host,
+            joins: args.joins,
+            ..ExecOptions::default()
+        },
     }
 }
 

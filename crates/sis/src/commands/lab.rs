@@ -23,7 +23,8 @@ fn error(e: &sis_lab::LabError) -> String {
     sis_executor::error_chain(e)
 }
 
-async fn up(args: LabUpArgs) -> CliResult {
+/// `sis lab up`'s arguments as the lab's options.
+fn up_options(args: LabUpArgs) -> UpOptions {
     let mut options = UpOptions::new(&args.name, args.hosts);
     options.subnet = args.subnet;
     options.tls = args.tls;
@@ -32,6 +33,11 @@ async fn up(args: LabUpArgs) -> CliResult {
     }
     options.nodes_per_host = args.nodes_per_host;
     options.image = args.image;
+    options
+}
+
+async fn up(args: LabUpArgs) -> CliResult {
+    let options = up_options(args);
     let report = sis_lab::up(&options, &print_event)
         .await
         .map_err(|e| error(&e))?;
