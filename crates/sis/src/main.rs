@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Command::Destroy(args) => block_on(commands::destroy(args)),
         Command::Unlock(args) => block_on(commands::unlock(args)),
         Command::Lab(command) => block_on(commands::lab(command)),
+        Command::Completions(args) => commands::completions(args),
+        Command::Man(args) => commands::man(args),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

@@ -18,6 +18,11 @@ pub use lab::{LabCommand, LabDownArgs, LabStatusArgs, LabUpArgs};
 pub use plan::PlanArgs;
 pub use status::StatusArgs;
 
+/// The clap command of sis, for completions and man pages.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sis",
@@ -69,6 +74,31 @@ finish and starts no new ones; run apply again to finish."
     Unlock(UnlockArgs),
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(long_about = "Print a shell completion script on stdout.\n\n\
+Examples:\n  sis completions bash > /etc/bash_completion.d/sis\n  \
+sis completions zsh > \"${fpath[1]}/_sis\"\n  \
+sis completions fish > ~/.config/fish/completions/sis.fish")]
+    Completions(CompletionsArgs),
+    /// Write sis's man pages (sis.1 and one per command, e.g. sis-apply.1).
+    #[command(long_about = "Write sis's man pages: sis.1 and one page per command \
+(sis-apply.1, sis-lab-up.1, …) into DIR, or sis.1 alone on stdout without --out-dir.\n\n\
+Example:\n  sis man --out-dir /usr/local/share/man/man1 && man sis-apply")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory to write every page into (created if missing); without it, sis.1 goes to
+    /// stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

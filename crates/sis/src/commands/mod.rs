@@ -2,8 +2,10 @@
 //! and returns a [`CliResult`](crate::exit::CliResult) whose error carries the exit code.
 
 mod apply;
+mod completions;
 mod destroy;
 mod lab;
+mod man;
 mod plan;
 mod schema;
 mod status;
@@ -11,8 +13,10 @@ mod unlock;
 mod validate;
 
 pub use apply::apply;
+pub use completions::completions;
 pub use destroy::destroy;
 pub use lab::lab;
+pub use man::man;
 pub use plan::plan;
 pub use schema::schema;
 pub use status::status;
