@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use sis_engine::{ContainerSpec, EngineError, HostEngine};
+use sis_engine::{ContainerSpec, EngineError, HostEngine, JoinOutcome};
 use sis_types::{labels, Action, Phase, Plan, PlannedAction, Role};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
@@ -13,7 +13,6 @@ use tracing::{info_span, Instrument};
 use crate::events::{Event, Milestone, Outcome, Progress};
 use crate::images;
 use crate::observe::{error_chain, Hosts};
-use crate::swarm2::{self, JoinOutcome};
 
 /// Bounds and timeouts of execution.
 #[derive(Debug, Clone)]
@@ -487,14 +486,18 @@ impl<E: HostEngine> Pass<'_, E> {
             Action::InitSwarm2 { host, node } => {
                 let engine = self.engine(host)?;
                 let addr = self.ring2net_ip(engine, node).await?;
-                swarm2::init(engine, node, &addr).await?;
+                engine.swarm2_init(node, &addr).await?;
                 milestone(node, Milestone::Joined);
             }
             Action::SetSwarm2Ingress {
                 manager,
                 manager_host,
                 enabled,
-            } => swarm2::set_ingress(self.engine(manager_host)?, manager, *enabled).await?,
+            } => {
+                self.engine(manager_host)?
+                    .swarm2_set_ingress(manager, *enabled)
+                    .await?
+            }
             Action::JoinSwarm2 {
                 host,
                 node,
@@ -514,19 +517,31 @@ impl<E: HostEngine> Pass<'_, E> {
                 manager,
                 manager_host,
                 node,
-            } => swarm2::set_role(self.engine(manager_host)?, manager, node, Role::Manager).await?,
+            } => {
+                self.engine(manager_host)?
+                    .swarm2_set_role(manager, node, Role::Manager)
+                    .await?
+            }
             Action::DemoteSwarm2 {
                 manager,
                 manager_host,
                 node,
-            } => swarm2::set_role(self.engine(manager_host)?, manager, node, Role::Worker).await?,
-            Action::LeaveSwarm2 { host, node } => swarm2::leave(self.engine(host)?, node).await?,
+            } => {
+                self.engine(manager_host)?
+                    .swarm2_set_role(manager, node, Role::Worker)
+                    .await?
+            }
+            Action::LeaveSwarm2 { host, node } => self.engine(host)?.swarm2_leave(node).await?,
             Action::RemoveSwarm2Entry {
                 manager,
                 manager_host,
                 node_id,
                 ..
-            } => swarm2::node_rm(self.engine(manager_host)?, manager, node_id).await?,
+            } => {
+                self.engine(manager_host)?
+                    .swarm2_node_rm(manager, node_id)
+                    .await?
+            }
         }
         Ok(Outcome::Done)
     }
@@ -552,8 +567,8 @@ impl<E: HostEngine> Pass<'_, E> {
         manager_host: &str,
     ) -> Result<Outcome, EngineError> {
         let engine = self.engine(host)?;
-        // No look at the node's own state first: one exec less per node, and dockerd refuses
-        // to join a node that is in a swarm or joining one (AlreadyMember below).
+        // No look at the node's own state first: one exec less per node; the engine asks it
+        // only when dockerd refuses because the node is in a swarm already.
         let (token, manager_addr) = {
             let mut tokens = self.tokens.lock().await;
             let key = (manager.to_string(), role);
@@ -561,26 +576,26 @@ impl<E: HostEngine> Pass<'_, E> {
                 cached.clone()
             } else {
                 let manager_engine = self.engine(manager_host)?;
-                let token = swarm2::join_token(manager_engine, manager, role).await?;
+                let token = manager_engine.swarm2_join_token(manager, role).await?;
                 let addr = self.ring2net_ip(manager_engine, manager).await?;
                 tokens.insert(key, (token.clone(), addr.clone()));
                 (token, addr)
             }
         };
         let addr = self.ring2net_ip(engine, node).await?;
-        match swarm2::join(engine, node, &token, &manager_addr, &addr).await? {
+        match engine
+            .swarm2_join(node, &token, &manager_addr, &addr)
+            .await?
+        {
             JoinOutcome::Joined => Ok(Outcome::Done),
             JoinOutcome::Pending => Ok(Outcome::Pending(format!(
-                "node {node}: join timed out and goes on in the background"
+                "node {node}: the join goes on in the background"
             ))),
-            JoinOutcome::AlreadyMember => {
-                match swarm2::local_swarm(engine, node).await?.state.as_str() {
-                    "active" => Ok(Outcome::Done),
-                    state => Ok(Outcome::Pending(format!(
-                        "node {node} is still joining swarm2 (state {state})"
-                    ))),
-                }
-            }
+            JoinOutcome::AlreadyMember { managers } => Err(EngineError::Other(format!(
+                "node {node} is a member of another swarm (managers: {}), not of swarm2; \
+                 remove its container (sis destroy, or docker rm -f {node}) and apply again",
+                managers.join(", ")
+            ))),
         }
     }
 }

@@ -15,7 +15,6 @@ mod execute;
 mod images;
 pub mod lock;
 mod observe;
-pub mod swarm2;
 
 pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
 pub use events::{Event, Milestone, Outcome, Progress, Silent};
