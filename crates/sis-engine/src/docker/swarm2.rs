@@ -279,7 +279,12 @@ pub(super) async fn node_rm(
 ) -> Result<(), EngineError> {
     let args = ["node", "rm", "--force", node_id];
     match docker(host, manager, &args, "remove swarm2 entry").await {
-        Err(EngineError::Exec { stderr, .. }) if stderr.contains("not found") => Ok(()),
+        // dockerd 20.10 says "No such node" for an ID it does not know.
+        Err(EngineError::Exec { stderr, .. })
+            if stderr.contains("not found") || stderr.contains("No such node") =>
+        {
+            Ok(())
+        }
         other => other.map(|_| ()),
     }
 }
