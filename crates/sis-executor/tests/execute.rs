@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use sis_engine::fake::{Failure, FakeHost, Op};
+use sis_engine::fake::{Failure, FakeHost, Op, SharedSwarm2};
 use sis_engine::HostEngine;
 use sis_executor::{execute, Event, ExecOptions, Hosts, Outcome, PassReport, Progress};
 use sis_types::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction, Role};
@@ -72,8 +72,12 @@ fn host() -> Arc<FakeHost> {
 
 /// Puts a running node container on the host, as an earlier apply left it.
 fn add_node(host: &FakeHost, index: u32) {
+    add_named_node(host, &format!("t-h-{index}"), index);
+}
+
+fn add_named_node(host: &FakeHost, name: &str, index: u32) {
     host.state().containers.insert(
-        format!("t-h-{index}"),
+        name.to_string(),
         sis_engine::fake::FakeContainer {
             image: "sis-node:test".to_string(),
             state: "running".to_string(),
@@ -355,4 +359,46 @@ async fn a_shrink_demotes_leaves_and_removes_the_entry() {
     let list = host.swarm2_node_list("t-h-1").await.unwrap();
     let names: Vec<_> = list.iter().map(|n| n.hostname.as_str()).collect();
     assert_eq!(names, ["t-h-1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_joins_through_a_manager_on_another_host() {
+    let swarm2 = SharedSwarm2::default();
+    let h = Arc::new(FakeHost::new("fake://h").with_swarm2(swarm2.clone()));
+    let g = Arc::new(FakeHost::new("fake://g").with_swarm2(swarm2.clone()));
+    add_named_node(&h, "t-h-1", 1);
+    add_named_node(&g, "t-g-1", 2);
+    let p = plan(vec![
+        (
+            Phase::Swarm2Init,
+            vec![Action::InitSwarm2 {
+                host: "h".to_string(),
+                node: "t-h-1".to_string(),
+            }],
+        ),
+        (
+            Phase::Swarm2Join,
+            vec![Action::JoinSwarm2 {
+                host: "g".to_string(),
+                node: "t-g-1".to_string(),
+                role: Role::Manager,
+                manager: "t-h-1".to_string(),
+                manager_host: "h".to_string(),
+            }],
+        ),
+    ]);
+    let hosts: Hosts<FakeHost> =
+        BTreeMap::from([("h".to_string(), h.clone()), ("g".to_string(), g.clone())]);
+    let (_tx, cancel) = watch::channel(false);
+    let opts = ExecOptions::default();
+    let report = execute(&p, "t", "net", &hosts, &opts, &Finished::default(), &cancel).await;
+    assert!(report.failures().next().is_none(), "{:?}", report.outcomes);
+    assert_eq!(h.calls_of(Op::Swarm2JoinToken), ["t-h-1 manager"]);
+    assert_eq!(g.calls_of(Op::Swarm2Join), ["t-g-1"]);
+    let list = h.swarm2_node_list("t-h-1").await.unwrap();
+    let shown: Vec<_> = list
+        .iter()
+        .map(|n| (n.hostname.as_str(), n.manager_status.as_str()))
+        .collect();
+    assert_eq!(shown, [("t-g-1", "reachable"), ("t-h-1", "leader")]);
 }
