@@ -63,6 +63,73 @@ impl EngineError {
         }
     }
 
+    /// The same error with every occurrence of `secret` in its text replaced by
+    /// `<redacted>`. The variant, and so [`EngineError::is_transient`], stays: a transient
+    /// failure whose message happened to carry a join token is still worth retrying.
+    pub fn redact(self, secret: &str) -> EngineError {
+        if secret.is_empty() || !self.to_string().contains(secret) {
+            return self;
+        }
+        let scrub = |text: String| text.replace(secret, "<redacted>");
+        let scrub_source = |source: Bollard| match source {
+            Bollard::DockerResponseServerError {
+                status_code,
+                message,
+            } => Bollard::DockerResponseServerError {
+                status_code,
+                message: scrub(message),
+            },
+            Bollard::DockerStreamError { error } => Bollard::DockerStreamError {
+                error: scrub(error),
+            },
+            other => other,
+        };
+        let redacted = match self {
+            EngineError::Connect { endpoint, source } => EngineError::Connect {
+                endpoint: scrub(endpoint),
+                source: scrub_source(source),
+            },
+            EngineError::Docker { op, source } => EngineError::Docker {
+                op: scrub(op),
+                source: scrub_source(source),
+            },
+            EngineError::Hinted { op, hint, source } => EngineError::Hinted {
+                op: scrub(op),
+                hint: scrub(hint),
+                source: scrub_source(source),
+            },
+            EngineError::Exec {
+                op,
+                container,
+                command,
+                exit_code,
+                stderr,
+            } => EngineError::Exec {
+                op: scrub(op),
+                container: scrub(container),
+                command: scrub(command),
+                exit_code,
+                stderr: scrub(stderr),
+            },
+            EngineError::Timeout {
+                op,
+                seconds,
+                detail,
+            } => EngineError::Timeout {
+                op: scrub(op),
+                seconds,
+                detail: scrub(detail),
+            },
+            EngineError::Other(text) => EngineError::Other(scrub(text)),
+        };
+        // A transport error of bollard that quotes the secret cannot be rebuilt: its text
+        // is all that is kept then, as the permanent error it has to become.
+        if redacted.to_string().contains(secret) {
+            return EngineError::Other(scrub(redacted.to_string()));
+        }
+        redacted
+    }
+
     /// The HTTP status the engine answered with, if it answered at all.
     pub fn status_code(&self) -> Option<u16> {
         match self {
@@ -198,6 +265,37 @@ mod tests {
         };
         assert!(pull("Get \"https://r/v2/\": net/http: TLS handshake timeout").is_transient());
         assert!(!pull("pull access denied for nope, repository does not exist").is_transient());
+    }
+
+    #[test]
+    fn redaction_scrubs_the_secret_and_keeps_the_transient_class() {
+        let secret = "SWMTKN-1-secret";
+        let timeout = EngineError::Timeout {
+            op: format!("exec `docker swarm join --token {secret}` in demo-h1-2"),
+            seconds: 60,
+            detail: format!("still joining with {secret}"),
+        }
+        .redact(secret);
+        assert!(timeout.is_transient(), "{timeout:?}");
+        assert!(matches!(timeout, EngineError::Timeout { seconds: 60, .. }));
+        assert!(!timeout.to_string().contains(secret), "{timeout}");
+        assert!(timeout.to_string().contains("<redacted>"), "{timeout}");
+
+        let server = server(503, &format!("join with {secret} refused for now")).redact(secret);
+        assert!(server.is_transient(), "{server:?}");
+        assert_eq!(server.status_code(), Some(503));
+        assert!(!format!("{server:?}").contains(secret), "{server:?}");
+
+        let exec = EngineError::Exec {
+            op: "join swarm2".into(),
+            container: "demo-h1-2".into(),
+            command: "docker swarm join".into(),
+            exit_code: 1,
+            stderr: format!("invalid join token {secret}"),
+        }
+        .redact(secret);
+        assert!(matches!(exec, EngineError::Exec { exit_code: 1, .. }));
+        assert!(!exec.to_string().contains(secret), "{exec}");
     }
 
     #[test]

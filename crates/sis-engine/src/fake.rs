@@ -1,7 +1,8 @@
 //! [`FakeHost`]: an in-memory, recording [`HostEngine`] for unit tests of the executor.
 //!
-//! It keeps containers, networks, images, swarm1 membership and locks; records every call
-//! in order; fails the next N calls of an operation when told to; and answers `exec` through
+//! It keeps containers, networks, images, swarm1 membership and locks, and swarm2 membership
+//! shared with the other fake hosts of a test ([`FakeSwarm2`]); records every call in order
+//! (never a join token); fails the next N calls of an operation when told to; and answers `exec` through
 //! a settable closure. It models what the executor relies on (409/404 idempotence, images
 //! needed to create containers, subnets of networks) and nothing more: behaviour of the real
 //! engine is covered by the tests in `tests/` against dockerd.
@@ -35,10 +36,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sis_types::{
-    labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
+    labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership, Swarm2Node,
 };
 
-use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
+pub use crate::fake_swarm2::{FakeSwarm2, FakeSwarm2Entry, SharedSwarm2};
+use crate::{
+    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockOutcome, Swarm2Local,
+};
 
 /// The operations of [`HostEngine`], as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,6 +65,16 @@ pub enum Op {
     WaitNodeReady,
     Exec,
     ContainerIp,
+    Swarm2LocalState,
+    Swarm2Init,
+    Swarm2JoinToken,
+    Swarm2Join,
+    Swarm2Leave,
+    Swarm2SetRole,
+    Swarm2NodeList,
+    Swarm2NodeRm,
+    Swarm2Ingress,
+    Swarm2SetIngress,
     AcquireLock,
     ReleaseLock,
 }
@@ -86,6 +100,16 @@ impl fmt::Display for Op {
             Op::WaitNodeReady => "wait_node_ready",
             Op::Exec => "exec",
             Op::ContainerIp => "container_ip",
+            Op::Swarm2LocalState => "swarm2_local_state",
+            Op::Swarm2Init => "swarm2_init",
+            Op::Swarm2JoinToken => "swarm2_join_token",
+            Op::Swarm2Join => "swarm2_join",
+            Op::Swarm2Leave => "swarm2_leave",
+            Op::Swarm2SetRole => "swarm2_set_role",
+            Op::Swarm2NodeList => "swarm2_node_list",
+            Op::Swarm2NodeRm => "swarm2_node_rm",
+            Op::Swarm2Ingress => "swarm2_ingress",
+            Op::Swarm2SetIngress => "swarm2_set_ingress",
             Op::AcquireLock => "acquire_lock",
             Op::ReleaseLock => "release_lock",
         };
@@ -95,7 +119,9 @@ impl fmt::Display for Op {
 
 /// One recorded call: the operation and the name it was about (container, network, image,
 /// lock; the cluster for `observe`; the role for `swarm1_join_token`; `force` for a forced
-/// `swarm1_leave`; empty for other swarm1 ops).
+/// `swarm1_leave`; empty for other swarm1 ops). For swarm2: the node it changes or asks
+/// (`swarm2_set_role`: `NODE manager|worker`; `swarm2_join_token`: `MANAGER manager|worker`;
+/// `swarm2_node_rm`: the entry's ID; `swarm2_set_ingress`: `MANAGER true|false`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub op: Op,
@@ -163,6 +189,7 @@ type ExecHandler = dyn Fn(&str, &[String]) -> ExecOutput + Send + Sync;
 pub struct FakeHost {
     endpoint: String,
     state: Mutex<FakeState>,
+    swarm2: SharedSwarm2,
     exec: Mutex<Arc<ExecHandler>>,
 }
 
@@ -187,6 +214,7 @@ impl FakeHost {
                 cap_bnd: Some((1 << 41) - 1),
                 ..FakeState::default()
             }),
+            swarm2: SharedSwarm2::default(),
             exec: Mutex::new(Arc::new(|_, _| ExecOutput {
                 exit_code: 0,
                 stdout: String::new(),
@@ -200,6 +228,30 @@ impl FakeHost {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// This host's nodes take part in `swarm2`: hand the same state to every host of a test.
+    pub fn with_swarm2(mut self, swarm2: SharedSwarm2) -> FakeHost {
+        self.swarm2 = swarm2;
+        self
+    }
+
+    /// swarm2's membership, to read or change directly. Not to be held across a call.
+    pub fn swarm2(&self) -> MutexGuard<'_, FakeSwarm2> {
+        self.swarm2.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a swarm2 call in node container `node`, which must be running here.
+    fn swarm2_call(&self, op: Op, node: &str, name: &str) -> Result<(), EngineError> {
+        let state = self.call(op, name)?;
+        match state.containers.get(node) {
+            Some(c) if c.state == "running" => Ok(()),
+            Some(_) => Err(EngineError::Other(format!(
+                "exec in {node} on {}: container is not running",
+                self.endpoint
+            ))),
+            None => Err(self.missing("container", node)),
+        }
     }
 
     /// The calls made so far, in order.
@@ -599,6 +651,8 @@ impl HostEngine for FakeHost {
     async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
         let mut state = self.call(Op::RemoveContainer, name)?;
         state.containers.remove(name);
+        // Its swarm state lived in its volume too: swarm2 sees it go down.
+        self.swarm2().leave(name);
         // Its images lived in its anonymous volume, removed with it.
         state.loaded.remove(name);
         Ok(())
@@ -650,6 +704,73 @@ impl HostEngine for FakeHost {
             .ip
             .clone()
             .filter(|_| container.network.as_deref() == Some(network)))
+    }
+
+    async fn swarm2_local_state(&self, node: &str) -> Result<Swarm2Local, EngineError> {
+        self.swarm2_call(Op::Swarm2LocalState, node, node)?;
+        Ok(self.swarm2().local_state(node))
+    }
+
+    async fn swarm2_init(&self, node: &str, addr: &str) -> Result<(), EngineError> {
+        self.swarm2_call(Op::Swarm2Init, node, node)?;
+        self.swarm2().init(node, addr)
+    }
+
+    async fn swarm2_join_token(&self, node: &str, role: Role) -> Result<String, EngineError> {
+        self.swarm2_call(Op::Swarm2JoinToken, node, &format!("{node} {role}"))?;
+        self.swarm2().join_token(node, role)
+    }
+
+    async fn swarm2_join(
+        &self,
+        node: &str,
+        token: &str,
+        manager_addr: &str,
+        advertise_addr: &str,
+    ) -> Result<JoinOutcome, EngineError> {
+        self.swarm2_call(Op::Swarm2Join, node, node)?;
+        self.swarm2()
+            .join(node, token, manager_addr, advertise_addr)
+    }
+
+    async fn swarm2_leave(&self, node: &str) -> Result<(), EngineError> {
+        self.swarm2_call(Op::Swarm2Leave, node, node)?;
+        self.swarm2().leave(node);
+        Ok(())
+    }
+
+    async fn swarm2_set_role(
+        &self,
+        manager: &str,
+        node: &str,
+        role: Role,
+    ) -> Result<(), EngineError> {
+        self.swarm2_call(Op::Swarm2SetRole, manager, &format!("{node} {role}"))?;
+        self.swarm2().set_role(manager, node, role)
+    }
+
+    async fn swarm2_node_list(&self, manager: &str) -> Result<Vec<Swarm2Node>, EngineError> {
+        self.swarm2_call(Op::Swarm2NodeList, manager, manager)?;
+        self.swarm2().node_list(manager)
+    }
+
+    async fn swarm2_node_rm(&self, manager: &str, node_id: &str) -> Result<(), EngineError> {
+        self.swarm2_call(Op::Swarm2NodeRm, manager, node_id)?;
+        self.swarm2().node_rm(manager, node_id)
+    }
+
+    async fn swarm2_ingress(&self, manager: &str) -> Result<bool, EngineError> {
+        self.swarm2_call(Op::Swarm2Ingress, manager, manager)?;
+        self.swarm2().ingress(manager)
+    }
+
+    async fn swarm2_set_ingress(&self, manager: &str, enabled: bool) -> Result<(), EngineError> {
+        self.swarm2_call(
+            Op::Swarm2SetIngress,
+            manager,
+            &format!("{manager} {enabled}"),
+        )?;
+        self.swarm2().set_ingress(manager, enabled)
     }
 
     async fn acquire_lock(
@@ -809,6 +930,67 @@ mod tests {
             // Leaving again: in no swarm is done.
             host.swarm1_leave(false).await.unwrap();
             assert_eq!(host.calls_of(Op::Swarm1Leave), ["", "force", ""]);
+        });
+    }
+
+    #[test]
+    fn swarm2_membership_is_shared_by_the_hosts_of_a_test() {
+        block_on(async {
+            let shared = SharedSwarm2::default();
+            let a = FakeHost::new("fake://a").with_swarm2(shared.clone());
+            let b = FakeHost::new("fake://b").with_swarm2(shared);
+            for (host, name) in [(&a, "demo-a-1"), (&b, "demo-b-1")] {
+                host.add_image("sis-node:test");
+                host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                    .await
+                    .unwrap();
+                host.run_container(&node(name)).await.unwrap();
+            }
+            a.swarm2_init("demo-a-1", "10.9.0.2").await.unwrap();
+            let token = a.swarm2_join_token("demo-a-1", Role::Worker).await.unwrap();
+            let joined = b.swarm2_join("demo-b-1", &token, "10.9.0.2", "10.9.0.3");
+            assert_eq!(joined.await.unwrap(), JoinOutcome::Joined);
+            // Joining again: dockerd refuses, the node's own state says it is in.
+            let again = b.swarm2_join("demo-b-1", &token, "10.9.0.2", "10.9.0.3");
+            assert_eq!(again.await.unwrap(), JoinOutcome::Joined);
+            let list = a.swarm2_node_list("demo-a-1").await.unwrap();
+            let shown: Vec<_> = list
+                .iter()
+                .map(|n| (n.hostname.as_str(), n.manager_status.as_str()))
+                .collect();
+            assert_eq!(shown, [("demo-a-1", "leader"), ("demo-b-1", "")]);
+            assert!(b.swarm2_node_list("demo-b-1").await.is_err(), "a worker");
+
+            b.swarm2_leave("demo-b-1").await.unwrap();
+            let list = a.swarm2_node_list("demo-a-1").await.unwrap();
+            assert_eq!(list[1].status, "down");
+            a.swarm2_node_rm("demo-a-1", &list[1].id).await.unwrap();
+            assert_eq!(a.swarm2_node_list("demo-a-1").await.unwrap().len(), 1);
+            assert_eq!(b.calls_of(Op::Swarm2Join), ["demo-b-1", "demo-b-1"]);
+            assert!(!format!("{:?}", b.calls()).contains(&token));
+        });
+    }
+
+    #[test]
+    fn a_swarm2_join_refused_with_the_token_quotes_it_redacted() {
+        block_on(async {
+            let host = FakeHost::new("fake://a");
+            host.add_image("sis-node:test");
+            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .await
+                .unwrap();
+            host.run_container(&node("demo-a-1")).await.unwrap();
+            host.swarm2()
+                .join_refusals
+                .insert("demo-a-1".into(), "invalid join token {token}".into());
+            let e = host
+                .swarm2_join("demo-a-1", "SWMTKN-2-x-worker", "10.9.0.9", "10.9.0.2")
+                .await
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("invalid join token <redacted>"),
+                "{e}"
+            );
         });
     }
 

@@ -3,8 +3,8 @@
 //! [`HostEngine`] is the system boundary: the primitive operations on one host's engine that
 //! observing and executing need. [`DockerHost`] implements it with bollard; [`fake::FakeHost`]
 //! is an in-memory recording fake for unit tests of the executor's logic (never a substitute for
-//! the real-engine tests in `tests/`). Swarm2 is driven by the executor through `docker` run
-//! inside the node containers with [`HostEngine::exec`]: nodes expose no TCP API.
+//! the real-engine tests in `tests/`). swarm2's operations (`swarm2_*`) run `docker` inside the
+//! node containers through exec: nodes expose no TCP API.
 //!
 //! ```no_run
 //! use sis_engine::{DockerHost, HostEngine};
@@ -21,6 +21,7 @@
 mod docker;
 mod error;
 pub mod fake;
+mod fake_swarm2;
 mod trait_def;
 
 pub use docker::{

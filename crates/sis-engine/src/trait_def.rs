@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::Stream;
 
-use sis_types::{HostFacts, NodeProfile, Role};
+use sis_types::{HostFacts, NodeProfile, Role, Swarm2Node};
 
 use crate::EngineError;
 
@@ -162,6 +162,78 @@ pub trait HostEngine: Send + Sync + 'static {
         network: &str,
     ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
 
+    /// Node `node`'s own view of its swarm2 membership (`docker info` in the node).
+    fn swarm2_local_state(
+        &self,
+        node: &str,
+    ) -> impl Future<Output = Result<Swarm2Local, EngineError>> + Send;
+
+    /// `swarm init` in node `node`, advertising and listening on `addr` (its ring2net
+    /// address). A node that manages a swarm already counts as done.
+    fn swarm2_init(
+        &self,
+        node: &str,
+        addr: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// swarm2's join token for `role`, read on manager `node`. A secret: never log it.
+    fn swarm2_join_token(
+        &self,
+        node: &str,
+        role: Role,
+    ) -> impl Future<Output = Result<String, EngineError>> + Send;
+
+    /// `swarm join` of node `node` to the manager at `manager_addr`, advertising
+    /// `advertise_addr`. The token reaches the node in the exec's environment, never on a
+    /// command line, and no error carries it.
+    fn swarm2_join(
+        &self,
+        node: &str,
+        token: &str,
+        manager_addr: &str,
+        advertise_addr: &str,
+    ) -> impl Future<Output = Result<JoinOutcome, EngineError>> + Send;
+
+    /// `swarm leave --force` in node `node`; a node in no swarm counts as done.
+    fn swarm2_leave(&self, node: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Promotes (`Role::Manager`) or demotes (`Role::Worker`) swarm2 node `node`, on
+    /// manager `manager`.
+    fn swarm2_set_role(
+        &self,
+        manager: &str,
+        node: &str,
+        role: Role,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// swarm2's node list as manager `manager` sees it, by hostname then ID.
+    fn swarm2_node_list(
+        &self,
+        manager: &str,
+    ) -> impl Future<Output = Result<Vec<Swarm2Node>, EngineError>> + Send;
+
+    /// Removes the entry `node_id` from swarm2's node list, on manager `manager`, forced;
+    /// an entry already gone counts as done.
+    fn swarm2_node_rm(
+        &self,
+        manager: &str,
+        node_id: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Whether swarm2 has its `ingress` network, asked on manager `manager`.
+    fn swarm2_ingress(
+        &self,
+        manager: &str,
+    ) -> impl Future<Output = Result<bool, EngineError>> + Send;
+
+    /// Creates or removes swarm2's `ingress` network on manager `manager`, and waits
+    /// (bounded) until the manager shows the result: nodes that join later must see it.
+    fn swarm2_set_ingress(
+        &self,
+        manager: &str,
+        enabled: bool,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
     /// Take the cluster's apply lock: an object on this engine named `name` that only one
     /// creator can make. Returns who holds it when it is taken already.
     ///
@@ -188,4 +260,44 @@ pub enum LockOutcome {
         owner: String,
         since: String,
     },
+}
+
+/// A node's own view of its swarm2 membership (`docker info` → `.Swarm`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swarm2Local {
+    /// dockerd's `LocalNodeState`: `inactive`, `pending`, `active`, `error` or `locked`.
+    pub state: String,
+    pub node_id: String,
+    /// Whether the node is a manager.
+    pub control_available: bool,
+    pub node_addr: String,
+    /// The swarm's ID; dockerd tells it to managers only.
+    pub cluster_id: Option<String>,
+    /// The managers the node knows (`ADDR:PORT`).
+    pub remote_managers: Vec<String>,
+}
+
+impl Swarm2Local {
+    /// Whether the node is in the swarm managed at `manager_addr` (an address without port).
+    pub fn is_member_via(&self, manager_addr: &str) -> bool {
+        self.state == "active"
+            && self
+                .remote_managers
+                .iter()
+                .any(|m| m.rsplit_once(':').map_or(m.as_str(), |(host, _)| host) == manager_addr)
+    }
+}
+
+/// What [`HostEngine::swarm2_join`] ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// The node is a member of the swarm it was asked to join (now, or already before).
+    Joined,
+    /// The join goes on in the background: dockerd said "Timeout was reached before node
+    /// joined", or the node is still joining from an earlier attempt. Look again later;
+    /// joining again would leave a ghost entry.
+    Pending,
+    /// The node is a member of another swarm: dockerd refuses to join it, and only its
+    /// removal (or a `swarm leave` in it) frees it. `managers` are the ones it knows.
+    AlreadyMember { managers: Vec<String> },
 }

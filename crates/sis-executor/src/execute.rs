@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use sis_engine::{ContainerSpec, EngineError, HostEngine};
-use sis_types::{labels, Action, Phase, Plan, PlannedAction, Role};
+use sis_engine::{EngineError, HostEngine};
+use sis_types::{Action, Phase, Plan, PlannedAction, Role};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::{info_span, Instrument};
 
-use crate::events::{Event, Milestone, Outcome, Progress};
-use crate::images;
+use crate::events::{Event, Outcome, Progress};
 use crate::observe::{error_chain, Hosts};
-use crate::swarm2::{self, JoinOutcome};
+use crate::schedule::{dependencies, stages};
+use crate::steps::{images, kvstore, network, nodes, swarm1, swarm2};
 
 /// Bounds and timeouts of execution.
 #[derive(Debug, Clone)]
@@ -82,16 +82,16 @@ pub fn retry_after(error: &EngineError, attempt: u32, attempts: u32) -> Option<D
     )
 }
 
-/// Shared state of one pass.
-struct Pass<'a, E> {
-    cluster: &'a str,
-    network: &'a str,
+/// Shared state of one pass; what the steps see of it.
+pub(crate) struct Pass<'a, E> {
+    pub(crate) cluster: &'a str,
+    pub(crate) network: &'a str,
     hosts: &'a Hosts<E>,
-    opts: &'a ExecOptions,
+    pub(crate) opts: &'a ExecOptions,
     host_slots: BTreeMap<String, Semaphore>,
     join_slots: Semaphore,
     /// Join tokens and addresses per (manager, role), fetched once per pass. Never printed.
-    tokens: Mutex<BTreeMap<(String, Role), (String, String)>>,
+    pub(crate) tokens: Mutex<BTreeMap<(String, Role), (String, String)>>,
 }
 
 /// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
@@ -157,66 +157,6 @@ pub async fn execute<E: HostEngine>(
     report
 }
 
-/// Whether a phase belongs to the node → swarm2 pipeline.
-fn pipelined(phase: Phase) -> bool {
-    matches!(phase, Phase::Nodes | Phase::Swarm2Init | Phase::Swarm2Join)
-}
-
-/// The plan's actions grouped into stages that run one after another: a phase on its own,
-/// or the consecutive pipelined phases together.
-fn stages(plan: &Plan) -> Vec<Vec<(Phase, &PlannedAction)>> {
-    let mut stages: Vec<Vec<(Phase, &PlannedAction)>> = Vec::new();
-    let mut last: Option<Phase> = None;
-    for p in &plan.phases {
-        let joins_last = last.is_some_and(|l| pipelined(l) && pipelined(p.phase));
-        if !joins_last {
-            stages.push(Vec::new());
-        }
-        let stage = stages.last_mut().expect("pushed above");
-        stage.extend(p.actions.iter().map(|a| (p.phase, a)));
-        last = Some(p.phase);
-    }
-    stages
-}
-
-/// The node container an action is about, if any.
-fn node_of(action: &Action) -> Option<&str> {
-    match action {
-        Action::CreateNode { name, .. } | Action::StartNode { name, .. } => Some(name),
-        Action::InitSwarm2 { node, .. }
-        | Action::JoinSwarm2 { node, .. }
-        | Action::PromoteSwarm2 { node, .. } => Some(node),
-        _ => None,
-    }
-}
-
-/// For each action of a stage, the earlier actions it must wait for: in a sequential phase,
-/// the one before it; in the pipeline, every action of an earlier phase on the same node, and
-/// every swarm2 init action for the joins.
-fn dependencies(stage: &[(Phase, &PlannedAction)]) -> Vec<Vec<usize>> {
-    stage
-        .iter()
-        .enumerate()
-        .map(|(i, (phase, a))| {
-            let mut deps = Vec::new();
-            if phase.is_sequential() && i > 0 && stage[i - 1].0 == *phase {
-                deps.push(i - 1);
-            }
-            if pipelined(*phase) {
-                let node = node_of(&a.action);
-                for (j, (earlier, b)) in stage[..i].iter().enumerate() {
-                    let same_node = node.is_some() && node_of(&b.action) == node;
-                    let needs_swarm2 = *phase == Phase::Swarm2Join && *earlier == Phase::Swarm2Init;
-                    if earlier < phase && (same_node || needs_swarm2) && !deps.contains(&j) {
-                        deps.push(j);
-                    }
-                }
-            }
-            deps
-        })
-        .collect()
-}
-
 impl<E: HostEngine> Pass<'_, E> {
     /// Runs the actions of one stage, each once its dependencies are done; an action whose
     /// dependency did not finish is skipped.
@@ -274,7 +214,8 @@ impl<E: HostEngine> Pass<'_, E> {
         results.into_iter().map(|(o, d, _)| (o, d)).collect()
     }
 
-    fn engine(&self, host: &str) -> Result<&E, EngineError> {
+    /// The engine of spec host `host`.
+    pub(crate) fn engine(&self, host: &str) -> Result<&E, EngineError> {
         self.hosts
             .get(host)
             .map(|e| e.as_ref())
@@ -347,91 +288,43 @@ impl<E: HostEngine> Pass<'_, E> {
         (outcome, elapsed)
     }
 
+    /// Carries out one action: each kind is a step of its own module.
     async fn apply(
         &self,
         action: &Action,
         progress: &dyn Progress,
     ) -> Result<Outcome, EngineError> {
-        let milestone =
-            |node: &str, milestone| progress.event(&Event::Milestone { node, milestone });
         match action {
             Action::InitSwarm1 {
                 host,
                 advertise_addr,
-            } => {
-                // The mark that lets `sis destroy --swarm1` tell this swarm from one it
-                // must not leave.
-                let created_by = BTreeMap::from([(
-                    labels::SWARM1_CREATED_BY.to_string(),
-                    self.cluster.to_string(),
-                )]);
-                self.engine(host)?
-                    .swarm1_init(advertise_addr.as_deref(), created_by)
-                    .await?
-            }
-            Action::LeaveSwarm1 { host, force } => self.engine(host)?.swarm1_leave(*force).await?,
+            } => swarm1::init(self, host, advertise_addr.as_deref()).await?,
+            Action::LeaveSwarm1 { host, force } => swarm1::leave(self, host, *force).await?,
             Action::JoinSwarm1 {
                 host,
                 manager_host,
                 role,
                 advertise_addr,
-            } => {
-                let manager = self.engine(manager_host)?;
-                let token = manager.swarm1_join_token(*role).await?;
-                let facts = manager.observe(self.cluster, self.network).await?;
-                let addr = facts.swarm1.node_addr.ok_or_else(|| {
-                    EngineError::Other(format!(
-                        "host {manager_host} reports no swarm1 address to join to"
-                    ))
-                })?;
-                self.engine(host)?
-                    .swarm1_join(vec![format!("{addr}:2377")], token, advertise_addr.clone())
-                    .await?
-            }
-            Action::PullImage { host, image } => self.engine(host)?.pull_image(image).await?,
+            } => swarm1::join(self, host, manager_host, *role, advertise_addr.clone()).await?,
+            Action::PullImage { host, image } => images::pull(self, host, image).await?,
             Action::CopyImage {
                 from_host,
                 host,
                 image,
-            } => {
-                let from = (from_host.as_str(), self.engine(from_host)?);
-                let to = (host.as_str(), self.engine(host)?);
-                images::copy_between_hosts(from, to, image, progress).await?
-            }
+            } => images::copy(self, from_host, host, image, progress).await?,
             Action::CreateNetwork { host, name, subnet } => {
-                let labels =
-                    BTreeMap::from([(labels::CLUSTER.to_string(), self.cluster.to_string())]);
-                self.engine(host)?
-                    .create_network(name, subnet, labels)
-                    .await?
+                network::create(self, host, name, subnet).await?
             }
-            Action::RemoveNetwork { host, name } => self.engine(host)?.remove_network(name).await?,
+            Action::RemoveNetwork { host, name } => network::remove(self, host, name).await?,
             Action::CreateKvStore {
                 host,
                 name,
-                kind,
                 image,
+                cmd,
                 network,
-            } => {
-                let spec = ContainerSpec {
-                    name: name.clone(),
-                    hostname: name.clone(),
-                    image: image.clone(),
-                    cmd: kvstore_cmd(*kind),
-                    labels: BTreeMap::from([
-                        (labels::CLUSTER.to_string(), self.cluster.to_string()),
-                        (labels::ROLE.to_string(), labels::ROLE_KVSTORE.to_string()),
-                        (labels::HOST.to_string(), host.clone()),
-                    ]),
-                    network: Some(network.clone()),
-                    profile: None,
-                    publish: Vec::new(),
-                };
-                self.engine(host)?.run_container(&spec).await?
-            }
-            Action::RemoveKvStore { host, name } | Action::RemoveNode { host, name } => {
-                self.engine(host)?.remove_container(name).await?
-            }
+                ..
+            } => kvstore::create(self, host, name, image, cmd, network).await?,
+            Action::RemoveKvStore { host, name } => kvstore::remove(self, host, name).await?,
             Action::CreateNode {
                 host,
                 name,
@@ -443,58 +336,27 @@ impl<E: HostEngine> Pass<'_, E> {
                 preload,
                 spec_hash,
             } => {
-                let spec = ContainerSpec {
-                    name: name.clone(),
-                    hostname: name.clone(),
-                    image: image.clone(),
-                    cmd: args.clone(),
-                    labels: BTreeMap::from([
-                        (labels::CLUSTER.to_string(), self.cluster.to_string()),
-                        (labels::ROLE.to_string(), labels::ROLE_NODE.to_string()),
-                        (labels::HOST.to_string(), host.clone()),
-                        (labels::INDEX.to_string(), index.to_string()),
-                        (labels::SPEC_HASH.to_string(), spec_hash.clone()),
-                    ]),
-                    network: Some(network.clone()),
-                    profile: Some(profile.clone()),
-                    publish: Vec::new(),
+                let node = nodes::NewNode {
+                    host,
+                    name,
+                    index: *index,
+                    image,
+                    profile,
+                    network,
+                    args,
+                    preload,
+                    spec_hash,
                 };
-                let engine = self.engine(host)?;
-                engine.run_container(&spec).await?;
-                milestone(name, Milestone::Started);
-                engine
-                    .wait_node_ready(name, self.opts.node_ready_timeout)
-                    .await?;
-                milestone(name, Milestone::DockerdReady);
-                if let Err(e) = images::load_into_node(engine, host, name, preload).await {
-                    // Its label says it has the images: a node without them must not stay,
-                    // or no later pass would load them. The next attempt makes it anew.
-                    if let Err(cleanup) = engine.remove_container(name).await {
-                        tracing::warn!("removing node {name}, which lacks its images: {cleanup}");
-                    }
-                    return Err(e);
-                }
+                nodes::create(self, node, progress).await?
             }
-            Action::StartNode { host, name } => {
-                let engine = self.engine(host)?;
-                engine.start_container(name).await?;
-                milestone(name, Milestone::Started);
-                engine
-                    .wait_node_ready(name, self.opts.node_ready_timeout)
-                    .await?;
-                milestone(name, Milestone::DockerdReady);
-            }
-            Action::InitSwarm2 { host, node } => {
-                let engine = self.engine(host)?;
-                let addr = self.ring2net_ip(engine, node).await?;
-                swarm2::init(engine, node, &addr).await?;
-                milestone(node, Milestone::Joined);
-            }
+            Action::StartNode { host, name } => nodes::start(self, host, name, progress).await?,
+            Action::RemoveNode { host, name } => nodes::remove(self, host, name).await?,
+            Action::InitSwarm2 { host, node } => swarm2::init(self, host, node, progress).await?,
             Action::SetSwarm2Ingress {
                 manager,
                 manager_host,
                 enabled,
-            } => swarm2::set_ingress(self.engine(manager_host)?, manager, *enabled).await?,
+            } => swarm2::set_ingress(self, manager_host, manager, *enabled).await?,
             Action::JoinSwarm2 {
                 host,
                 node,
@@ -502,100 +364,33 @@ impl<E: HostEngine> Pass<'_, E> {
                 manager,
                 manager_host,
             } => {
-                let outcome = self
-                    .join_swarm2(host, node, *role, manager, manager_host)
-                    .await?;
-                if outcome == Outcome::Done {
-                    milestone(node, Milestone::Joined);
-                }
-                return Ok(outcome);
+                let join = swarm2::Join {
+                    host,
+                    node,
+                    role: *role,
+                    manager,
+                    manager_host,
+                };
+                return swarm2::join(self, join, progress).await;
             }
             Action::PromoteSwarm2 {
                 manager,
                 manager_host,
                 node,
-            } => swarm2::set_role(self.engine(manager_host)?, manager, node, Role::Manager).await?,
+            } => swarm2::set_role(self, manager_host, manager, node, Role::Manager).await?,
             Action::DemoteSwarm2 {
                 manager,
                 manager_host,
                 node,
-            } => swarm2::set_role(self.engine(manager_host)?, manager, node, Role::Worker).await?,
-            Action::LeaveSwarm2 { host, node } => swarm2::leave(self.engine(host)?, node).await?,
+            } => swarm2::set_role(self, manager_host, manager, node, Role::Worker).await?,
+            Action::LeaveSwarm2 { host, node } => swarm2::leave(self, host, node).await?,
             Action::RemoveSwarm2Entry {
                 manager,
                 manager_host,
                 node_id,
                 ..
-            } => swarm2::node_rm(self.engine(manager_host)?, manager, node_id).await?,
+            } => swarm2::remove_entry(self, manager_host, manager, node_id).await?,
         }
         Ok(Outcome::Done)
     }
-
-    async fn ring2net_ip(&self, engine: &E, node: &str) -> Result<String, EngineError> {
-        engine
-            .container_ip(node, self.network)
-            .await?
-            .ok_or_else(|| {
-                EngineError::Other(format!(
-                    "node {node} has no address on network {}",
-                    self.network
-                ))
-            })
-    }
-
-    async fn join_swarm2(
-        &self,
-        host: &str,
-        node: &str,
-        role: Role,
-        manager: &str,
-        manager_host: &str,
-    ) -> Result<Outcome, EngineError> {
-        let engine = self.engine(host)?;
-        // No look at the node's own state first: one exec less per node, and dockerd refuses
-        // to join a node that is in a swarm or joining one (AlreadyMember below).
-        let (token, manager_addr) = {
-            let mut tokens = self.tokens.lock().await;
-            let key = (manager.to_string(), role);
-            if let Some(cached) = tokens.get(&key) {
-                cached.clone()
-            } else {
-                let manager_engine = self.engine(manager_host)?;
-                let token = swarm2::join_token(manager_engine, manager, role).await?;
-                let addr = self.ring2net_ip(manager_engine, manager).await?;
-                tokens.insert(key, (token.clone(), addr.clone()));
-                (token, addr)
-            }
-        };
-        let addr = self.ring2net_ip(engine, node).await?;
-        match swarm2::join(engine, node, &token, &manager_addr, &addr).await? {
-            JoinOutcome::Joined => Ok(Outcome::Done),
-            JoinOutcome::Pending => Ok(Outcome::Pending(format!(
-                "node {node}: join timed out and goes on in the background"
-            ))),
-            JoinOutcome::AlreadyMember => {
-                match swarm2::local_swarm(engine, node).await?.state.as_str() {
-                    "active" => Ok(Outcome::Done),
-                    state => Ok(Outcome::Pending(format!(
-                        "node {node} is still joining swarm2 (state {state})"
-                    ))),
-                }
-            }
-        }
-    }
-}
-
-/// The command of a K/V store container.
-fn kvstore_cmd(kind: sis_spec::KvKind) -> Vec<String> {
-    let args: &[&str] = match kind {
-        sis_spec::KvKind::Consul => &["-server", "-bootstrap"],
-        sis_spec::KvKind::Etcd => &[
-            "etcd",
-            "--listen-client-urls",
-            "http://0.0.0.0:2379",
-            "--advertise-client-urls",
-            "http://0.0.0.0:2379",
-        ],
-    };
-    args.iter().map(|s| s.to_string()).collect()
 }

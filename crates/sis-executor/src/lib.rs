@@ -15,7 +15,8 @@ mod execute;
 mod images;
 pub mod lock;
 mod observe;
-pub mod swarm2;
+mod schedule;
+mod steps;
 
 pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
 pub use events::{Event, Milestone, Outcome, Progress, Silent};

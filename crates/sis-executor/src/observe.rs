@@ -48,15 +48,14 @@ async fn observe_swarm2<E: HostEngine>(
 ) -> Option<Swarm2Observation> {
     for (host, node) in swarm2_candidates(spec, observed) {
         let engine = &hosts[&host];
-        match crate::swarm2::node_ls(engine.as_ref(), &node).await {
+        match engine.swarm2_node_list(&node).await {
             Ok(nodes) => {
-                let cluster_id = crate::swarm2::local_swarm(engine.as_ref(), &node)
+                let cluster_id = engine
+                    .swarm2_local_state(&node)
                     .await
                     .ok()
-                    .and_then(|s| s.cluster.map(|c| c.id));
-                let ingress = crate::swarm2::has_ingress(engine.as_ref(), &node)
-                    .await
-                    .ok();
+                    .and_then(|s| s.cluster_id);
+                let ingress = engine.swarm2_ingress(&node).await.ok();
                 return Some(Swarm2Observation {
                     via: node,
                     cluster_id,

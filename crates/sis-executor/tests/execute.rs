@@ -4,13 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use sis_engine::fake::{Failure, FakeHost, Op};
-use sis_engine::ExecOutput;
+use sis_engine::fake::{Failure, FakeHost, Op, SharedSwarm2};
+use sis_engine::HostEngine;
 use sis_executor::{execute, Event, ExecOptions, Hosts, Outcome, PassReport, Progress};
 use sis_types::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction, Role};
 use tokio::sync::watch;
-
-const TOKEN: &str = "SWMTKN-1-secretsecretsecret";
 
 fn planned(action: Action) -> PlannedAction {
     PlannedAction {
@@ -57,7 +55,7 @@ fn join(index: u32) -> Action {
     }
 }
 
-/// A host with the image and the network, whose nodes answer the swarm CLI like dockerd.
+/// A host with the image and the network; its nodes form the fake's swarm2.
 fn host() -> Arc<FakeHost> {
     let host = FakeHost::new("fake://h");
     host.add_image("sis-node:test");
@@ -69,28 +67,17 @@ fn host() -> Arc<FakeHost> {
             allocated: 1,
         },
     );
-    host.set_exec(|_, cmd| {
-        let cmd = cmd.join(" ");
-        let stdout = if cmd.contains("info --format") {
-            r#"{"LocalNodeState":"inactive","NodeID":""}"#.to_string()
-        } else if cmd.contains("join-token") {
-            format!("{TOKEN}\n")
-        } else {
-            String::new()
-        };
-        ExecOutput {
-            exit_code: 0,
-            stdout,
-            stderr: String::new(),
-        }
-    });
     Arc::new(host)
 }
 
 /// Puts a running node container on the host, as an earlier apply left it.
 fn add_node(host: &FakeHost, index: u32) {
+    add_named_node(host, &format!("t-h-{index}"), index);
+}
+
+fn add_named_node(host: &FakeHost, name: &str, index: u32) {
     host.state().containers.insert(
-        format!("t-h-{index}"),
+        name.to_string(),
         sis_engine::fake::FakeContainer {
             image: "sis-node:test".to_string(),
             state: "running".to_string(),
@@ -99,6 +86,13 @@ fn add_node(host: &FakeHost, index: u32) {
             ip: Some(format!("10.9.0.{}", index + 1)),
         },
     );
+}
+
+/// Puts running nodes 1 (swarm2's manager) and 2 on the host, as an earlier apply left them.
+async fn swarm2_of_one(host: &FakeHost) {
+    add_node(host, 1);
+    add_node(host, 2);
+    host.swarm2_init("t-h-1", "10.9.0.2").await.unwrap();
 }
 
 /// Records the order in which actions finished.
@@ -211,67 +205,35 @@ async fn a_node_joins_when_its_own_dockerd_is_ready_not_when_all_are() {
     let at = |what: &str| order.iter().position(|d| d == what).unwrap();
     assert!(at("create node t-h-1 on host h") < at("init swarm2 on node t-h-1"));
     assert!(at("init swarm2 on node t-h-1") < at("join node t-h-2 to swarm2 as worker"));
+    let swarm2 = host.swarm2();
+    assert_eq!(swarm2.role_of("t-h-1"), Some(Role::Manager));
+    assert_eq!(swarm2.role_of("t-h-2"), Some(Role::Worker));
+    assert_eq!(swarm2.role_of("t-h-3"), None);
 }
 
 #[tokio::test(start_paused = true)]
 async fn join_tokens_never_reach_outcomes() {
     let host = host();
-    add_node(&host, 1);
-    add_node(&host, 2);
-    host.set_exec(|_, cmd| {
-        let joined = cmd.join(" ");
-        if joined.contains("swarm join --token") {
-            return ExecOutput {
-                exit_code: 1,
-                stdout: String::new(),
-                stderr: format!("Error response from daemon: invalid join token {TOKEN}"),
-            };
-        }
-        ExecOutput {
-            exit_code: 0,
-            stdout: if joined.contains("info --format") {
-                r#"{"LocalNodeState":"inactive"}"#.to_string()
-            } else if joined.contains("join-token") {
-                TOKEN.to_string()
-            } else {
-                String::new()
-            },
-            stderr: String::new(),
-        }
-    });
+    swarm2_of_one(&host).await;
+    let token = host.swarm2_join_token("t-h-1", Role::Worker).await.unwrap();
+    host.swarm2().join_refusals.insert(
+        "t-h-2".to_string(),
+        "Error response from daemon: invalid join token {token}".to_string(),
+    );
     let p = plan(vec![(Phase::Swarm2Join, vec![join(2)])]);
     let report = run(&p, &host, &Finished::default()).await;
     let shown = format!("{:?}", report.outcomes);
     assert!(shown.contains("invalid join token"), "{shown}");
-    assert!(!shown.contains(TOKEN), "the token leaked: {shown}");
+    assert!(!shown.contains(&token), "the token leaked: {shown}");
+    assert!(!format!("{:?}", host.calls()).contains(&token));
+    assert_eq!(host.swarm2().role_of("t-h-2"), None);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_join_that_times_out_is_pending_not_failed() {
     let host = host();
-    add_node(&host, 1);
-    add_node(&host, 2);
-    host.set_exec(|_, cmd| {
-        let joined = cmd.join(" ");
-        if joined.contains("swarm join --token") {
-            return ExecOutput {
-                exit_code: 1,
-                stdout: String::new(),
-                stderr: "Timeout was reached before node joined. The attempt to join the swarm \
-                         will continue in the background."
-                    .to_string(),
-            };
-        }
-        ExecOutput {
-            exit_code: 0,
-            stdout: if joined.contains("info --format") {
-                r#"{"LocalNodeState":"inactive"}"#.to_string()
-            } else {
-                TOKEN.to_string()
-            },
-            stderr: String::new(),
-        }
-    });
+    swarm2_of_one(&host).await;
+    host.swarm2().join_times_out.insert("t-h-2".to_string());
     let p = plan(vec![(Phase::Swarm2Join, vec![join(2)])]);
     let report = run(&p, &host, &Finished::default()).await;
     assert!(matches!(
@@ -280,25 +242,56 @@ async fn a_join_that_times_out_is_pending_not_failed() {
     ));
     assert_eq!(report.pending(), 1);
     assert!(!report.has_permanent_failure());
+    assert_eq!(host.calls_of(Op::Swarm2Join), ["t-h-2"], "joined once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_already_in_swarm2_counts_as_joined_one_in_another_swarm_fails() {
+    let host = host();
+    swarm2_of_one(&host).await;
+    add_node(&host, 3);
+    host.swarm2_join(
+        "t-h-2",
+        "SWMTKN-2-fake-swarm2-worker",
+        "10.9.0.2",
+        "10.9.0.3",
+    )
+    .await
+    .unwrap();
+    host.swarm2()
+        .other_swarm
+        .insert("t-h-3".to_string(), vec!["10.7.0.2:2377".to_string()]);
+    let p = plan(vec![(Phase::Swarm2Join, vec![join(2), join(3)])]);
+    let report = run(&p, &host, &Finished::default()).await;
+    assert_eq!(
+        *outcome(&report, "join node t-h-2 to swarm2 as worker"),
+        Outcome::Done
+    );
+    match outcome(&report, "join node t-h-3 to swarm2 as worker") {
+        Outcome::Failed {
+            transient: false,
+            error,
+        } => assert!(
+            error.contains("another swarm (managers: 10.7.0.2:2377)"),
+            "{error}"
+        ),
+        other => panic!("expected a failure, got {other:?}"),
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_shrink_phase_runs_in_order_and_stops_at_a_failure() {
     let host = host();
-    add_node(&host, 1);
-    add_node(&host, 2);
-    host.set_exec(|_, cmd| {
-        let failed = cmd.join(" ").contains("node demote");
-        ExecOutput {
-            exit_code: i64::from(failed),
-            stdout: String::new(),
-            stderr: if failed {
-                "demote refused".into()
-            } else {
-                String::new()
-            },
-        }
-    });
+    swarm2_of_one(&host).await;
+    host.swarm2_join(
+        "t-h-2",
+        "SWMTKN-2-fake-swarm2-manager",
+        "10.9.0.2",
+        "10.9.0.3",
+    )
+    .await
+    .unwrap();
+    host.fail_next(Op::Swarm2SetRole, "t-h-2 worker", 1, Failure::Permanent);
     let p = plan(vec![(
         Phase::Swarm2Shrink,
         vec![
@@ -322,4 +315,90 @@ async fn the_shrink_phase_runs_in_order_and_stops_at_a_failure() {
         outcome(&report, "node t-h-2 leaves swarm2"),
         Outcome::Skipped(_)
     ));
+    assert!(host.calls_of(Op::Swarm2Leave).is_empty());
+    assert_eq!(host.swarm2().role_of("t-h-2"), Some(Role::Manager));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shrink_demotes_leaves_and_removes_the_entry() {
+    let host = host();
+    swarm2_of_one(&host).await;
+    host.swarm2_join(
+        "t-h-2",
+        "SWMTKN-2-fake-swarm2-manager",
+        "10.9.0.2",
+        "10.9.0.3",
+    )
+    .await
+    .unwrap();
+    let id = host.swarm2().members["t-h-2"].clone();
+    let p = plan(vec![(
+        Phase::Swarm2Shrink,
+        vec![
+            Action::DemoteSwarm2 {
+                manager: "t-h-1".to_string(),
+                manager_host: "h".to_string(),
+                node: "t-h-2".to_string(),
+            },
+            Action::LeaveSwarm2 {
+                host: "h".to_string(),
+                node: "t-h-2".to_string(),
+            },
+            Action::RemoveSwarm2Entry {
+                manager: "t-h-1".to_string(),
+                manager_host: "h".to_string(),
+                node_id: id.clone(),
+                hostname: "t-h-2".to_string(),
+            },
+        ],
+    )]);
+    let report = run(&p, &host, &Finished::default()).await;
+    assert!(report.failures().next().is_none(), "{:?}", report.outcomes);
+    assert_eq!(host.calls_of(Op::Swarm2SetRole), ["t-h-2 worker"]);
+    assert_eq!(host.calls_of(Op::Swarm2NodeRm), [id]);
+    let list = host.swarm2_node_list("t-h-1").await.unwrap();
+    let names: Vec<_> = list.iter().map(|n| n.hostname.as_str()).collect();
+    assert_eq!(names, ["t-h-1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_joins_through_a_manager_on_another_host() {
+    let swarm2 = SharedSwarm2::default();
+    let h = Arc::new(FakeHost::new("fake://h").with_swarm2(swarm2.clone()));
+    let g = Arc::new(FakeHost::new("fake://g").with_swarm2(swarm2.clone()));
+    add_named_node(&h, "t-h-1", 1);
+    add_named_node(&g, "t-g-1", 2);
+    let p = plan(vec![
+        (
+            Phase::Swarm2Init,
+            vec![Action::InitSwarm2 {
+                host: "h".to_string(),
+                node: "t-h-1".to_string(),
+            }],
+        ),
+        (
+            Phase::Swarm2Join,
+            vec![Action::JoinSwarm2 {
+                host: "g".to_string(),
+                node: "t-g-1".to_string(),
+                role: Role::Manager,
+                manager: "t-h-1".to_string(),
+                manager_host: "h".to_string(),
+            }],
+        ),
+    ]);
+    let hosts: Hosts<FakeHost> =
+        BTreeMap::from([("h".to_string(), h.clone()), ("g".to_string(), g.clone())]);
+    let (_tx, cancel) = watch::channel(false);
+    let opts = ExecOptions::default();
+    let report = execute(&p, "t", "net", &hosts, &opts, &Finished::default(), &cancel).await;
+    assert!(report.failures().next().is_none(), "{:?}", report.outcomes);
+    assert_eq!(h.calls_of(Op::Swarm2JoinToken), ["t-h-1 manager"]);
+    assert_eq!(g.calls_of(Op::Swarm2Join), ["t-g-1"]);
+    let list = h.swarm2_node_list("t-h-1").await.unwrap();
+    let shown: Vec<_> = list
+        .iter()
+        .map(|n| (n.hostname.as_str(), n.manager_status.as_str()))
+        .collect();
+    assert_eq!(shown, [("t-g-1", "reachable"), ("t-h-1", "leader")]);
 }

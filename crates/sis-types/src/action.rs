@@ -181,6 +181,8 @@ pub enum Action {
         name: String,
         kind: sis_spec::KvKind,
         image: String,
+        /// The arguments given to the image's entrypoint (Docker `Cmd`), resolved for `kind`.
+        cmd: Vec<String>,
         network: String,
     },
     /// Remove the K/V store container.

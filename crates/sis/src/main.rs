@@ -60,8 +60,13 @@ fn init_tracing(verbose: u8) {
         1 => "sis=debug,sis_executor=debug,sis_engine=debug,info",
         _ => "trace",
     };
+    // bollard logs request and response bodies at debug level: an exec's body carries a
+    // swarm2 join token in its environment, a swarm inspection swarm1's tokens. No
+    // verbosity shows them.
+    let quiet_bodies = "bollard::docker=info".parse().expect("a valid directive");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        .add_directive(quiet_bodies);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

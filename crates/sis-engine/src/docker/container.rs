@@ -156,9 +156,22 @@ pub(super) async fn exec(
     cmd: Vec<String>,
     timeout: Duration,
 ) -> Result<ExecOutput, EngineError> {
+    exec_with_env(host, name, cmd, Vec::new(), timeout).await
+}
+
+/// [`exec`] with `env` (`NAME=value`) added to the exec's environment: how secrets reach a
+/// command without being on its command line (which dockerd shows in `docker inspect`, and
+/// messages here show).
+pub(super) async fn exec_with_env(
+    host: &DockerHost,
+    name: &str,
+    cmd: Vec<String>,
+    env: Vec<String>,
+    timeout: Duration,
+) -> Result<ExecOutput, EngineError> {
     let command = cmd.join(" ");
     let op = || host.op(format!("exec `{command}` in {name}"));
-    match tokio::time::timeout(timeout, exec_unbounded(host, name, cmd)).await {
+    match tokio::time::timeout(timeout, exec_unbounded(host, name, cmd, env)).await {
         Ok(result) => result,
         Err(_) => Err(EngineError::Timeout {
             op: op(),
@@ -173,10 +186,11 @@ async fn exec_unbounded(
     host: &DockerHost,
     name: &str,
     cmd: Vec<String>,
+    env: Vec<String>,
 ) -> Result<ExecOutput, EngineError> {
     let docker = host.client().await?;
     let what = format!("exec `{}` in {name}", cmd.join(" "));
-    let (id, started) = start_attached_exec(host, name, cmd, false, &what).await?;
+    let (id, started) = start_attached_exec(host, name, cmd, env, false, &what).await?;
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     if let StartExecResults::Attached { mut output, .. } = started {
         while let Some(chunk) = output.next().await {
@@ -197,12 +211,13 @@ async fn exec_unbounded(
     })
 }
 
-/// Creates and starts an exec of `cmd` in container `name`, attached to its output (and its
-/// stdin with `stdin`); returns the exec's ID, for its exit code, and the attached streams.
+/// Creates and starts an exec of `cmd` in container `name` with `env` added to its environment,
+/// attached to its output (and its stdin with `stdin`); returns the exec's ID, for its exit code, and the attached streams.
 pub(super) async fn start_attached_exec(
     host: &DockerHost,
     name: &str,
     cmd: Vec<String>,
+    env: Vec<String>,
     stdin: bool,
     what: &str,
 ) -> Result<(String, StartExecResults), EngineError> {
@@ -212,6 +227,7 @@ pub(super) async fn start_attached_exec(
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         cmd: Some(cmd),
+        env: (!env.is_empty()).then_some(env),
         ..ExecConfig::default()
     };
     let created = docker

@@ -93,7 +93,8 @@ where
     let docker = host.client().await?;
     let what = format!("docker load in {name}");
     let cmd = vec!["docker".into(), "load".into(), "--quiet".into()];
-    let (id, started) = super::container::start_attached_exec(host, name, cmd, true, &what).await?;
+    let (id, started) =
+        super::container::start_attached_exec(host, name, cmd, Vec::new(), true, &what).await?;
     let StartExecResults::Attached { mut output, input } = started else {
         return Err(EngineError::Other(format!(
             "{}: the engine did not attach to the command",

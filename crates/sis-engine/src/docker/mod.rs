@@ -8,6 +8,7 @@ mod network;
 mod observe;
 mod ready;
 mod swarm1;
+pub(crate) mod swarm2;
 mod tls;
 
 use std::collections::BTreeMap;
@@ -19,11 +20,13 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
-use sis_types::{HostFacts, Role};
+use sis_types::{HostFacts, Role, Swarm2Node};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
-use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
+use crate::{
+    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockOutcome, Swarm2Local,
+};
 
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
@@ -309,6 +312,57 @@ impl HostEngine for DockerHost {
 
     async fn container_ip(&self, name: &str, network: &str) -> Result<Option<String>, EngineError> {
         container::ip(self, name, network).await
+    }
+
+    async fn swarm2_local_state(&self, node: &str) -> Result<Swarm2Local, EngineError> {
+        swarm2::local_state(self, node).await
+    }
+
+    async fn swarm2_init(&self, node: &str, addr: &str) -> Result<(), EngineError> {
+        swarm2::init(self, node, addr).await
+    }
+
+    async fn swarm2_join_token(&self, node: &str, role: Role) -> Result<String, EngineError> {
+        swarm2::join_token(self, node, role).await
+    }
+
+    async fn swarm2_join(
+        &self,
+        node: &str,
+        token: &str,
+        manager_addr: &str,
+        advertise_addr: &str,
+    ) -> Result<JoinOutcome, EngineError> {
+        swarm2::join(self, node, token, manager_addr, advertise_addr).await
+    }
+
+    async fn swarm2_leave(&self, node: &str) -> Result<(), EngineError> {
+        swarm2::leave(self, node).await
+    }
+
+    async fn swarm2_set_role(
+        &self,
+        manager: &str,
+        node: &str,
+        role: Role,
+    ) -> Result<(), EngineError> {
+        swarm2::set_role(self, manager, node, role).await
+    }
+
+    async fn swarm2_node_list(&self, manager: &str) -> Result<Vec<Swarm2Node>, EngineError> {
+        swarm2::node_list(self, manager).await
+    }
+
+    async fn swarm2_node_rm(&self, manager: &str, node_id: &str) -> Result<(), EngineError> {
+        swarm2::node_rm(self, manager, node_id).await
+    }
+
+    async fn swarm2_ingress(&self, manager: &str) -> Result<bool, EngineError> {
+        swarm2::ingress(self, manager).await
+    }
+
+    async fn swarm2_set_ingress(&self, manager: &str, enabled: bool) -> Result<(), EngineError> {
+        swarm2::set_ingress(self, manager, enabled).await
     }
 
     async fn acquire_lock(

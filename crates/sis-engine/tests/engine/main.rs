@@ -2,6 +2,7 @@
 //! `cargo test -p sis-engine`; `tests/engine-up.sh` provides the engine and the node image.
 
 mod support;
+mod swarm2;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use sis_spec::Spec;
+use sis_spec::{KvKind, Spec};
 
 use super::checks::Checked;
 use super::{canonical_image, Builder};
@@ -195,8 +195,25 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
             name,
             kind: kv.kind,
             image: kv.image().to_string(),
+            cmd: kvstore_cmd(kv.kind),
             network: spec.network.name.clone(),
         },
         reason,
     );
+}
+
+/// The command of a K/V store container: a single server that needs no peers, answering
+/// on the network.
+fn kvstore_cmd(kind: KvKind) -> Vec<String> {
+    let args: &[&str] = match kind {
+        KvKind::Consul => &["-server", "-bootstrap"],
+        KvKind::Etcd => &[
+            "etcd",
+            "--listen-client-urls",
+            "http://0.0.0.0:2379",
+            "--advertise-client-urls",
+            "http://0.0.0.0:2379",
+        ],
+    };
+    args.iter().map(|s| s.to_string()).collect()
 }

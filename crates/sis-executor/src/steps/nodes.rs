@@ -1,0 +1,92 @@
+//! Node containers: created (then their dockerd awaited and their preloaded images loaded),
+//! started, removed.
+
+use std::collections::BTreeMap;
+
+use sis_engine::{ContainerSpec, EngineError, HostEngine};
+use sis_types::{labels, NodeProfile};
+
+use crate::events::{Event, Milestone, Progress};
+use crate::execute::Pass;
+
+/// A node container as the plan resolved it.
+pub(crate) struct NewNode<'a> {
+    pub host: &'a str,
+    pub name: &'a str,
+    pub index: u32,
+    pub image: &'a str,
+    pub profile: &'a NodeProfile,
+    pub network: &'a str,
+    pub args: &'a [String],
+    pub preload: &'a [String],
+    pub spec_hash: &'a str,
+}
+
+pub(crate) async fn create<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    node: NewNode<'_>,
+    progress: &dyn Progress,
+) -> Result<(), EngineError> {
+    let NewNode { host, name, .. } = node;
+    let spec = ContainerSpec {
+        name: name.to_string(),
+        hostname: name.to_string(),
+        image: node.image.to_string(),
+        cmd: node.args.to_vec(),
+        labels: BTreeMap::from([
+            (labels::CLUSTER.to_string(), pass.cluster.to_string()),
+            (labels::ROLE.to_string(), labels::ROLE_NODE.to_string()),
+            (labels::HOST.to_string(), host.to_string()),
+            (labels::INDEX.to_string(), node.index.to_string()),
+            (labels::SPEC_HASH.to_string(), node.spec_hash.to_string()),
+        ]),
+        network: Some(node.network.to_string()),
+        profile: Some(node.profile.clone()),
+        publish: Vec::new(),
+    };
+    let engine = pass.engine(host)?;
+    engine.run_container(&spec).await?;
+    milestone(progress, name, Milestone::Started);
+    engine
+        .wait_node_ready(name, pass.opts.node_ready_timeout)
+        .await?;
+    milestone(progress, name, Milestone::DockerdReady);
+    if let Err(e) = crate::images::load_into_node(engine, host, name, node.preload).await {
+        // Its label says it has the images: a node without them must not stay, or no later
+        // pass would load them. The next attempt makes it anew.
+        if let Err(cleanup) = engine.remove_container(name).await {
+            tracing::warn!("removing node {name}, which lacks its images: {cleanup}");
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+pub(crate) async fn start<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    name: &str,
+    progress: &dyn Progress,
+) -> Result<(), EngineError> {
+    let engine = pass.engine(host)?;
+    engine.start_container(name).await?;
+    milestone(progress, name, Milestone::Started);
+    engine
+        .wait_node_ready(name, pass.opts.node_ready_timeout)
+        .await?;
+    milestone(progress, name, Milestone::DockerdReady);
+    Ok(())
+}
+
+pub(crate) async fn remove<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    name: &str,
+) -> Result<(), EngineError> {
+    pass.engine(host)?.remove_container(name).await
+}
+
+/// Reports a step in the life of node `node`.
+pub(crate) fn milestone(progress: &dyn Progress, node: &str, milestone: Milestone) {
+    progress.event(&Event::Milestone { node, milestone });
+}

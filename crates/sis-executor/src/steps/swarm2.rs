@@ -1,0 +1,139 @@
+//! swarm2, the nodes' swarm: made on its first manager, joined, reshaped, shrunk. Every
+//! operation is the engine's; join tokens are fetched here once per pass and never shown.
+
+use sis_engine::{EngineError, HostEngine, JoinOutcome};
+use sis_types::Role;
+
+use crate::events::{Milestone, Outcome, Progress};
+use crate::execute::Pass;
+use crate::steps::nodes::milestone;
+
+/// The node's address on ring2net, which swarm2 advertises and listens on.
+async fn ring2net_ip<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    engine: &E,
+    node: &str,
+) -> Result<String, EngineError> {
+    engine
+        .container_ip(node, pass.network)
+        .await?
+        .ok_or_else(|| {
+            EngineError::Other(format!(
+                "node {node} has no address on network {}",
+                pass.network
+            ))
+        })
+}
+
+pub(crate) async fn init<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    node: &str,
+    progress: &dyn Progress,
+) -> Result<(), EngineError> {
+    let engine = pass.engine(host)?;
+    let addr = ring2net_ip(pass, engine, node).await?;
+    engine.swarm2_init(node, &addr).await?;
+    milestone(progress, node, Milestone::Joined);
+    Ok(())
+}
+
+pub(crate) async fn set_ingress<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    manager_host: &str,
+    manager: &str,
+    enabled: bool,
+) -> Result<(), EngineError> {
+    pass.engine(manager_host)?
+        .swarm2_set_ingress(manager, enabled)
+        .await
+}
+
+/// The node to join, and the manager it joins through.
+pub(crate) struct Join<'a> {
+    pub host: &'a str,
+    pub node: &'a str,
+    pub role: Role,
+    pub manager: &'a str,
+    pub manager_host: &'a str,
+}
+
+pub(crate) async fn join<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    join: Join<'_>,
+    progress: &dyn Progress,
+) -> Result<Outcome, EngineError> {
+    let Join {
+        host,
+        node,
+        role,
+        manager,
+        manager_host,
+    } = join;
+    let engine = pass.engine(host)?;
+    // No look at the node's own state first: one exec less per node; the engine asks it
+    // only when dockerd refuses because the node is in a swarm already.
+    let (token, manager_addr) = {
+        let mut tokens = pass.tokens.lock().await;
+        let key = (manager.to_string(), role);
+        if let Some(cached) = tokens.get(&key) {
+            cached.clone()
+        } else {
+            let manager_engine = pass.engine(manager_host)?;
+            let token = manager_engine.swarm2_join_token(manager, role).await?;
+            let addr = ring2net_ip(pass, manager_engine, manager).await?;
+            tokens.insert(key, (token.clone(), addr.clone()));
+            (token, addr)
+        }
+    };
+    let addr = ring2net_ip(pass, engine, node).await?;
+    match engine
+        .swarm2_join(node, &token, &manager_addr, &addr)
+        .await?
+    {
+        JoinOutcome::Joined => {
+            milestone(progress, node, Milestone::Joined);
+            Ok(Outcome::Done)
+        }
+        JoinOutcome::Pending => Ok(Outcome::Pending(format!(
+            "node {node}: the join goes on in the background"
+        ))),
+        JoinOutcome::AlreadyMember { managers } => Err(EngineError::Other(format!(
+            "node {node} is a member of another swarm (managers: {}), not of swarm2; \
+             remove its container (sis destroy, or docker rm -f {node}) and apply again",
+            managers.join(", ")
+        ))),
+    }
+}
+
+/// Promotes (`Role::Manager`) or demotes (`Role::Worker`) `node`, on `manager`.
+pub(crate) async fn set_role<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    manager_host: &str,
+    manager: &str,
+    node: &str,
+    role: Role,
+) -> Result<(), EngineError> {
+    pass.engine(manager_host)?
+        .swarm2_set_role(manager, node, role)
+        .await
+}
+
+pub(crate) async fn leave<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    node: &str,
+) -> Result<(), EngineError> {
+    pass.engine(host)?.swarm2_leave(node).await
+}
+
+pub(crate) async fn remove_entry<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    manager_host: &str,
+    manager: &str,
+    node_id: &str,
+) -> Result<(), EngineError> {
+    pass.engine(manager_host)?
+        .swarm2_node_rm(manager, node_id)
+        .await
+}
