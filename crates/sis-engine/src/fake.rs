@@ -35,6 +35,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sis_types::{
+    LocalNodeState,
     labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
 };
 
@@ -181,7 +182,7 @@ impl FakeHost {
             endpoint: endpoint.to_string(),
             state: Mutex::new(FakeState {
                 swarm1: Swarm1Membership {
-                    state: "inactive".to_string(),
+                    state: LocalNodeState::Inactive,
                     ..Swarm1Membership::default()
                 },
                 cap_bnd: Some((1 << 41) - 1),
@@ -345,7 +346,7 @@ impl HostEngine for FakeHost {
                     id: format!("id-{name}"),
                     name: name.clone(),
                     image: c.image.clone(),
-                    state: c.state.clone(),
+                    state: c.state.as_str().into(),
                     labels: c.labels.clone(),
                     ring2net_ip: c
                         .ip
@@ -371,7 +372,7 @@ impl HostEngine for FakeHost {
         if !state.swarm1.is_active() {
             let addr = advertise_addr.unwrap_or("127.0.0.1");
             state.swarm1 = Swarm1Membership {
-                state: "active".to_string(),
+                state: LocalNodeState::Active,
                 node_id: Some(format!("node-{}", self.endpoint)),
                 cluster_id: Some(format!("swarm-{}", self.endpoint)),
                 is_manager: true,
@@ -392,7 +393,7 @@ impl HostEngine for FakeHost {
             )));
         }
         state.swarm1 = Swarm1Membership {
-            state: "inactive".to_string(),
+            state: LocalNodeState::Inactive,
             ..Swarm1Membership::default()
         };
         Ok(())
@@ -430,7 +431,7 @@ impl HostEngine for FakeHost {
             )));
         }
         state.swarm1 = Swarm1Membership {
-            state: "active".to_string(),
+            state: LocalNodeState::Active,
             node_id: Some(format!("node-{}", self.endpoint)),
             cluster_id: Some(cluster.to_string()),
             is_manager: role == Role::Manager.to_string(),

@@ -124,9 +124,9 @@ pub async fn node_ls<E: HostEngine>(host: &E, node: &str) -> Result<Vec<Swarm2No
         nodes.push(Swarm2Node {
             id: l.id,
             hostname: l.hostname,
-            status: l.status.to_lowercase(),
-            availability: l.availability.to_lowercase(),
-            manager_status: l.manager_status.to_lowercase(),
+            status: l.status.to_lowercase().into(),
+            availability: l.availability.to_lowercase().into(),
+            manager_status: l.manager_status.to_lowercase().into(),
         });
     }
     nodes.sort_by(|a, b| a.hostname.cmp(&b.hostname).then(a.id.cmp(&b.id)));

@@ -8,7 +8,9 @@ use bollard::query_parameters::{
     ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use sis_types::{labels, missing_capabilities, ContainerObservation, HostFacts, Swarm1Membership};
+use sis_types::{
+    labels, missing_capabilities, ContainerObservation, HostFacts, LocalNodeState, Swarm1Membership,
+};
 
 use super::{is_status, DockerHost};
 use crate::EngineError;
@@ -56,7 +58,7 @@ pub(super) async fn observe(
 fn swarm1_membership(info: &SystemInfo) -> Swarm1Membership {
     let Some(swarm) = &info.swarm else {
         return Swarm1Membership {
-            state: "inactive".to_string(),
+            state: LocalNodeState::Inactive,
             ..Swarm1Membership::default()
         };
     };
@@ -66,7 +68,7 @@ fn swarm1_membership(info: &SystemInfo) -> Swarm1Membership {
             .local_node_state
             .map(|s| s.to_string())
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "inactive".to_string()),
+            .map_or(LocalNodeState::Inactive, LocalNodeState::from),
         node_id: non_empty(&swarm.node_id),
         cluster_id: swarm.cluster.as_ref().and_then(|c| non_empty(&c.id)),
         is_manager: swarm.control_available.unwrap_or(false),
@@ -151,7 +153,7 @@ async fn containers(
                     .map(|n| n.trim_start_matches('/').to_string())
                     .unwrap_or_default(),
                 image: c.image.unwrap_or_default(),
-                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default().into(),
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
                 ring2net_ip,
             }

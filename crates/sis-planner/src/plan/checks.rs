@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use sis_spec::{Spec, Swarm2Mode};
 
 use super::PlanError;
-use crate::{HostFacts, HostObservation, Observed};
+use crate::{HostFacts, HostObservation, LocalNodeState, Observed};
 
 /// A reachable spec host.
 pub(crate) struct HostView<'a> {
@@ -157,19 +157,20 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
     for (i, h) in hosts.iter().enumerate() {
         let endpoint = &h.spec.endpoint;
         let name = h.name();
-        match h.facts.swarm1.state.as_str() {
-            "active" => active.push(i),
-            "inactive" | "" => inactive.push(i),
-            "pending" => problems.push(format!(
+        match &h.facts.swarm1.state {
+            LocalNodeState::Active => active.push(i),
+            LocalNodeState::Inactive => inactive.push(i),
+            LocalNodeState::Other(s) if s.is_empty() => inactive.push(i),
+            LocalNodeState::Pending => problems.push(format!(
                 "host `{name}` ({endpoint}) is still joining a swarm (swarm state pending); wait until the join ends and run sis again, or cancel it with `docker swarm leave --force` on host {name}"
             )),
-            "locked" => problems.push(format!(
+            LocalNodeState::Locked => problems.push(format!(
                 "host `{name}` ({endpoint}) is in a locked swarm; unlock it with `docker swarm unlock` on host {name} and run sis again"
             )),
-            "error" => problems.push(format!(
+            LocalNodeState::Error => problems.push(format!(
                 "host `{name}` ({endpoint}) reports swarm state error; run `docker swarm leave --force` on host {name} (or repair its swarm) and run sis again"
             )),
-            other => problems.push(format!(
+            LocalNodeState::Other(other) => problems.push(format!(
                 "host `{name}` ({endpoint}) reports an unknown swarm state `{other}`; check `docker info` on it"
             )),
         }

@@ -8,7 +8,7 @@ use sis_spec::Spec;
 use super::{with_slot, Holder, View};
 use crate::plan::nodes::{Fate, Nodes};
 use crate::plan::{Builder, PlanError};
-use crate::{Action, Phase, Role, Swarm2Node, Swarm2Observation};
+use crate::{Action, NodeStatus, Phase, Role, Swarm2Node, Swarm2Observation};
 
 /// What the plan does to swarm2, before deferrals are applied.
 pub(super) struct Decided<'a> {
@@ -168,7 +168,7 @@ impl<'a> View<'a> {
                     entries.len()
                 ));
             }
-            if s.fate == Fate::Keep && best.status == "down" {
+            if s.fate == Fate::Keep && best.status == NodeStatus::Down {
                 out.warn(format!(
                     "node {name} runs, but swarm2 reports it down; it may be recovering. If it stays down, remove its container: sis then creates it again"
                 ));
