@@ -35,8 +35,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sis_types::{
-    LocalNodeState,
-    labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
+    labels, ContainerObservation, HostFacts, LocalNodeState, NetworkObservation, Role,
+    Swarm1Membership,
 };
 
 use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};

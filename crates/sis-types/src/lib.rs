@@ -22,7 +22,7 @@ mod states;
 
 pub use action::*;
 pub use observed::*;
-pub use states::{Availability, ContainerState, LocalNodeState, ManagerStatus, NodeStatus};
 pub use profile::{
     missing_capabilities, node_spec_hash, node_spec_hash_with_preload, CAPABILITIES,
 };
+pub use states::{Availability, ContainerState, LocalNodeState, ManagerStatus, NodeStatus};

@@ -159,7 +159,10 @@ mod tests {
             let state: ContainerState = serde_json::from_str(json).unwrap();
             assert_eq!(serde_json::to_string(&state).unwrap(), json);
         }
-        assert_eq!(serde_json::to_string(&ManagerStatus::None).unwrap(), r#""""#);
+        assert_eq!(
+            serde_json::to_string(&ManagerStatus::None).unwrap(),
+            r#""""#
+        );
         assert_eq!(NodeStatus::Ready.to_string(), "ready");
         assert_eq!(Availability::Drain, "drain");
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use sis_spec::{Spec, Swarm2Mode};
 
-use super::PlanError;
+use super::{PlanError, PlanProblem, SwarmIdentity};
 use crate::{HostFacts, HostObservation, LocalNodeState, Observed};
 
 /// A reachable spec host.
@@ -44,48 +44,40 @@ pub(crate) struct Checked<'a> {
 pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checked<'a>, PlanError> {
     let mut problems = Vec::new();
     if !observed.cluster.is_empty() && observed.cluster != spec.name {
-        problems.push(format!(
-            "the observed state is of cluster `{}` but the spec names cluster `{}`; observe again with this spec",
-            observed.cluster, spec.name
-        ));
+        problems.push(PlanProblem::OtherCluster {
+            observed: observed.cluster.clone(),
+            spec: spec.name.clone(),
+        });
     }
     if spec.swarm2.mode == Swarm2Mode::Classic {
-        problems.push(
-            "swarm2.mode: classic is not supported yet by the planner; only swarm mode is planned: set `swarm2.mode: swarm` (the default)"
-                .to_string(),
-        );
+        problems.push(PlanProblem::ClassicMode);
     }
     if spec.total_nodes() > 0 && spec.swarm2.managers == 0 {
-        problems.push(
-            "swarm2.managers is 0, but swarm2 needs at least one manager: set it to 1, 3 or 5"
-                .to_string(),
-        );
+        problems.push(PlanProblem::NoManagers);
     }
     if let Some(kv) = &spec.kvstore {
         if spec.host(&kv.host).is_none() {
-            problems.push(format!(
-                "kvstore.host `{}` is not one of the spec's hosts; set it to one of: {}",
-                kv.host,
-                spec.hosts
-                    .iter()
-                    .map(|h| h.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            problems.push(PlanProblem::UnknownKvHost {
+                host: kv.host.clone(),
+                hosts: spec.hosts.iter().map(|h| h.name.clone()).collect(),
+            });
         }
     }
 
     let mut hosts = Vec::with_capacity(spec.hosts.len());
     for h in &spec.hosts {
         match observed.hosts.get(&h.name) {
-            None => problems.push(format!(
-                "host `{}` ({}) is in the spec but not in the observed state; observe again with this spec",
-                h.name, h.endpoint
-            )),
-            Some(HostObservation::Unreachable { endpoint, error }) => problems.push(format!(
-                "host `{}` ({endpoint}) is unreachable: {error}; check that its Docker engine runs and the endpoint is right, or remove the host from the spec",
-                h.name
-            )),
+            None => problems.push(PlanProblem::HostNotObserved {
+                host: h.name.clone(),
+                endpoint: h.endpoint.clone(),
+            }),
+            Some(HostObservation::Unreachable { endpoint, error }) => {
+                problems.push(PlanProblem::HostUnreachable {
+                    host: h.name.clone(),
+                    endpoint: endpoint.clone(),
+                    error: error.clone(),
+                })
+            }
             Some(HostObservation::Reachable(facts)) => hosts.push(HostView { spec: h, facts }),
         }
     }
@@ -100,7 +92,7 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
 }
 
 /// An existing network of the spec's name must be an attachable overlay with the spec's subnet.
-fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<String>) {
+fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProblem>) {
     let want = &spec.network;
     // A swarm-scoped network is listed by every manager: report it once.
     let mut seen = BTreeSet::new();
@@ -110,25 +102,19 @@ fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<String>)
                 continue;
             }
             if n.driver != "overlay" || !n.attachable {
-                let what = if n.driver == "overlay" {
-                    "an overlay network that is not attachable".to_string()
-                } else {
-                    format!("a {} network ({} scope)", n.driver, n.scope)
-                };
-                problems.push(format!(
-                    "network `{}` on host `{}` is {what}, but sis needs an attachable overlay network of that name; remove it (`docker network rm {}` on host {}) or set another network.name in the spec",
-                    n.name, h.name(), n.name, h.name()
-                ));
+                problems.push(PlanProblem::NetworkKind {
+                    network: n.name.clone(),
+                    host: h.name().to_string(),
+                    driver: n.driver.clone(),
+                    scope: n.scope.clone(),
+                });
             } else if !(n.subnets.len() == 1 && same_subnet(&n.subnets[0], &want.subnet)) {
-                let has = if n.subnets.is_empty() {
-                    "no IPv4 subnet".to_string()
-                } else {
-                    format!("subnet {}", n.subnets.join(", "))
-                };
-                problems.push(format!(
-                    "network `{}` on host `{}` has {has} but the spec wants {}; remove it (`docker network rm {}` on host {}, after removing the containers attached to it) or set network.subnet in the spec to the network's",
-                    n.name, h.name(), want.subnet, n.name, h.name()
-                ));
+                problems.push(PlanProblem::NetworkSubnet {
+                    network: n.name.clone(),
+                    host: h.name().to_string(),
+                    has: n.subnets.clone(),
+                    want: want.subnet.clone(),
+                });
             }
         }
     }
@@ -151,7 +137,7 @@ pub(crate) fn same_subnet(a: &str, b: &str) -> bool {
 }
 
 /// Who is in swarm1, who must join, and which swarms the hosts are in.
-fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
+fn swarm1_view(hosts: &[HostView], problems: &mut Vec<PlanProblem>) -> Swarm1View {
     let mut active = Vec::new();
     let mut inactive = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
@@ -161,18 +147,11 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
             LocalNodeState::Active => active.push(i),
             LocalNodeState::Inactive => inactive.push(i),
             LocalNodeState::Other(s) if s.is_empty() => inactive.push(i),
-            LocalNodeState::Pending => problems.push(format!(
-                "host `{name}` ({endpoint}) is still joining a swarm (swarm state pending); wait until the join ends and run sis again, or cancel it with `docker swarm leave --force` on host {name}"
-            )),
-            LocalNodeState::Locked => problems.push(format!(
-                "host `{name}` ({endpoint}) is in a locked swarm; unlock it with `docker swarm unlock` on host {name} and run sis again"
-            )),
-            LocalNodeState::Error => problems.push(format!(
-                "host `{name}` ({endpoint}) reports swarm state error; run `docker swarm leave --force` on host {name} (or repair its swarm) and run sis again"
-            )),
-            LocalNodeState::Other(other) => problems.push(format!(
-                "host `{name}` ({endpoint}) reports an unknown swarm state `{other}`; check `docker info` on it"
-            )),
+            state => problems.push(PlanProblem::Swarm1State {
+                host: name.to_string(),
+                endpoint: endpoint.clone(),
+                state: state.clone(),
+            }),
         }
     }
     if active.is_empty() {
@@ -186,11 +165,12 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
 
     // The swarm of the first manager host is swarm1; every other active host must be in it.
     let Some(&reference) = active.iter().find(|&&i| hosts[i].facts.swarm1.is_manager) else {
-        let names: Vec<&str> = active.iter().map(|&i| hosts[i].name()).collect();
-        problems.push(format!(
-            "hosts {} are swarm1 workers, but no spec host is a swarm1 manager: sis joins hosts and creates the network through a manager; add a manager host to the spec, or promote one of them (`docker node promote` on a manager)",
-            names.join(", ")
-        ));
+        problems.push(PlanProblem::NoSwarm1Manager {
+            hosts: active
+                .iter()
+                .map(|&i| hosts[i].name().to_string())
+                .collect(),
+        });
         return Swarm1View::default();
     };
     let ref_facts = &hosts[reference].facts.swarm1;
@@ -227,21 +207,13 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
             }
             continue;
         }
-        let theirs = match &s.cluster_id {
-            Some(id) => format!("cluster ID {id}"),
-            None => format!("managers {}", s.managers.join(", ")),
-        };
-        let ours = match &ref_facts.cluster_id {
-            Some(id) => format!("cluster ID {id}"),
-            None => format!("managers {}", ref_facts.managers.join(", ")),
-        };
-        problems.push(format!(
-            "host `{}` ({}) is in another swarm ({theirs}) than host `{}` ({ours}); run `docker swarm leave` on host {} (with `--force` if it is a manager there) so sis can join it to swarm1, or remove it from the spec",
-            h.name(),
-            h.spec.endpoint,
-            hosts[reference].name(),
-            h.name()
-        ));
+        problems.push(PlanProblem::ForeignSwarm {
+            host: h.name().to_string(),
+            endpoint: h.spec.endpoint.clone(),
+            theirs: identity(s),
+            reference: hosts[reference].name().to_string(),
+            ours: identity(ref_facts),
+        });
     }
     view.manager_host = if view.managers.contains(&0) {
         0
@@ -249,6 +221,14 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
         view.managers.first().copied().unwrap_or(reference)
     };
     view
+}
+
+/// How a swarm1 member names its swarm in a refusal.
+fn identity(s: &crate::Swarm1Membership) -> SwarmIdentity {
+    match &s.cluster_id {
+        Some(id) => SwarmIdentity::ClusterId(id.clone()),
+        None => SwarmIdentity::Managers(s.managers.clone()),
+    }
 }
 
 /// The IP addresses (without port) a swarm1 member names for its swarm's managers.

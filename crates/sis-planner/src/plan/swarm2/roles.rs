@@ -7,7 +7,7 @@ use sis_spec::Spec;
 
 use super::{with_slot, Holder, View};
 use crate::plan::nodes::{Fate, Nodes};
-use crate::plan::{Builder, PlanError};
+use crate::plan::{Builder, PlanError, PlanProblem};
 use crate::{Action, NodeStatus, Phase, Role, Swarm2Node, Swarm2Observation};
 
 /// What the plan does to swarm2, before deferrals are applied.
@@ -86,10 +86,10 @@ impl<'a> View<'a> {
                 .chain(nodes.slots.iter().map(|s| s.name.as_str()))
                 .chain(self.departing.iter().map(|d| d.name))
                 .find(ready_manager)
-                .ok_or_else(|| PlanError {
-                    problems: vec![format!(
-                        "swarm2 was observed through node {via}, but no running node container is a ready swarm2 manager; observe again"
-                    )],
+                .ok_or_else(|| {
+                    PlanError::from(PlanProblem::NoReadySwarm2Manager {
+                        via: via.to_string(),
+                    })
                 })?
         };
         let want_manager = |n: &str| self.manager_slot(n).is_some() || (n == acting && temporary);
