@@ -122,17 +122,13 @@ docker_word! {
 
 docker_word! {
     /// A swarm node's manager status; `None` (the empty word) for a worker.
+    #[derive(Default)]
     ManagerStatus {
+        #[default]
         None = "",
         Leader = "leader",
         Reachable = "reachable",
         Unreachable = "unreachable",
-    }
-}
-
-impl Default for ManagerStatus {
-    fn default() -> Self {
-        ManagerStatus::None
     }
 }
 
