@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use ipnet::Ipv4Net;
 use sis_types::{
     labels, ContainerObservation, HostFacts, LocalNodeState, NetworkObservation, Role,
     Swarm1Membership,
@@ -126,7 +127,7 @@ pub struct FakeContainer {
 /// A network as the fake keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeNetwork {
-    pub subnet: String,
+    pub subnet: Ipv4Net,
     pub labels: BTreeMap<String, String>,
     /// Addresses handed out so far.
     pub allocated: u32,
@@ -298,9 +299,9 @@ where
 }
 
 /// The `index`-th address of `subnet` (`10.9.0.0/16`, 2 → `10.9.0.2`).
-fn nth_address(subnet: &str, index: u32) -> Option<String> {
-    let base: std::net::Ipv4Addr = subnet.split_once('/')?.0.parse().ok()?;
-    Some(std::net::Ipv4Addr::from(u32::from(base) + index).to_string())
+fn nth_address(subnet: Ipv4Net, index: u32) -> Option<String> {
+    let base = u32::from(subnet.network());
+    Some(std::net::Ipv4Addr::from(base.checked_add(index)?).to_string())
 }
 
 impl HostEngine for FakeHost {
@@ -333,7 +334,7 @@ impl HostEngine for FakeHost {
                     driver: "overlay".to_string(),
                     scope: "swarm".to_string(),
                     attachable: true,
-                    subnets: vec![n.subnet.clone()],
+                    subnets: vec![n.subnet],
                     labels: n.labels.clone(),
                 })
                 .into_iter()
@@ -526,7 +527,7 @@ impl HostEngine for FakeHost {
     async fn create_network(
         &self,
         name: &str,
-        subnet: &str,
+        subnet: Ipv4Net,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let mut state = self.call(Op::CreateNetwork, name)?;
@@ -538,7 +539,7 @@ impl HostEngine for FakeHost {
             ))),
             None => {
                 let network = FakeNetwork {
-                    subnet: subnet.to_string(),
+                    subnet,
                     labels,
                     allocated: 1,
                 };
@@ -572,7 +573,7 @@ impl HostEngine for FakeHost {
                     .get_mut(network)
                     .ok_or_else(|| self.missing("network", network))?;
                 net.allocated += 1;
-                nth_address(&net.subnet, net.allocated)
+                nth_address(net.subnet, net.allocated)
             }
             None => None,
         };
@@ -708,7 +709,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             host.run_container(&node("demo-h1-1")).await.unwrap();
@@ -734,7 +735,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             host.fail_next(Op::RunContainer, "demo-h1-2", 2, Failure::Transient);
@@ -754,14 +755,15 @@ mod tests {
     fn a_missing_image_and_a_different_subnet_are_errors() {
         block_on(async {
             let host = FakeHost::new("fake://h1");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             assert!(host
-                .create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .is_ok());
-            let other = host.create_network("ring2net", "10.8.0.0/16", BTreeMap::new());
+            let other =
+                host.create_network("ring2net", "10.8.0.0/16".parse().unwrap(), BTreeMap::new());
             assert!(other.await.unwrap_err().to_string().contains("10.9.0.0/16"));
             let missing = host.run_container(&node("demo-h1-1")).await.unwrap_err();
             assert!(missing.to_string().contains("sis-node:test"));
@@ -884,7 +886,7 @@ mod tests {
             assert!(b.image_id("sis-node:test").await.unwrap().is_none());
             assert_eq!(b.calls_of(Op::ImportImage), ["sis-workload:test"]);
 
-            a.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            a.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             a.run_container(&node("demo-a-1")).await.unwrap();

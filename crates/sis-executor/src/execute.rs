@@ -402,7 +402,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 let labels =
                     BTreeMap::from([(labels::CLUSTER.to_string(), self.cluster.to_string())]);
                 self.engine(host)?
-                    .create_network(name, subnet, labels)
+                    .create_network(name, *subnet, labels)
                     .await?
             }
             Action::RemoveNetwork { host, name } => self.engine(host)?.remove_network(name).await?,

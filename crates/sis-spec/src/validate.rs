@@ -10,7 +10,9 @@ use crate::yaml::{Node, Pos, Value};
 use crate::{KvStore, Privileged, Spec, Swarm2Mode};
 
 /// Every semantic problem of `spec`; `doc` is the YAML it was read from.
-pub(crate) fn validate(spec: &Spec, doc: Option<&Node>) -> Vec<Problem> {
+/// `bad_subnet` is `network.subnet` as written when it is not a CIDR (the spec then holds a
+/// stand-in).
+pub(crate) fn validate(spec: &Spec, bad_subnet: Option<&str>, doc: Option<&Node>) -> Vec<Problem> {
     let mut c = Checks {
         doc,
         out: Vec::new(),
@@ -26,7 +28,7 @@ pub(crate) fn validate(spec: &Spec, doc: Option<&Node>) -> Vec<Problem> {
         );
     }
     hosts(&mut c, spec);
-    network(&mut c, spec);
+    network(&mut c, spec, bad_subnet);
     kvstore(&mut c, spec);
     swarm2(&mut c, spec);
     c.out
@@ -170,7 +172,7 @@ fn endpoint(c: &mut Checks, host: &str, endpoint: &str) {
     c.report(&path, message);
 }
 
-fn network(c: &mut Checks, spec: &Spec) {
+fn network(c: &mut Checks, spec: &Spec, bad_subnet: Option<&str>) {
     let name = &spec.network.name;
     if name.is_empty() {
         c.report("network.name", "must not be empty".to_string());
@@ -185,15 +187,16 @@ fn network(c: &mut Checks, spec: &Spec) {
         );
         c.report("network.name", message);
     }
-    subnet(c, spec);
+    subnet(c, spec, bad_subnet);
 }
 
-fn subnet(c: &mut Checks, spec: &Spec) {
-    let text = &spec.network.subnet;
-    let Some(net) = rules::parse_cidr(text) else {
+fn subnet(c: &mut Checks, spec: &Spec, bad_subnet: Option<&str>) {
+    if let Some(text) = bad_subnet {
         let message = format!("{text:?} is not an IPv4 CIDR such as 10.9.0.0/16");
         return c.report("network.subnet", message);
-    };
+    }
+    let net = spec.network.subnet;
+    let text = net.to_string();
     let (addr, prefix) = (net.addr(), net.prefix_len());
     if !rules::PREFIXES.contains(&prefix) {
         let (lo, hi) = (rules::PREFIXES.start(), rules::PREFIXES.end());

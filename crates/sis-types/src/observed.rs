@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::{Availability, ContainerState, LocalNodeState, ManagerStatus, NodeStatus};
@@ -105,7 +106,7 @@ pub struct NetworkObservation {
     pub scope: String,
     pub attachable: bool,
     /// IPv4 subnets of its IPAM config.
-    pub subnets: Vec<String>,
+    pub subnets: Vec<Ipv4Net>,
     pub labels: BTreeMap<String, String>,
 }
 

@@ -21,13 +21,14 @@ pub(super) async fn observe(
     network: &str,
 ) -> Result<HostFacts, EngineError> {
     let docker = host.client().await?;
-    let (info, images, network_observation, containers) = futures::try_join!(
+    let (info, images, network_observation, others, containers) = futures::try_join!(
         async { docker.info().await.map_err(host.fail("read engine info")) },
         images(host),
         super::network::inspect(host, network),
+        super::network::others_with_subnets(host, network),
         containers(host, cluster, network),
     )?;
-    let networks = network_observation.into_iter().collect();
+    let networks = network_observation.into_iter().chain(others).collect();
     let mut swarm1 = swarm1_membership(&info);
     if swarm1.is_manager {
         // A manager that cannot answer (e.g. swarm1 lost its quorum) still gets observed:

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use ipnet::Ipv4Net;
 use sis_spec::{Spec, Swarm2Mode};
 
 use super::{PlanError, PlanProblem, SwarmIdentity};
@@ -91,14 +92,27 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
     }
 }
 
-/// An existing network of the spec's name must be an attachable overlay with the spec's subnet.
+/// An existing network of the spec's name must be an attachable overlay with the spec's
+/// subnet, and no other network of a host may overlap that subnet.
 fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProblem>) {
     let want = &spec.network;
     // A swarm-scoped network is listed by every manager: report it once.
     let mut seen = BTreeSet::new();
     for h in hosts {
-        for n in h.facts.networks.iter().filter(|n| n.name == want.name) {
+        for n in &h.facts.networks {
             if !seen.insert(n.id.as_str()) {
+                continue;
+            }
+            if n.name != want.name {
+                if let Some(other) = n.subnets.iter().find(|s| overlaps(**s, want.subnet)) {
+                    problems.push(PlanProblem::NetworkOverlap {
+                        network: want.name.clone(),
+                        host: h.name().to_string(),
+                        other: n.name.clone(),
+                        other_subnet: *other,
+                        want: want.subnet,
+                    });
+                }
                 continue;
             }
             if n.driver != "overlay" || !n.attachable {
@@ -108,32 +122,26 @@ fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProb
                     driver: n.driver.clone(),
                     scope: n.scope.clone(),
                 });
-            } else if !(n.subnets.len() == 1 && same_subnet(&n.subnets[0], &want.subnet)) {
+            } else if !(n.subnets.len() == 1 && same_subnet(n.subnets[0], want.subnet)) {
                 problems.push(PlanProblem::NetworkSubnet {
                     network: n.name.clone(),
                     host: h.name().to_string(),
                     has: n.subnets.clone(),
-                    want: want.subnet.clone(),
+                    want: want.subnet,
                 });
             }
         }
     }
 }
 
-/// Whether two IPv4 CIDRs name the same subnet (`10.9.0.0/16` = `10.9.0.0/16`); text that
-/// does not parse is compared as it is.
-pub(crate) fn same_subnet(a: &str, b: &str) -> bool {
-    fn parse(s: &str) -> Option<(u32, u8)> {
-        let (addr, len) = s.trim().split_once('/')?;
-        let addr: std::net::Ipv4Addr = addr.parse().ok()?;
-        let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-        Some((u32::from(addr) & mask, len))
-    }
-    match (parse(a), parse(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a.trim() == b.trim(),
-    }
+/// Whether two CIDRs name the same subnet (`10.9.1.0/16` = `10.9.0.0/16`).
+pub(crate) fn same_subnet(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.trunc() == b.trunc()
+}
+
+/// Whether two subnets share an address.
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Who is in swarm1, who must join, and which swarms the hosts are in.
@@ -242,14 +250,17 @@ pub(crate) fn manager_addrs(s: &crate::Swarm1Membership) -> impl Iterator<Item =
 
 #[cfg(test)]
 mod tests {
-    use super::same_subnet;
+    use super::{overlaps, same_subnet};
 
     #[test]
     fn subnets_compare_by_network_and_prefix() {
-        assert!(same_subnet("10.9.0.0/16", "10.9.0.0/16"));
-        assert!(same_subnet("10.9.0.0/16", " 10.9.0.0/16"));
-        assert!(!same_subnet("10.9.0.0/16", "10.8.0.0/16"));
-        assert!(!same_subnet("10.9.0.0/16", "10.9.0.0/24"));
-        assert!(same_subnet("fd00::/64", "fd00::/64"));
+        let net = |s: &str| s.parse().unwrap();
+        assert!(same_subnet(net("10.9.0.0/16"), net("10.9.0.0/16")));
+        assert!(same_subnet(net("10.9.1.0/16"), net("10.9.0.0/16")));
+        assert!(!same_subnet(net("10.9.0.0/16"), net("10.8.0.0/16")));
+        assert!(!same_subnet(net("10.9.0.0/16"), net("10.9.0.0/24")));
+        assert!(overlaps(net("10.9.0.0/16"), net("10.9.3.0/24")));
+        assert!(overlaps(net("10.0.0.0/8"), net("10.9.0.0/16")));
+        assert!(!overlaps(net("10.9.0.0/16"), net("10.10.0.0/24")));
     }
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use ipnet::Ipv4Net;
+
 use crate::LocalNodeState;
 
 /// Why no plan can be made; every problem found is listed.
@@ -58,16 +60,16 @@ pub enum PlanProblem {
     NetworkSubnet {
         network: String,
         host: String,
-        has: Vec<String>,
-        want: String,
+        has: Vec<Ipv4Net>,
+        want: Ipv4Net,
     },
     /// Another network of a host overlaps the spec's subnet.
     NetworkOverlap {
         network: String,
         host: String,
         other: String,
-        other_subnet: String,
-        want: String,
+        other_subnet: Ipv4Net,
+        want: Ipv4Net,
     },
     /// A host's engine is in a swarm state the planner must not change.
     Swarm1State {
@@ -160,6 +162,7 @@ impl fmt::Display for PlanProblem {
                 let has = if has.is_empty() {
                     "no IPv4 subnet".to_string()
                 } else {
+                    let has: Vec<String> = has.iter().map(ToString::to_string).collect();
                     format!("subnet {}", has.join(", "))
                 };
                 write!(

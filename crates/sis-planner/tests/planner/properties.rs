@@ -235,7 +235,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
                 driver: "overlay".into(),
                 scope: "swarm".into(),
                 attachable: true,
-                subnets: vec!["10.9.0.0/16".into()],
+                subnets: vec!["10.9.0.0/16".parse().unwrap()],
                 labels: BTreeMap::new(),
             });
         }
