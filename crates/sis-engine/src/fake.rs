@@ -35,8 +35,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use ipnet::Ipv4Net;
 use sis_types::{
-    labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership, Swarm2Node,
+    labels, ContainerObservation, HostFacts, LocalNodeState, NetworkObservation, Role,
+    Swarm1Membership, Swarm2Node,
 };
 
 pub use crate::fake_swarm2::{FakeSwarm2, FakeSwarm2Entry, SharedSwarm2};
@@ -151,7 +153,7 @@ pub struct FakeContainer {
 /// A network as the fake keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeNetwork {
-    pub subnet: String,
+    pub subnet: Ipv4Net,
     pub labels: BTreeMap<String, String>,
     /// Addresses handed out so far.
     pub allocated: u32,
@@ -208,7 +210,7 @@ impl FakeHost {
             endpoint: endpoint.to_string(),
             state: Mutex::new(FakeState {
                 swarm1: Swarm1Membership {
-                    state: "inactive".to_string(),
+                    state: LocalNodeState::Inactive,
                     ..Swarm1Membership::default()
                 },
                 cap_bnd: Some((1 << 41) - 1),
@@ -349,9 +351,9 @@ where
 }
 
 /// The `index`-th address of `subnet` (`10.9.0.0/16`, 2 → `10.9.0.2`).
-fn nth_address(subnet: &str, index: u32) -> Option<String> {
-    let base: std::net::Ipv4Addr = subnet.split_once('/')?.0.parse().ok()?;
-    Some(std::net::Ipv4Addr::from(u32::from(base) + index).to_string())
+fn nth_address(subnet: Ipv4Net, index: u32) -> Option<String> {
+    let base = u32::from(subnet.network());
+    Some(std::net::Ipv4Addr::from(base.checked_add(index)?).to_string())
 }
 
 impl HostEngine for FakeHost {
@@ -384,7 +386,7 @@ impl HostEngine for FakeHost {
                     driver: "overlay".to_string(),
                     scope: "swarm".to_string(),
                     attachable: true,
-                    subnets: vec![n.subnet.clone()],
+                    subnets: vec![n.subnet],
                     labels: n.labels.clone(),
                 })
                 .into_iter()
@@ -397,7 +399,7 @@ impl HostEngine for FakeHost {
                     id: format!("id-{name}"),
                     name: name.clone(),
                     image: c.image.clone(),
-                    state: c.state.clone(),
+                    state: c.state.as_str().into(),
                     labels: c.labels.clone(),
                     ring2net_ip: c
                         .ip
@@ -423,7 +425,7 @@ impl HostEngine for FakeHost {
         if !state.swarm1.is_active() {
             let addr = advertise_addr.unwrap_or("127.0.0.1");
             state.swarm1 = Swarm1Membership {
-                state: "active".to_string(),
+                state: LocalNodeState::Active,
                 node_id: Some(format!("node-{}", self.endpoint)),
                 cluster_id: Some(format!("swarm-{}", self.endpoint)),
                 is_manager: true,
@@ -444,7 +446,7 @@ impl HostEngine for FakeHost {
             )));
         }
         state.swarm1 = Swarm1Membership {
-            state: "inactive".to_string(),
+            state: LocalNodeState::Inactive,
             ..Swarm1Membership::default()
         };
         Ok(())
@@ -482,7 +484,7 @@ impl HostEngine for FakeHost {
             )));
         }
         state.swarm1 = Swarm1Membership {
-            state: "active".to_string(),
+            state: LocalNodeState::Active,
             node_id: Some(format!("node-{}", self.endpoint)),
             cluster_id: Some(cluster.to_string()),
             is_manager: role == Role::Manager.to_string(),
@@ -577,7 +579,7 @@ impl HostEngine for FakeHost {
     async fn create_network(
         &self,
         name: &str,
-        subnet: &str,
+        subnet: Ipv4Net,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let mut state = self.call(Op::CreateNetwork, name)?;
@@ -589,7 +591,7 @@ impl HostEngine for FakeHost {
             ))),
             None => {
                 let network = FakeNetwork {
-                    subnet: subnet.to_string(),
+                    subnet,
                     labels,
                     allocated: 1,
                 };
@@ -623,7 +625,7 @@ impl HostEngine for FakeHost {
                     .get_mut(network)
                     .ok_or_else(|| self.missing("network", network))?;
                 net.allocated += 1;
-                nth_address(&net.subnet, net.allocated)
+                nth_address(net.subnet, net.allocated)
             }
             None => None,
         };
@@ -828,7 +830,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             host.run_container(&node("demo-h1-1")).await.unwrap();
@@ -854,7 +856,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             host.fail_next(Op::RunContainer, "demo-h1-2", 2, Failure::Transient);
@@ -874,14 +876,15 @@ mod tests {
     fn a_missing_image_and_a_different_subnet_are_errors() {
         block_on(async {
             let host = FakeHost::new("fake://h1");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             assert!(host
-                .create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                .create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .is_ok());
-            let other = host.create_network("ring2net", "10.8.0.0/16", BTreeMap::new());
+            let other =
+                host.create_network("ring2net", "10.8.0.0/16".parse().unwrap(), BTreeMap::new());
             assert!(other.await.unwrap_err().to_string().contains("10.9.0.0/16"));
             let missing = host.run_container(&node("demo-h1-1")).await.unwrap_err();
             assert!(missing.to_string().contains("sis-node:test"));
@@ -941,7 +944,7 @@ mod tests {
             let b = FakeHost::new("fake://b").with_swarm2(shared);
             for (host, name) in [(&a, "demo-a-1"), (&b, "demo-b-1")] {
                 host.add_image("sis-node:test");
-                host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+                host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                     .await
                     .unwrap();
                 host.run_container(&node(name)).await.unwrap();
@@ -976,7 +979,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://a");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             host.run_container(&node("demo-a-1")).await.unwrap();
@@ -1065,7 +1068,7 @@ mod tests {
             assert!(b.image_id("sis-node:test").await.unwrap().is_none());
             assert_eq!(b.calls_of(Op::ImportImage), ["sis-workload:test"]);
 
-            a.create_network("ring2net", "10.9.0.0/16", BTreeMap::new())
+            a.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
                 .await
                 .unwrap();
             a.run_container(&node("demo-a-1")).await.unwrap();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::Stream;
+use ipnet::Ipv4Net;
 
 use sis_types::{HostFacts, NodeProfile, Role, Swarm2Node};
 
@@ -119,7 +120,7 @@ pub trait HostEngine: Send + Sync + 'static {
     fn create_network(
         &self,
         name: &str,
-        subnet: &str,
+        subnet: Ipv4Net,
         labels: BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 

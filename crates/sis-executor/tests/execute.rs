@@ -62,7 +62,7 @@ fn host() -> Arc<FakeHost> {
     host.state().networks.insert(
         "net".to_string(),
         sis_engine::fake::FakeNetwork {
-            subnet: "10.9.0.0/24".to_string(),
+            subnet: "10.9.0.0/24".parse().unwrap(),
             labels: BTreeMap::new(),
             allocated: 1,
         },
@@ -154,7 +154,7 @@ async fn a_permanent_failure_skips_the_phases_after_it() {
             vec![Action::CreateNetwork {
                 host: "h".to_string(),
                 name: "other".to_string(),
-                subnet: "10.8.0.0/24".to_string(),
+                subnet: "10.8.0.0/24".parse().unwrap(),
             }],
         ),
         (Phase::Nodes, vec![create(1)]),

@@ -19,7 +19,7 @@ fn host(name: &str) -> Arc<FakeHost> {
     host.state().networks.insert(
         "net".to_string(),
         FakeNetwork {
-            subnet: "10.9.0.0/24".to_string(),
+            subnet: "10.9.0.0/24".parse().unwrap(),
             labels: BTreeMap::new(),
             allocated: 1,
         },

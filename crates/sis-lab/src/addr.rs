@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
+use ipnet::Ipv4Net;
+
 use crate::LabError;
 
 /// The first host is `.11`: the low addresses stay free for the gateway (`.1`, taken by
@@ -20,32 +22,29 @@ const RING2NET_CANDIDATES: [&str; 4] = [
     "192.168.240.0/20",
 ];
 
-/// An IPv4 network, e.g. `10.198.0.0/24`.
+/// A lab's IPv4 network, e.g. `10.198.0.0/24`: a network address with a prefix from /8 to /28.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subnet {
-    network: u32,
-    prefix: u32,
-}
+pub struct Subnet(Ipv4Net);
 
 impl Subnet {
-    fn mask(prefix: u32) -> u32 {
-        u32::MAX.checked_shl(32 - prefix).unwrap_or(0)
+    /// The network as ipnet's type.
+    pub fn net(&self) -> Ipv4Net {
+        self.0
     }
 
     /// How many hosts fit: from `.11` up to the last address before the broadcast address.
     pub fn host_capacity(&self) -> u32 {
-        let size = 1u64 << (32 - self.prefix);
+        let size = 1u64 << (32 - u32::from(self.0.prefix_len()));
         u32::try_from(size.saturating_sub(u64::from(FIRST_HOST_OFFSET) + 1)).unwrap_or(u32::MAX)
     }
 
     /// The address of host `index` (1-based): `.11`, `.12`, …
     pub fn host_ip(&self, index: u32) -> Ipv4Addr {
-        Ipv4Addr::from(self.network + FIRST_HOST_OFFSET - 1 + index)
+        Ipv4Addr::from(u32::from(self.0.network()) + FIRST_HOST_OFFSET - 1 + index)
     }
 
     pub fn overlaps(&self, other: &Subnet) -> bool {
-        let mask = Subnet::mask(self.prefix.min(other.prefix));
-        self.network & mask == other.network & mask
+        self.0.contains(&other.0.network()) || other.0.contains(&self.0.network())
     }
 
     /// The first of the usual ring2net subnets that does not overlap `self`.
@@ -69,25 +68,25 @@ impl FromStr for Subnet {
         };
         let (addr, prefix) = text.split_once('/').ok_or_else(|| invalid("no /prefix"))?;
         let addr: Ipv4Addr = addr.parse().map_err(|_| invalid("not an IPv4 address"))?;
-        let prefix: u32 = prefix
+        let net = prefix
             .parse()
             .ok()
             .filter(|p| (8..=28).contains(p))
+            .and_then(|p| Ipv4Net::new(addr, p).ok())
             .ok_or_else(|| invalid("the prefix must be from /8 to /28"))?;
-        let network = u32::from(addr) & Subnet::mask(prefix);
-        if network != u32::from(addr) {
+        if net.network() != addr {
             return Err(invalid(&format!(
-                "host bits are set (the network is {}/{prefix})",
-                Ipv4Addr::from(network)
+                "host bits are set (the network is {})",
+                net.trunc()
             )));
         }
-        Ok(Subnet { network, prefix })
+        Ok(Subnet(net))
     }
 }
 
 impl fmt::Display for Subnet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", Ipv4Addr::from(self.network), self.prefix)
+        self.0.fmt(f)
     }
 }
 

@@ -187,7 +187,7 @@ mod tests {
         assert_eq!(spec.total_nodes(), 6);
         assert_eq!(spec.swarm2.managers, 3);
         assert_eq!(spec.swarm2.image, "sis-node:test");
-        assert_eq!(spec.network.subnet, "10.9.0.0/16");
+        assert_eq!(spec.network.subnet.to_string(), "10.9.0.0/16");
         let hosts: Vec<_> = spec
             .hosts
             .iter()

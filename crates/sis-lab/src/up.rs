@@ -198,19 +198,20 @@ async fn ensure_network(
                  {LAB_LABEL}={name}); remove it or choose another --name"
             )))
         }
-        Some(n) if !n.subnets.contains(&subnet.to_string()) => {
+        Some(n) if !n.subnets.contains(&subnet.net()) => {
+            let has: Vec<String> = n.subnets.iter().map(ToString::to_string).collect();
             return Err(LabError::Conflict(format!(
                 "lab {name} exists with subnet {}, not {subnet}: run `sis lab down --name {name}` \
                  first to change it, or pass --subnet {}",
-                n.subnets.join(", "),
-                n.subnets.first().map(String::as_str).unwrap_or("?"),
-            )))
+                has.join(", "),
+                has.first().map(String::as_str).unwrap_or("?"),
+            )));
         }
         Some(_) => false,
         None => {
             let labels = [(LAB_LABEL.to_string(), name.to_string())].into();
             local
-                .create_bridge_network(bridge, &subnet.to_string(), &labels)
+                .create_bridge_network(bridge, subnet.net(), &labels)
                 .await
                 .map_err(LabError::engine(format!(
                     "creating the lab's network {bridge}"

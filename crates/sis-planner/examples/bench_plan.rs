@@ -64,7 +64,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
                 driver: "overlay".into(),
                 scope: "swarm".into(),
                 attachable: true,
-                subnets: vec!["10.9.0.0/16".into()],
+                subnets: vec!["10.9.0.0/16".parse().unwrap()],
                 labels: BTreeMap::new(),
             });
         }

@@ -76,6 +76,6 @@ mod resolve;
 // The shared vocabulary, so the modules here can name it as `crate::…`.
 use sis_types::*;
 
-pub use plan::{plan, plan_destroy, DestroyOptions, PlanError};
+pub use plan::{plan, plan_destroy, DestroyOptions, PlanError, PlanProblem, SwarmIdentity};
 pub use render::render_text;
 pub use resolve::{manager_slots, resolve_profile};

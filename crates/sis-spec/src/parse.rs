@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{invalid, Problem};
-use crate::{shape, validate, yaml, Spec, SpecError};
+use crate::{rules, shape, validate, yaml, Spec, SpecError};
 
 /// Reads and validates the spec at `path`; problems name the file as `path` is written.
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
@@ -21,17 +21,36 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
 /// and, when the shape is right, the meaning (names, subnet size, references between keys).
 pub fn parse_str(file: &str, text: &str) -> Result<Spec, SpecError> {
     let doc = yaml::parse(text).map_err(|problems| invalid(file, problems))?;
-    let json = shape::check(doc.as_ref()).map_err(|problems| invalid(file, problems))?;
+    let mut json = shape::check(doc.as_ref()).map_err(|problems| invalid(file, problems))?;
+    let bad_subnet = typed_subnet(&mut json);
     let spec: Spec = serde_json::from_value(json).map_err(|e| {
         // The shape tables and the serde types disagree: a bug in sis, not in the file.
         let message =
             format!("internal error: the spec has the right shape but does not load: {e}");
         invalid(file, vec![Problem { pos: None, message }])
     })?;
-    let problems = validate::validate(&spec, doc.as_ref());
+    let problems = validate::validate(&spec, bad_subnet.as_deref(), doc.as_ref());
     if problems.is_empty() {
         Ok(spec)
     } else {
         Err(invalid(file, problems))
+    }
+}
+
+/// Puts `network.subnet` in the form serde reads into an `Ipv4Net`. A subnet that is not a
+/// CIDR is returned and replaced by a stand-in, so the rest of the spec still loads and
+/// every problem is reported at once.
+fn typed_subnet(json: &mut serde_json::Value) -> Option<String> {
+    let subnet = json.get_mut("network")?.get_mut("subnet")?;
+    let text = subnet.as_str()?.to_string();
+    match rules::parse_cidr(&text) {
+        Some(net) => {
+            *subnet = net.to_string().into();
+            None
+        }
+        None => {
+            *subnet = "0.0.0.0/0".into();
+            Some(text)
+        }
     }
 }

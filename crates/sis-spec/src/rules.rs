@@ -2,6 +2,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 /// Linux capability names without the `CAP_` prefix, in bit order (capability 0 first),
 /// as Docker's `--cap-add`/`--cap-drop` take them.
 pub const CAPABILITIES: &[&str] = &[
@@ -50,6 +52,9 @@ pub const CAPABILITIES: &[&str] = &[
 
 /// Longest cluster or host name: both go into container names (`NAME-HOST-7`) and hostnames.
 pub(crate) const MAX_NAME: usize = 32;
+
+/// Longest hostname (a DNS label): node hostnames are `NAME-HOST-INDEX`.
+pub(crate) const MAX_HOSTNAME: usize = 63;
 
 /// Why `value` is not a valid cluster or host name (`[a-z0-9-]`, not starting with `-`,
 /// 1..=32 characters), or `None` if it is one.
@@ -100,26 +105,43 @@ pub(crate) fn is_swarm_network_name(name: &str) -> bool {
         && name.chars().all(|c| alnum(c) || c == '-' || c == '_')
 }
 
-/// An IPv4 CIDR as written: the address and the prefix length, or `None` if it is not
-/// `A.B.C.D/N` with N from 0 to 32.
-pub(crate) fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
+/// An IPv4 CIDR as written (host bits kept), or `None` if it is not `A.B.C.D/N` with N
+/// from 0 to 32, written with one or two plain digits.
+pub fn parse_cidr(text: &str) -> Option<Ipv4Net> {
     let (addr, prefix) = text.split_once('/')?;
     let addr: Ipv4Addr = addr.parse().ok()?;
     if prefix.is_empty() || prefix.len() > 2 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let prefix: u8 = prefix.parse().ok()?;
-    (prefix <= 32).then_some((addr, prefix))
+    Ipv4Net::new(addr, prefix.parse().ok()?).ok()
 }
 
 /// The network address of `addr` under `prefix`.
 pub(crate) fn network_of(addr: Ipv4Addr, prefix: u8) -> Ipv4Addr {
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    };
-    Ipv4Addr::from(u32::from(addr) & mask)
+    Ipv4Net::new(addr, prefix).map_or(addr, |n| n.network())
+}
+
+/// IPv4 ranges that cannot carry a container network: "this network", loopback,
+/// link-local, multicast and the reserved class E.
+pub(crate) const RESERVED_SUBNETS: &[(&str, &str)] = &[
+    ("0.0.0.0/8", "\"this network\""),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+];
+
+/// The reserved range `net` overlaps, with what it is for.
+pub(crate) fn reserved_overlap(net: Ipv4Net) -> Option<(Ipv4Net, &'static str)> {
+    RESERVED_SUBNETS.iter().find_map(|&(range, what)| {
+        let range: Ipv4Net = range.parse().expect("a CIDR");
+        overlaps(net, range).then_some((range, what))
+    })
+}
+
+/// Whether two subnets share an address.
+pub fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Containers a subnet can hold: all addresses but the network address, the broadcast
@@ -180,7 +202,11 @@ mod tests {
     fn cidrs_parse_strictly_and_size_as_documented() {
         assert_eq!(
             parse_cidr("10.9.0.0/16"),
-            Some((Ipv4Addr::new(10, 9, 0, 0), 16))
+            Some("10.9.0.0/16".parse().unwrap())
+        );
+        assert_eq!(
+            parse_cidr("10.9.1.0/16").unwrap().to_string(),
+            "10.9.1.0/16"
         );
         assert_eq!(parse_cidr("10.9.0.0"), None);
         assert_eq!(parse_cidr("10.9.0/16"), None);
@@ -198,6 +224,20 @@ mod tests {
         assert_eq!(prefix_for(254), Some(23));
         assert_eq!(prefix_for(1), Some(30));
         assert_eq!(prefix_for(1 << 24), None);
+    }
+
+    #[test]
+    fn reserved_ranges_are_found_by_overlap() {
+        let net = |s: &str| parse_cidr(s).unwrap();
+        assert_eq!(reserved_overlap(net("10.9.0.0/16")), None);
+        assert_eq!(reserved_overlap(net("127.1.0.0/16")).unwrap().1, "loopback");
+        assert_eq!(reserved_overlap(net("224.0.0.0/8")).unwrap().1, "multicast");
+        assert_eq!(
+            reserved_overlap(net("169.254.0.0/30")).unwrap().1,
+            "link-local"
+        );
+        assert!(overlaps(net("10.0.0.0/8"), net("10.9.0.0/16")));
+        assert!(!overlaps(net("10.8.0.0/16"), net("10.9.0.0/16")));
     }
 
     #[test]

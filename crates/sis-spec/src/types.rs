@@ -1,5 +1,6 @@
 //! The spec's data types. Field docs become descriptions in the JSON Schema.
 
+use ipnet::Ipv4Net;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -77,8 +78,9 @@ pub struct Network {
     /// IPv4 CIDR, e.g. `10.9.0.0/16`, with a prefix from /8 to /30. It must hold every node,
     /// the K/V store and the classic swarm manager: a /N has 2^(32-N) - 3 addresses for them
     /// (the network, broadcast and gateway addresses are taken).
-    #[schemars(pattern(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"))]
-    pub subnet: String,
+    // Parsed strictly before it reaches serde (see `parse_str`), so a bad one is reported with its position.
+    #[schemars(with = "String", pattern(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"))]
+    pub subnet: Ipv4Net,
 }
 
 /// The K/V store container.

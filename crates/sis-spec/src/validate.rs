@@ -10,7 +10,9 @@ use crate::yaml::{Node, Pos, Value};
 use crate::{KvStore, Privileged, Spec, Swarm2Mode};
 
 /// Every semantic problem of `spec`; `doc` is the YAML it was read from.
-pub(crate) fn validate(spec: &Spec, doc: Option<&Node>) -> Vec<Problem> {
+/// `bad_subnet` is `network.subnet` as written when it is not a CIDR (the spec then holds a
+/// stand-in).
+pub(crate) fn validate(spec: &Spec, bad_subnet: Option<&str>, doc: Option<&Node>) -> Vec<Problem> {
     let mut c = Checks {
         doc,
         out: Vec::new(),
@@ -26,7 +28,7 @@ pub(crate) fn validate(spec: &Spec, doc: Option<&Node>) -> Vec<Problem> {
         );
     }
     hosts(&mut c, spec);
-    network(&mut c, spec);
+    network(&mut c, spec, bad_subnet);
     kvstore(&mut c, spec);
     swarm2(&mut c, spec);
     c.out
@@ -120,11 +122,39 @@ fn hosts(c: &mut Checks, spec: &Spec) {
             );
             c.report(&format!("{path}.tls"), message);
         }
+        hostname_length(c, spec, &path, host);
         if host.advertise_addr.as_deref() == Some("") {
             let message = "must not be empty; leave it out to let the engine choose".to_string();
             c.report(&format!("{path}.advertise_addr"), message);
         }
     }
+}
+
+/// Node containers are named (and their hostnames set) `<cluster>-<host>-<index>`
+/// (sis-types' `labels::node_name`); a hostname is at most 63 characters.
+fn hostname_length(c: &mut Checks, spec: &Spec, path: &str, host: &crate::Host) {
+    let names_ok =
+        rules::name_problem(&spec.name).is_none() && rules::name_problem(&host.name).is_none();
+    if host.nodes == 0 || !names_ok {
+        return;
+    }
+    let longest = format!("{}-{}-{}", spec.name, host.name, host.nodes);
+    let len = longest.len();
+    if len <= rules::MAX_HOSTNAME {
+        return;
+    }
+    let max = rules::MAX_HOSTNAME;
+    let first_fits = format!("{}-{}-1", spec.name, host.name).len() <= max;
+    let (key, advice) = if first_fits {
+        ("nodes", "use fewer nodes or a shorter cluster or host name")
+    } else {
+        ("name", "use a shorter cluster or host name")
+    };
+    let message = format!(
+        "node {} would be named {longest:?}, {len} characters, but a hostname has at most {max}; {advice}",
+        host.nodes
+    );
+    c.report(&format!("{path}.{key}"), message);
 }
 
 fn endpoint(c: &mut Checks, host: &str, endpoint: &str) {
@@ -142,7 +172,7 @@ fn endpoint(c: &mut Checks, host: &str, endpoint: &str) {
     c.report(&path, message);
 }
 
-fn network(c: &mut Checks, spec: &Spec) {
+fn network(c: &mut Checks, spec: &Spec, bad_subnet: Option<&str>) {
     let name = &spec.network.name;
     if name.is_empty() {
         c.report("network.name", "must not be empty".to_string());
@@ -157,15 +187,17 @@ fn network(c: &mut Checks, spec: &Spec) {
         );
         c.report("network.name", message);
     }
-    subnet(c, spec);
+    subnet(c, spec, bad_subnet);
 }
 
-fn subnet(c: &mut Checks, spec: &Spec) {
-    let text = &spec.network.subnet;
-    let Some((addr, prefix)) = rules::parse_cidr(text) else {
+fn subnet(c: &mut Checks, spec: &Spec, bad_subnet: Option<&str>) {
+    if let Some(text) = bad_subnet {
         let message = format!("{text:?} is not an IPv4 CIDR such as 10.9.0.0/16");
         return c.report("network.subnet", message);
-    };
+    }
+    let net = spec.network.subnet;
+    let text = net.to_string();
+    let (addr, prefix) = (net.addr(), net.prefix_len());
     if !rules::PREFIXES.contains(&prefix) {
         let (lo, hi) = (rules::PREFIXES.start(), rules::PREFIXES.end());
         let message = format!("prefix /{prefix} is out of range; use a prefix from /{lo} to /{hi}");
@@ -175,6 +207,12 @@ fn subnet(c: &mut Checks, spec: &Spec) {
     if network != addr {
         let message = format!(
             "{text:?} is not the network address of its prefix; did you mean {network}/{prefix}?"
+        );
+        return c.report("network.subnet", message);
+    }
+    if let Some((range, what)) = rules::reserved_overlap(net) {
+        let message = format!(
+            "{text} overlaps {range}, which is reserved ({what}) and cannot carry a container network; use a private range such as 10.9.0.0/16"
         );
         return c.report("network.subnet", message);
     }

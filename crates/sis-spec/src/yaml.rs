@@ -170,13 +170,17 @@ impl Node {
 /// Aliases are expanded by copying; this bounds what a few nested aliases can expand to.
 const MAX_NODES: usize = 100_000;
 
+/// Deepest nesting read. A spec needs a handful of levels; the tree is recursive (dropping,
+/// checking it), so a file nested thousands deep would overflow the stack.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 /// Parses `text` into its only document (`None` for a file without one).
 /// A syntax error ends parsing: what follows it cannot be trusted.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<Problem>> {
     // Editors that write a byte order mark do not count it as a column; neither does sis.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut builder = Builder::default();
-    if let Err(e) = Parser::new_from_str(text).load(&mut builder, true) {
+    if let Err(e) = read_events(text, &mut builder) {
         let mut pos = Pos::of(*e.marker());
         let mut message = format!("invalid YAML: {}", e.info());
         if e.info().contains("tab") {
@@ -193,6 +197,20 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<Problem>> {
         Ok(builder.docs.into_iter().next())
     } else {
         Err(builder.problems)
+    }
+}
+
+/// Feeds the events of `text` to `builder`, stopping when nesting is too deep. The parser's
+/// own `load` recurses once per level, so it is not used.
+fn read_events(text: &str, builder: &mut Builder) -> Result<(), yaml_rust2::ScanError> {
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (ev, mark) = parser.next_token()?;
+        let end = ev == Event::StreamEnd;
+        builder.on_event(ev, mark);
+        if end || builder.too_deep {
+            return Ok(());
+        }
     }
 }
 
@@ -220,6 +238,8 @@ struct Builder {
     documents_started: usize,
     nodes: usize,
     problems: Vec<Problem>,
+    /// Set once nesting passed [`MAX_DEPTH`]: the rest of the events are ignored.
+    too_deep: bool,
 }
 
 struct Open {
@@ -291,6 +311,9 @@ impl Builder {
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let pos = Pos::of(mark);
+        if self.too_deep {
+            return;
+        }
         match ev {
             Event::DocumentStart => {
                 self.documents_started += 1;
@@ -310,6 +333,16 @@ impl MarkedEventReceiver for Builder {
                 self.finish(Node { pos, value }, anchor);
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    self.too_deep = true;
+                    self.problems.push(Problem::at(
+                        pos,
+                        format!(
+                            "YAML nested more than {MAX_DEPTH} levels deep; a spec needs a few levels"
+                        ),
+                    ));
+                    return;
+                }
                 self.tag_problem(pos, tag);
                 let kind = if matches!(ev, Event::SequenceStart(..)) {
                     OpenKind::Seq(Vec::new())

@@ -1,5 +1,6 @@
 //! Actions and plans: every value resolved, each action with the reason it is needed.
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 /// The phases of a plan, in execution order. Removals run first and bottom-up
@@ -171,7 +172,7 @@ pub enum Action {
     CreateNetwork {
         host: String,
         name: String,
-        subnet: String,
+        subnet: Ipv4Net,
     },
     /// Remove the network.
     RemoveNetwork { host: String, name: String },

@@ -18,9 +18,11 @@ mod action;
 pub mod labels;
 mod observed;
 mod profile;
+mod states;
 
 pub use action::*;
 pub use observed::*;
 pub use profile::{
     missing_capabilities, node_spec_hash, node_spec_hash_with_preload, CAPABILITIES,
 };
+pub use states::{Availability, ContainerState, LocalNodeState, ManagerStatus, NodeStatus};

@@ -5,7 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
+
+use crate::{Availability, ContainerState, LocalNodeState, ManagerStatus, NodeStatus};
 
 /// Everything observed for one cluster, over all of the spec's hosts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +79,7 @@ pub struct HostFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Swarm1Membership {
     /// `inactive`, `pending`, `active`, `error` or `locked`, as Docker reports it.
-    pub state: String,
+    pub state: LocalNodeState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
     /// The swarm's cluster ID (same for every host of one swarm).
@@ -99,7 +102,7 @@ pub struct Swarm1Membership {
 
 impl Swarm1Membership {
     pub fn is_active(&self) -> bool {
-        self.state == "active"
+        self.state == LocalNodeState::Active
     }
 }
 
@@ -113,7 +116,7 @@ pub struct NetworkObservation {
     pub scope: String,
     pub attachable: bool,
     /// IPv4 subnets of its IPAM config.
-    pub subnets: Vec<String>,
+    pub subnets: Vec<Ipv4Net>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -125,7 +128,7 @@ pub struct ContainerObservation {
     pub name: String,
     pub image: String,
     /// Docker's state: `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`.
-    pub state: String,
+    pub state: ContainerState,
     pub labels: BTreeMap<String, String>,
     /// The container's address on the spec's network, without prefix length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +137,7 @@ pub struct ContainerObservation {
 
 impl ContainerObservation {
     pub fn is_running(&self) -> bool {
-        self.state == "running"
+        self.state == ContainerState::Running
     }
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
@@ -163,20 +166,20 @@ pub struct Swarm2Node {
     /// The node's hostname; sis sets it to the container name. Empty for some ghosts.
     pub hostname: String,
     /// `ready`, `down`, `unknown` or `disconnected` (lower case).
-    pub status: String,
+    pub status: NodeStatus,
     /// `active`, `pause` or `drain`.
-    pub availability: String,
+    pub availability: Availability,
     /// `leader`, `reachable`, `unreachable`, or empty for a worker.
     #[serde(default)]
-    pub manager_status: String,
+    pub manager_status: ManagerStatus,
 }
 
 impl Swarm2Node {
     pub fn is_manager(&self) -> bool {
-        !self.manager_status.is_empty()
+        self.manager_status != ManagerStatus::None
     }
     pub fn is_ready(&self) -> bool {
-        self.status == "ready"
+        self.status == NodeStatus::Ready
     }
 }
 

@@ -9,6 +9,7 @@ use bollard::models::{
     EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListNetworksOptionsBuilder};
+use ipnet::Ipv4Net;
 use sis_types::NodeProfile;
 
 use super::network::unsorted;
@@ -60,7 +61,8 @@ pub struct LabNetwork {
     pub id: String,
     pub name: String,
     pub driver: String,
-    pub subnets: Vec<String>,
+    /// IPv4 subnets of its IPAM config.
+    pub subnets: Vec<Ipv4Net>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -161,20 +163,20 @@ impl DockerHost {
     pub async fn create_bridge_network(
         &self,
         name: &str,
-        subnet: &str,
+        subnet: Ipv4Net,
         labels: &BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let docker = self.client().await?;
         // dockerd 20.10 accepts a second network of the same name unless asked not to, and
         // bollard 0.21 cannot ask: look first.
         if let Some(existing) = self.network_named(name).await? {
-            if existing.subnets.iter().any(|s| s == subnet) {
+            if existing.subnets.contains(&subnet) {
                 return Ok(());
             }
             return Err(EngineError::Other(format!(
                 "network {name} already exists on {} with subnet {}, not {subnet}",
                 self.inner.endpoint,
-                existing.subnets.join(", ")
+                join(&existing.subnets)
             )));
         }
         let request = NetworkCreateRequest {
@@ -259,6 +261,11 @@ impl DockerHost {
 }
 
 /// The parts of a network that `inspect` and `list` both give.
+fn join(subnets: &[Ipv4Net]) -> String {
+    let subnets: Vec<String> = subnets.iter().map(ToString::to_string).collect();
+    subnets.join(", ")
+}
+
 fn lab_network(
     id: Option<String>,
     name: Option<String>,
@@ -274,7 +281,7 @@ fn lab_network(
             .and_then(|i| i.config)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|c| c.subnet)
+            .filter_map(|c| c.subnet?.parse().ok())
             .collect(),
         labels: sorted(labels),
     }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
+use ipnet::Ipv4Net;
 use sis_types::{HostFacts, Role, Swarm2Node};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -275,7 +276,7 @@ impl HostEngine for DockerHost {
     async fn create_network(
         &self,
         name: &str,
-        subnet: &str,
+        subnet: Ipv4Net,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         network::create(self, name, subnet, labels).await

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptions;
+use ipnet::Ipv4Net;
 use sis_types::NetworkObservation;
 
 use super::observe::sorted;
@@ -40,19 +41,48 @@ pub(super) async fn inspect(
     }))
 }
 
-fn ipv4_subnets(ipam: Option<&Ipam>) -> Vec<String> {
+/// The host's other networks that have an IPv4 subnet (the bridges, say): the planner
+/// refuses a spec subnet that overlaps one of them.
+pub(super) async fn others_with_subnets(
+    host: &DockerHost,
+    name: &str,
+) -> Result<Vec<NetworkObservation>, EngineError> {
+    let docker = host.client().await?;
+    let networks = docker
+        .list_networks(None::<ListNetworksOptions>)
+        .await
+        .map_err(host.fail("list networks"))?;
+    let mut others: Vec<NetworkObservation> = networks
+        .into_iter()
+        .filter(|n| n.name.as_deref() != Some(name))
+        .map(|n| NetworkObservation {
+            subnets: ipv4_subnets(n.ipam.as_ref()),
+            id: n.id.unwrap_or_default(),
+            name: n.name.unwrap_or_default(),
+            driver: n.driver.unwrap_or_default(),
+            scope: n.scope.unwrap_or_default(),
+            attachable: n.attachable.unwrap_or(false),
+            labels: sorted(n.labels),
+        })
+        .filter(|n| !n.subnets.is_empty())
+        .collect();
+    others.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(others)
+}
+
+/// The IPv4 subnets of an IPAM config (IPv6 ones are left out).
+fn ipv4_subnets(ipam: Option<&Ipam>) -> Vec<Ipv4Net> {
     ipam.and_then(|i| i.config.as_ref())
         .into_iter()
         .flatten()
-        .filter_map(|c| c.subnet.clone())
-        .filter(|s| parse_cidr(s).is_some())
+        .filter_map(|c| c.subnet.as_deref()?.parse().ok())
         .collect()
 }
 
 pub(super) async fn create(
     host: &DockerHost,
     name: &str,
-    subnet: &str,
+    subnet: Ipv4Net,
     labels: BTreeMap<String, String>,
 ) -> Result<(), EngineError> {
     let docker = host.client().await?;
@@ -121,9 +151,9 @@ pub(super) async fn create(
 fn same_subnet(
     host: &DockerHost,
     existing: &NetworkObservation,
-    subnet: &str,
+    subnet: Ipv4Net,
 ) -> Result<(), EngineError> {
-    if existing.subnets.iter().any(|s| s == subnet) {
+    if existing.subnets.contains(&subnet) {
         return Ok(());
     }
     Err(EngineError::Other(format!(
@@ -139,10 +169,11 @@ fn same_subnet(
     )))
 }
 
-fn display_subnets(subnets: &[String]) -> String {
+fn display_subnets(subnets: &[Ipv4Net]) -> String {
     if subnets.is_empty() {
         "none".to_string()
     } else {
+        let subnets: Vec<String> = subnets.iter().map(ToString::to_string).collect();
         subnets.join(", ")
     }
 }
@@ -150,12 +181,7 @@ fn display_subnets(subnets: &[String]) -> String {
 /// Refuses a subnet that overlaps a network the host already has. dockerd only notices
 /// overlaps with local networks; an overlapping swarm network would break later, when
 /// containers attach.
-async fn check_overlaps(host: &DockerHost, name: &str, subnet: &str) -> Result<(), EngineError> {
-    let Some(wanted) = parse_cidr(subnet) else {
-        return Err(EngineError::Other(format!(
-            "network {name}: subnet {subnet:?} is not an IPv4 CIDR like 10.9.0.0/16"
-        )));
-    };
+async fn check_overlaps(host: &DockerHost, name: &str, subnet: Ipv4Net) -> Result<(), EngineError> {
     let docker = host.client().await?;
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
@@ -164,7 +190,7 @@ async fn check_overlaps(host: &DockerHost, name: &str, subnet: &str) -> Result<(
     for network in networks {
         let other_name = network.name.clone().unwrap_or_default();
         for other in ipv4_subnets(network.ipam.as_ref()) {
-            if parse_cidr(&other).is_some_and(|o| overlaps(wanted, o)) {
+            if overlaps(subnet, other) {
                 return Err(EngineError::Other(format!(
                     "cannot create network {name} with subnet {subnet} on {}: it overlaps \
                      network {other_name} ({other}); choose another `network.subnet` or \
@@ -177,19 +203,9 @@ async fn check_overlaps(host: &DockerHost, name: &str, subnet: &str) -> Result<(
     Ok(())
 }
 
-/// `a.b.c.d/n` as (network address, prefix length).
-fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
-    let (addr, len) = cidr.split_once('/')?;
-    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
-    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
-    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-    Some((u32::from(addr) & mask, len))
-}
-
-fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
-    let len = a.1.min(b.1);
-    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-    a.0 & mask == b.0 & mask
+/// Whether two subnets share an address.
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 pub(super) async fn remove(host: &DockerHost, name: &str) -> Result<(), EngineError> {
@@ -212,20 +228,29 @@ pub(super) fn unsorted(labels: &BTreeMap<String, String>) -> HashMap<String, Str
 mod tests {
     use super::*;
 
-    #[test]
-    fn subnets_overlap_when_one_contains_the_other() {
-        let big = parse_cidr("10.9.0.0/16").unwrap();
-        assert!(overlaps(big, parse_cidr("10.9.3.0/24").unwrap()));
-        assert!(overlaps(parse_cidr("10.9.3.0/24").unwrap(), big));
-        assert!(!overlaps(big, parse_cidr("10.10.0.0/24").unwrap()));
-        assert!(overlaps(parse_cidr("0.0.0.0/0").unwrap(), big));
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
     }
 
     #[test]
-    fn only_ipv4_cidrs_parse() {
-        assert_eq!(parse_cidr("10.9.1.7/16"), Some((0x0a09_0000, 16)));
-        assert_eq!(parse_cidr("fd00::/64"), None);
-        assert_eq!(parse_cidr("10.9.0.0/33"), None);
-        assert_eq!(parse_cidr("10.9.0.0"), None);
+    fn subnets_overlap_when_one_contains_the_other() {
+        let big = net("10.9.0.0/16");
+        assert!(overlaps(big, net("10.9.3.0/24")));
+        assert!(overlaps(net("10.9.3.0/24"), big));
+        assert!(!overlaps(big, net("10.10.0.0/24")));
+        assert!(overlaps(net("0.0.0.0/0"), big));
+    }
+
+    #[test]
+    fn only_ipv4_subnets_are_kept() {
+        let config = |s: &str| IpamConfig {
+            subnet: Some(s.to_string()),
+            ..IpamConfig::default()
+        };
+        let ipam = Ipam {
+            config: Some(vec![config("10.9.1.0/24"), config("fd00::/64")]),
+            ..Ipam::default()
+        };
+        assert_eq!(ipv4_subnets(Some(&ipam)), vec![net("10.9.1.0/24")]);
     }
 }

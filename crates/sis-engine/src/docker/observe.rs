@@ -8,7 +8,9 @@ use bollard::query_parameters::{
     ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use sis_types::{labels, missing_capabilities, ContainerObservation, HostFacts, Swarm1Membership};
+use sis_types::{
+    labels, missing_capabilities, ContainerObservation, HostFacts, LocalNodeState, Swarm1Membership,
+};
 
 use super::{is_status, DockerHost};
 use crate::EngineError;
@@ -19,13 +21,14 @@ pub(super) async fn observe(
     network: &str,
 ) -> Result<HostFacts, EngineError> {
     let docker = host.client().await?;
-    let (info, images, network_observation, containers) = futures::try_join!(
+    let (info, images, network_observation, others, containers) = futures::try_join!(
         async { docker.info().await.map_err(host.fail("read engine info")) },
         images(host),
         super::network::inspect(host, network),
+        super::network::others_with_subnets(host, network),
         containers(host, cluster, network),
     )?;
-    let networks = network_observation.into_iter().collect();
+    let networks = network_observation.into_iter().chain(others).collect();
     let mut swarm1 = swarm1_membership(&info);
     if swarm1.is_manager {
         // A manager that cannot answer (e.g. swarm1 lost its quorum) still gets observed:
@@ -56,7 +59,7 @@ pub(super) async fn observe(
 fn swarm1_membership(info: &SystemInfo) -> Swarm1Membership {
     let Some(swarm) = &info.swarm else {
         return Swarm1Membership {
-            state: "inactive".to_string(),
+            state: LocalNodeState::Inactive,
             ..Swarm1Membership::default()
         };
     };
@@ -66,7 +69,7 @@ fn swarm1_membership(info: &SystemInfo) -> Swarm1Membership {
             .local_node_state
             .map(|s| s.to_string())
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "inactive".to_string()),
+            .map_or(LocalNodeState::Inactive, LocalNodeState::from),
         node_id: non_empty(&swarm.node_id),
         cluster_id: swarm.cluster.as_ref().and_then(|c| non_empty(&c.id)),
         is_manager: swarm.control_available.unwrap_or(false),
@@ -151,7 +154,7 @@ async fn containers(
                     .map(|n| n.trim_start_matches('/').to_string())
                     .unwrap_or_default(),
                 image: c.image.unwrap_or_default(),
-                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default().into(),
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
                 ring2net_ip,
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bollard::models::{SwarmInitRequest, SwarmJoinRequest, SwarmSpec};
 use bollard::query_parameters::{CreateImageOptionsBuilder, LeaveSwarmOptionsBuilder};
 use futures::StreamExt;
-use sis_types::{Role, Swarm1Membership};
+use sis_types::{LocalNodeState, Role, Swarm1Membership};
 
 use super::DockerHost;
 use crate::error::message;
@@ -25,7 +25,8 @@ async fn membership(host: &DockerHost) -> Result<Swarm1Membership, EngineError> 
         state: swarm
             .local_node_state
             .map(|s| s.to_string())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
         node_id: swarm.node_id,
         cluster_id: swarm.cluster.and_then(|c| c.id),
         is_manager: swarm.control_available.unwrap_or(false),
@@ -218,7 +219,7 @@ fn knows_a_manager(now: &Swarm1Membership, remote_addrs: &[String]) -> bool {
 /// dockerd answers a slow join with a timeout and goes on joining; watch it finish.
 async fn wait_for_background_join(host: &DockerHost, op: String) -> Result<(), EngineError> {
     let deadline = tokio::time::Instant::now() + BACKGROUND_JOIN;
-    let mut state = String::new();
+    let mut state = LocalNodeState::default();
     while tokio::time::Instant::now() < deadline {
         let now = membership(host).await?;
         if now.is_active() {
@@ -231,7 +232,7 @@ async fn wait_for_background_join(host: &DockerHost, op: String) -> Result<(), E
         op,
         seconds: BACKGROUND_JOIN.as_secs(),
         detail: format!(
-            "the join goes on in the background; the engine's swarm state is still {state:?}"
+            "the join goes on in the background; the engine's swarm state is still \"{state}\""
         ),
     })
 }

@@ -148,9 +148,9 @@ pub(crate) fn parse_node_list(stdout: &str) -> Result<Vec<Swarm2Node>, String> {
         nodes.push(Swarm2Node {
             id: l.id,
             hostname: l.hostname,
-            status: l.status.to_lowercase(),
-            availability: l.availability.to_lowercase(),
-            manager_status: l.manager_status.to_lowercase(),
+            status: l.status.to_lowercase().into(),
+            availability: l.availability.to_lowercase().into(),
+            manager_status: l.manager_status.to_lowercase().into(),
         });
     }
     nodes.sort_by(|a, b| a.hostname.cmp(&b.hostname).then(a.id.cmp(&b.id)));

@@ -11,7 +11,7 @@ use sis_engine::{ContainerSpec, EngineError, HostEngine, LockOutcome};
 use sis_types::{labels, NodeProfile, Role};
 
 use support::{
-    engine, ensure_swarm1, in_subnet24, local_cap_bnd, local_caps_missing, Scratch, NODE_IMAGE,
+    engine, ensure_swarm1, in_subnet24, local_cap_bnd, local_caps_missing, net, Scratch, NODE_IMAGE,
 };
 
 const READY: Duration = Duration::from_secs(60);
@@ -84,7 +84,7 @@ async fn a_capability_profile_node_runs_on_ring2net_answers_exec_and_is_removed_
     );
     let scratch = Scratch::new("node", 0);
     let network = scratch.name("ring2net");
-    host.create_network(&network, &scratch.subnet, scratch.labels())
+    host.create_network(&network, net(&scratch.subnet), scratch.labels())
         .await
         .unwrap();
     let name = scratch.name("1");
@@ -163,7 +163,7 @@ async fn a_capability_profile_node_runs_on_ring2net_answers_exec_and_is_removed_
         (ring2net.driver.as_str(), ring2net.attachable),
         ("overlay", true)
     );
-    assert_eq!(ring2net.subnets, vec![scratch.subnet.clone()]);
+    assert_eq!(ring2net.subnets, vec![net(&scratch.subnet)]);
 
     let inspected = docker.inspect_container(&name, None).await.unwrap();
     let host_config = inspected.host_config.unwrap();
@@ -260,16 +260,16 @@ async fn creating_the_network_again_is_fine_but_not_with_another_or_overlapping_
     ensure_swarm1(&host).await;
     let scratch = Scratch::new("net", 1);
     let network = scratch.name("ring2net");
-    host.create_network(&network, &scratch.subnet, scratch.labels())
+    host.create_network(&network, net(&scratch.subnet), scratch.labels())
         .await
         .unwrap();
-    host.create_network(&network, &scratch.subnet, scratch.labels())
+    host.create_network(&network, net(&scratch.subnet), scratch.labels())
         .await
         .unwrap();
 
     let other = support::subnet(2);
     let e = host
-        .create_network(&network, &other, scratch.labels())
+        .create_network(&network, net(&other), scratch.labels())
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -281,7 +281,7 @@ async fn creating_the_network_again_is_fine_but_not_with_another_or_overlapping_
 
     let inside = scratch.subnet.replace(".0/24", ".128/25");
     let e = host
-        .create_network(&scratch.name("other"), &inside, scratch.labels())
+        .create_network(&scratch.name("other"), net(&inside), scratch.labels())
         .await
         .unwrap_err();
     let text = e.to_string();

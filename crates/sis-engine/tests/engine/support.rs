@@ -43,6 +43,11 @@ pub async fn ensure_swarm1(host: &DockerHost) {
 }
 
 /// A /24 of 10.250.0.0/16 for this test process (from its pid) and `slot` (0–4).
+/// A test's subnet text as the typed value the engine takes.
+pub fn net(text: &str) -> ipnet::Ipv4Net {
+    text.parse().expect("a test subnet")
+}
+
 pub fn subnet(slot: u32) -> String {
     assert!(slot < 5);
     format!("10.250.{}.0/24", (std::process::id() % 50) * 5 + slot)

@@ -3,7 +3,7 @@
 use sis_engine::{ContainerSpec, HostEngine, JoinOutcome};
 use sis_types::{NodeProfile, Role};
 
-use crate::support::{engine, ensure_swarm1, local_caps_missing, Scratch, NODE_IMAGE};
+use crate::support::{engine, ensure_swarm1, local_caps_missing, net, Scratch, NODE_IMAGE};
 use crate::READY;
 
 #[tokio::test]
@@ -13,7 +13,7 @@ async fn two_nodes_form_swarm2_and_the_join_token_is_on_no_command_line() {
     let since = format!("{}", unix_now());
     let scratch = Scratch::new("swarm2", 2);
     let network = scratch.name("ring2net");
-    host.create_network(&network, &scratch.subnet, scratch.labels())
+    host.create_network(&network, net(&scratch.subnet), scratch.labels())
         .await
         .unwrap();
     let (a, b) = (scratch.name("1"), scratch.name("2"));

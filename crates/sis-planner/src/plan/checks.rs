@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
+use ipnet::Ipv4Net;
 use sis_spec::Spec;
 
-use super::PlanError;
-use crate::{HostFacts, HostObservation, Observed};
+use super::{PlanError, PlanProblem, SwarmIdentity};
+use crate::{HostFacts, HostObservation, LocalNodeState, Observed};
 
 /// A reachable spec host.
 pub(crate) struct HostView<'a> {
@@ -44,43 +45,38 @@ pub(crate) struct Checked<'a> {
 pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checked<'a>, PlanError> {
     let mut problems = Vec::new();
     if !observed.cluster.is_empty() && observed.cluster != spec.name {
-        problems.push(format!(
-            "the observed state is of cluster `{}` but the spec names cluster `{}`; observe again with this spec",
-            observed.cluster, spec.name
-        ));
+        problems.push(PlanProblem::OtherCluster {
+            observed: observed.cluster.clone(),
+            spec: spec.name.clone(),
+        });
     }
     super::swarm2::check(spec, &mut problems);
     if spec.total_nodes() > 0 && spec.swarm2.managers == 0 {
-        problems.push(
-            "swarm2.managers is 0, but swarm2 needs at least one manager: set it to 1, 3 or 5"
-                .to_string(),
-        );
+        problems.push(PlanProblem::NoManagers);
     }
     if let Some(kv) = &spec.kvstore {
         if spec.host(&kv.host).is_none() {
-            problems.push(format!(
-                "kvstore.host `{}` is not one of the spec's hosts; set it to one of: {}",
-                kv.host,
-                spec.hosts
-                    .iter()
-                    .map(|h| h.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            problems.push(PlanProblem::UnknownKvHost {
+                host: kv.host.clone(),
+                hosts: spec.hosts.iter().map(|h| h.name.clone()).collect(),
+            });
         }
     }
 
     let mut hosts = Vec::with_capacity(spec.hosts.len());
     for h in &spec.hosts {
         match observed.hosts.get(&h.name) {
-            None => problems.push(format!(
-                "host `{}` ({}) is in the spec but not in the observed state; observe again with this spec",
-                h.name, h.endpoint
-            )),
-            Some(HostObservation::Unreachable { endpoint, error }) => problems.push(format!(
-                "host `{}` ({endpoint}) is unreachable: {error}; check that its Docker engine runs and the endpoint is right, or remove the host from the spec",
-                h.name
-            )),
+            None => problems.push(PlanProblem::HostNotObserved {
+                host: h.name.clone(),
+                endpoint: h.endpoint.clone(),
+            }),
+            Some(HostObservation::Unreachable { endpoint, error }) => {
+                problems.push(PlanProblem::HostUnreachable {
+                    host: h.name.clone(),
+                    endpoint: endpoint.clone(),
+                    error: error.clone(),
+                })
+            }
             Some(HostObservation::Reachable(facts)) => hosts.push(HostView { spec: h, facts }),
         }
     }
@@ -94,79 +90,74 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
     }
 }
 
-/// An existing network of the spec's name must be an attachable overlay with the spec's subnet.
-fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<String>) {
+/// An existing network of the spec's name must be an attachable overlay with the spec's
+/// subnet, and no other network of a host may overlap that subnet.
+fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProblem>) {
     let want = &spec.network;
     // A swarm-scoped network is listed by every manager: report it once.
     let mut seen = BTreeSet::new();
     for h in hosts {
-        for n in h.facts.networks.iter().filter(|n| n.name == want.name) {
+        for n in &h.facts.networks {
             if !seen.insert(n.id.as_str()) {
                 continue;
             }
+            if n.name != want.name {
+                if let Some(other) = n.subnets.iter().find(|s| overlaps(**s, want.subnet)) {
+                    problems.push(PlanProblem::NetworkOverlap {
+                        network: want.name.clone(),
+                        host: h.name().to_string(),
+                        other: n.name.clone(),
+                        other_subnet: *other,
+                        want: want.subnet,
+                    });
+                }
+                continue;
+            }
             if n.driver != "overlay" || !n.attachable {
-                let what = if n.driver == "overlay" {
-                    "an overlay network that is not attachable".to_string()
-                } else {
-                    format!("a {} network ({} scope)", n.driver, n.scope)
-                };
-                problems.push(format!(
-                    "network `{}` on host `{}` is {what}, but sis needs an attachable overlay network of that name; remove it (`docker network rm {}` on host {}) or set another network.name in the spec",
-                    n.name, h.name(), n.name, h.name()
-                ));
-            } else if !(n.subnets.len() == 1 && same_subnet(&n.subnets[0], &want.subnet)) {
-                let has = if n.subnets.is_empty() {
-                    "no IPv4 subnet".to_string()
-                } else {
-                    format!("subnet {}", n.subnets.join(", "))
-                };
-                problems.push(format!(
-                    "network `{}` on host `{}` has {has} but the spec wants {}; remove it (`docker network rm {}` on host {}, after removing the containers attached to it) or set network.subnet in the spec to the network's",
-                    n.name, h.name(), want.subnet, n.name, h.name()
-                ));
+                problems.push(PlanProblem::NetworkKind {
+                    network: n.name.clone(),
+                    host: h.name().to_string(),
+                    driver: n.driver.clone(),
+                    scope: n.scope.clone(),
+                });
+            } else if !(n.subnets.len() == 1 && same_subnet(n.subnets[0], want.subnet)) {
+                problems.push(PlanProblem::NetworkSubnet {
+                    network: n.name.clone(),
+                    host: h.name().to_string(),
+                    has: n.subnets.clone(),
+                    want: want.subnet,
+                });
             }
         }
     }
 }
 
-/// Whether two IPv4 CIDRs name the same subnet (`10.9.0.0/16` = `10.9.0.0/16`); text that
-/// does not parse is compared as it is.
-pub(crate) fn same_subnet(a: &str, b: &str) -> bool {
-    fn parse(s: &str) -> Option<(u32, u8)> {
-        let (addr, len) = s.trim().split_once('/')?;
-        let addr: std::net::Ipv4Addr = addr.parse().ok()?;
-        let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-        Some((u32::from(addr) & mask, len))
-    }
-    match (parse(a), parse(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a.trim() == b.trim(),
-    }
+/// Whether two CIDRs name the same subnet (`10.9.1.0/16` = `10.9.0.0/16`).
+pub(crate) fn same_subnet(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.trunc() == b.trunc()
+}
+
+/// Whether two subnets share an address.
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Who is in swarm1, who must join, and which swarms the hosts are in.
-fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
+fn swarm1_view(hosts: &[HostView], problems: &mut Vec<PlanProblem>) -> Swarm1View {
     let mut active = Vec::new();
     let mut inactive = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         let endpoint = &h.spec.endpoint;
         let name = h.name();
-        match h.facts.swarm1.state.as_str() {
-            "active" => active.push(i),
-            "inactive" | "" => inactive.push(i),
-            "pending" => problems.push(format!(
-                "host `{name}` ({endpoint}) is still joining a swarm (swarm state pending); wait until the join ends and run sis again, or cancel it with `docker swarm leave --force` on host {name}"
-            )),
-            "locked" => problems.push(format!(
-                "host `{name}` ({endpoint}) is in a locked swarm; unlock it with `docker swarm unlock` on host {name} and run sis again"
-            )),
-            "error" => problems.push(format!(
-                "host `{name}` ({endpoint}) reports swarm state error; run `docker swarm leave --force` on host {name} (or repair its swarm) and run sis again"
-            )),
-            other => problems.push(format!(
-                "host `{name}` ({endpoint}) reports an unknown swarm state `{other}`; check `docker info` on it"
-            )),
+        match &h.facts.swarm1.state {
+            LocalNodeState::Active => active.push(i),
+            LocalNodeState::Inactive => inactive.push(i),
+            LocalNodeState::Other(s) if s.is_empty() => inactive.push(i),
+            state => problems.push(PlanProblem::Swarm1State {
+                host: name.to_string(),
+                endpoint: endpoint.clone(),
+                state: state.clone(),
+            }),
         }
     }
     if active.is_empty() {
@@ -180,11 +171,12 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
 
     // The swarm of the first manager host is swarm1; every other active host must be in it.
     let Some(&reference) = active.iter().find(|&&i| hosts[i].facts.swarm1.is_manager) else {
-        let names: Vec<&str> = active.iter().map(|&i| hosts[i].name()).collect();
-        problems.push(format!(
-            "hosts {} are swarm1 workers, but no spec host is a swarm1 manager: sis joins hosts and creates the network through a manager; add a manager host to the spec, or promote one of them (`docker node promote` on a manager)",
-            names.join(", ")
-        ));
+        problems.push(PlanProblem::NoSwarm1Manager {
+            hosts: active
+                .iter()
+                .map(|&i| hosts[i].name().to_string())
+                .collect(),
+        });
         return Swarm1View::default();
     };
     let ref_facts = &hosts[reference].facts.swarm1;
@@ -221,21 +213,13 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
             }
             continue;
         }
-        let theirs = match &s.cluster_id {
-            Some(id) => format!("cluster ID {id}"),
-            None => format!("managers {}", s.managers.join(", ")),
-        };
-        let ours = match &ref_facts.cluster_id {
-            Some(id) => format!("cluster ID {id}"),
-            None => format!("managers {}", ref_facts.managers.join(", ")),
-        };
-        problems.push(format!(
-            "host `{}` ({}) is in another swarm ({theirs}) than host `{}` ({ours}); run `docker swarm leave` on host {} (with `--force` if it is a manager there) so sis can join it to swarm1, or remove it from the spec",
-            h.name(),
-            h.spec.endpoint,
-            hosts[reference].name(),
-            h.name()
-        ));
+        problems.push(PlanProblem::ForeignSwarm {
+            host: h.name().to_string(),
+            endpoint: h.spec.endpoint.clone(),
+            theirs: identity(s),
+            reference: hosts[reference].name().to_string(),
+            ours: identity(ref_facts),
+        });
     }
     view.manager_host = if view.managers.contains(&0) {
         0
@@ -243,6 +227,14 @@ fn swarm1_view(hosts: &[HostView], problems: &mut Vec<String>) -> Swarm1View {
         view.managers.first().copied().unwrap_or(reference)
     };
     view
+}
+
+/// How a swarm1 member names its swarm in a refusal.
+fn identity(s: &crate::Swarm1Membership) -> SwarmIdentity {
+    match &s.cluster_id {
+        Some(id) => SwarmIdentity::ClusterId(id.clone()),
+        None => SwarmIdentity::Managers(s.managers.clone()),
+    }
 }
 
 /// The IP addresses (without port) a swarm1 member names for its swarm's managers.
@@ -256,14 +248,17 @@ pub(crate) fn manager_addrs(s: &crate::Swarm1Membership) -> impl Iterator<Item =
 
 #[cfg(test)]
 mod tests {
-    use super::same_subnet;
+    use super::{overlaps, same_subnet};
 
     #[test]
     fn subnets_compare_by_network_and_prefix() {
-        assert!(same_subnet("10.9.0.0/16", "10.9.0.0/16"));
-        assert!(same_subnet("10.9.0.0/16", " 10.9.0.0/16"));
-        assert!(!same_subnet("10.9.0.0/16", "10.8.0.0/16"));
-        assert!(!same_subnet("10.9.0.0/16", "10.9.0.0/24"));
-        assert!(same_subnet("fd00::/64", "fd00::/64"));
+        let net = |s: &str| s.parse().unwrap();
+        assert!(same_subnet(net("10.9.0.0/16"), net("10.9.0.0/16")));
+        assert!(same_subnet(net("10.9.1.0/16"), net("10.9.0.0/16")));
+        assert!(!same_subnet(net("10.9.0.0/16"), net("10.8.0.0/16")));
+        assert!(!same_subnet(net("10.9.0.0/16"), net("10.9.0.0/24")));
+        assert!(overlaps(net("10.9.0.0/16"), net("10.9.3.0/24")));
+        assert!(overlaps(net("10.0.0.0/8"), net("10.9.0.0/16")));
+        assert!(!overlaps(net("10.9.0.0/16"), net("10.10.0.0/24")));
     }
 }

@@ -95,7 +95,7 @@ pub fn plan_destroy(spec: &Spec, observed: &Observed, options: DestroyOptions) -
         for n in facts.networks.iter().filter(|n| n.name == want.name) {
             let reason = if n.labels.get(labels::CLUSTER) == Some(&spec.name) {
                 format!("carries {}={}", labels::CLUSTER, spec.name)
-            } else if n.subnets.iter().any(|s| same_subnet(s, &want.subnet)) {
+            } else if n.subnets.iter().any(|s| same_subnet(*s, want.subnet)) {
                 format!("has the spec's name and subnet {}", want.subnet)
             } else {
                 continue;

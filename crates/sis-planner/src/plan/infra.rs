@@ -129,7 +129,7 @@ pub(crate) fn network(spec: &Spec, checked: &Checked, out: &mut Builder) {
         Action::CreateNetwork {
             host: via.to_string(),
             name: want.name.clone(),
-            subnet: want.subnet.clone(),
+            subnet: want.subnet,
         },
         reason,
     );

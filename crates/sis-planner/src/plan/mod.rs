@@ -10,6 +10,7 @@ mod destroy;
 mod image;
 mod infra;
 mod nodes;
+mod problem;
 mod swarm2;
 
 use std::collections::BTreeMap;
@@ -20,14 +21,7 @@ use crate::{Action, Observed, Phase, Plan, PlanPhase, PlannedAction};
 
 pub use destroy::{plan_destroy, DestroyOptions};
 pub(crate) use image::canonical_image;
-
-/// Why no plan can be made; every problem found is listed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .problems.join("\n"))]
-pub struct PlanError {
-    /// Each says what is wrong, where (host, network, node) and what to do.
-    pub problems: Vec<String>,
-}
+pub use problem::{PlanError, PlanProblem, SwarmIdentity};
 
 /// Diffs `spec` against `observed`.
 ///

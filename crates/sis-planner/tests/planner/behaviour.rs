@@ -237,11 +237,34 @@ fn an_exited_kvstore_is_replaced_and_an_unwanted_one_removed() {
 }
 
 #[test]
+fn a_host_network_overlapping_the_spec_subnet_is_refused() {
+    let spec = cases::spec("converged");
+    let mut o = cases::observed("converged");
+    let f = facts_mut(&mut o, "local");
+    let mut bridge = f.networks[0].clone();
+    bridge.id = "b1".into();
+    bridge.name = "lan".into();
+    bridge.driver = "bridge".into();
+    bridge.scope = "local".into();
+    bridge.labels.clear();
+    bridge.subnets = vec!["10.9.4.0/24".parse().unwrap()];
+    f.networks.push(bridge.clone());
+    let want = spec.network.subnet;
+    assert_eq!(
+        problems(&spec, &o),
+        format!("network.subnet {want} of network `{}` overlaps network `lan` (10.9.4.0/24) on host `local`; set another network.subnet in the spec, or remove network lan (`docker network rm lan` on host local)", spec.network.name)
+    );
+    // A network clear of the spec's subnet is no concern.
+    facts_mut(&mut o, "local").networks[1].subnets = vec!["172.17.0.0/16".parse().unwrap()];
+    assert!(plan(&spec, &o).is_ok());
+}
+
+#[test]
 fn destroy_leaves_networks_that_are_not_the_clusters() {
     let mut o = cases::observed("converged");
     let net = &mut facts_mut(&mut o, "local").networks[0];
     net.labels.clear();
-    net.subnets = vec!["10.8.0.0/16".into()];
+    net.subnets = vec!["10.8.0.0/16".parse().unwrap()];
     let p = plan_destroy(&cases::spec("converged"), &o, DestroyOptions::default());
     assert!(phase(&p, Phase::NetworkRemove).is_empty());
     assert_eq!(phase(&p, Phase::NodesRemove).len(), 3);

@@ -395,7 +395,7 @@ fn effect(s: &mut Observed, a: &Action) {
                     driver: "overlay".into(),
                     scope: "swarm".into(),
                     attachable: true,
-                    subnets: vec![subnet.clone()],
+                    subnets: vec![*subnet],
                     labels: [(labels::CLUSTER.to_string(), cluster)].into(),
                 });
         }

@@ -171,7 +171,7 @@ fn node(
         id: format!("c-{name}"),
         name,
         image: image.to_string(),
-        state: state.to_string(),
+        state: state.into(),
         labels,
         ring2net_ip: None,
     }
@@ -181,9 +181,9 @@ fn entry(id: String, hostname: &str, status: &str, manager: bool) -> Swarm2Node 
     Swarm2Node {
         id,
         hostname: hostname.to_string(),
-        status: status.to_string(),
-        availability: "active".to_string(),
-        manager_status: if manager { "reachable" } else { "" }.to_string(),
+        status: status.into(),
+        availability: "active".into(),
+        manager_status: if manager { "reachable" } else { "" }.into(),
     }
 }
 
@@ -235,7 +235,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
                 driver: "overlay".into(),
                 scope: "swarm".into(),
                 attachable: true,
-                subnets: vec!["10.9.0.0/16".into()],
+                subnets: vec!["10.9.0.0/16".parse().unwrap()],
                 labels: BTreeMap::new(),
             });
         }
@@ -322,7 +322,7 @@ fn swarm2_of(case: &Case, nodes: &[ContainerObservation]) -> Option<Swarm2Observ
             .iter_mut()
             .find(|e| e.is_manager() && !e.is_ready())
             .expect("a down manager");
-        down.manager_status.clear();
+        down.manager_status = sis_types::ManagerStatus::None;
     }
     let (no_hostname, unknown_node, duplicate) = case.ghosts;
     if no_hostname {

@@ -31,7 +31,7 @@ fn the_local_spec_runs_ten_offline_nodes_on_this_engine() {
     assert_eq!(spec.hosts[0].endpoint, "unix:///var/run/docker.sock");
     assert_eq!(spec.total_nodes(), 10);
     assert_eq!(spec.network.name, "ring2net");
-    assert_eq!(spec.network.subnet, "10.209.0.0/16");
+    assert_eq!(spec.network.subnet.to_string(), "10.209.0.0/16");
     assert_eq!(spec.kvstore, None);
     assert_eq!(spec.swarm2.mode, Swarm2Mode::Swarm);
     assert_eq!(spec.swarm2.image, "sis-node:test");
@@ -63,8 +63,8 @@ fn the_seed_spec_is_the_2016_layout() {
     let kv = spec.kvstore.as_ref().unwrap();
     assert_eq!((kv.kind, kv.host.as_str()), (KvKind::Consul, "wily-2"));
     assert_eq!(
-        (spec.network.name.as_str(), spec.network.subnet.as_str()),
-        ("ring2net", "10.9.0.0/16")
+        (spec.network.name.as_str(), spec.network.subnet.to_string()),
+        ("ring2net", "10.9.0.0/16".to_string())
     );
     assert_eq!(spec.swarm2.mode, Swarm2Mode::Classic);
     assert_eq!(spec.swarm2.publish, Some(2398));

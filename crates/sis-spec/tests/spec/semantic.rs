@@ -73,6 +73,33 @@ fn host_names_follow_the_name_rules() {
 }
 
 #[test]
+fn node_hostnames_fit_in_63_characters_at_the_nodes() {
+    let (cluster, host) = ("d".repeat(32), "h".repeat(28));
+    let text = base_with(2, &format!("name: {cluster}"))
+        .replace("name: a", &format!("name: {host}"))
+        .replace("nodes: 3", "nodes: 10");
+    assert_eq!(
+        problems(&text),
+        [format!("cluster.yaml:5:12: hosts[0].nodes: node 10 would be named \"{cluster}-{host}-10\", 64 characters, but a hostname has at most 63; use fewer nodes or a shorter cluster or host name")]
+    );
+    assert_eq!(
+        problems(&text.replace("nodes: 10", "nodes: 9")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn node_hostnames_fit_in_63_characters_at_the_host_name() {
+    let (cluster, host) = ("d".repeat(32), "h".repeat(32));
+    let text =
+        base_with(2, &format!("name: {cluster}")).replace("name: a", &format!("name: {host}"));
+    assert_eq!(
+        problems(&text),
+        [format!("cluster.yaml:4:11: hosts[0].name: node 3 would be named \"{cluster}-{host}-3\", 67 characters, but a hostname has at most 63; use a shorter cluster or host name")]
+    );
+}
+
+#[test]
 fn endpoints_need_a_scheme() {
     let text = base_with(5, "    endpoint: 172.19.9.45:2377");
     assert_eq!(
@@ -148,6 +175,22 @@ fn subnet_is_a_network_address() {
         problems(&base_with(8, "  subnet: 10.9.1.0/16")),
         ["cluster.yaml:8:11: network.subnet: \"10.9.1.0/16\" is not the network address of its prefix; did you mean 10.9.0.0/16?"]
     );
+}
+
+#[test]
+fn subnet_is_not_a_reserved_range() {
+    for (subnet, range, what) in [
+        ("0.0.0.0/16", "0.0.0.0/8", "\"this network\""),
+        ("127.0.0.0/8", "127.0.0.0/8", "loopback"),
+        ("169.254.0.0/24", "169.254.0.0/16", "link-local"),
+        ("224.0.0.0/8", "224.0.0.0/4", "multicast"),
+        ("240.0.0.0/8", "240.0.0.0/4", "reserved"),
+    ] {
+        assert_eq!(
+            problems(&base_with(8, &format!("  subnet: {subnet}"))),
+            [format!("cluster.yaml:8:11: network.subnet: {subnet} overlaps {range}, which is reserved ({what}) and cannot carry a container network; use a private range such as 10.9.0.0/16")]
+        );
+    }
 }
 
 #[test]

@@ -337,3 +337,12 @@ fn a_byte_order_mark_is_not_part_of_the_first_key() {
         ["cluster.yaml:1:10: version: 2 is not a spec version sis knows; use 1"]
     );
 }
+
+#[test]
+fn deep_nesting_is_refused_before_it_overflows_the_stack() {
+    let text = format!("{}x\n", "- ".repeat(50_000));
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:1:129: YAML nested more than 64 levels deep; a spec needs a few levels"]
+    );
+}

@@ -4,21 +4,16 @@
 
 use sis_spec::Spec;
 
-use crate::plan::PlanError;
-
-fn refusal() -> String {
-    "swarm2.mode: classic is not supported yet by the planner; only swarm mode is planned: set `swarm2.mode: swarm` (the default)"
-        .to_string()
-}
+use crate::plan::{PlanError, PlanProblem};
 
 /// Refuses classic mode among the planner's checks, so the problem is listed with the others.
-pub(crate) fn check(_spec: &Spec, problems: &mut Vec<String>) {
-    problems.push(refusal());
+pub(crate) fn check(_spec: &Spec, problems: &mut Vec<PlanProblem>) {
+    problems.push(PlanProblem::ClassicMode);
 }
 
 /// Not reached while [`check`] refuses; refuses too, so no classic spec is ever half-planned.
 pub(crate) fn plan(_spec: &Spec) -> Result<(), PlanError> {
     Err(PlanError {
-        problems: vec![refusal()],
+        problems: vec![PlanProblem::ClassicMode],
     })
 }

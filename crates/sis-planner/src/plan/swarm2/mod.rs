@@ -15,11 +15,11 @@ mod swarm_mode;
 use sis_spec::{Spec, Swarm2Mode};
 
 use super::nodes::Nodes;
-use super::{Builder, PlanError};
+use super::{Builder, PlanError, PlanProblem};
 use crate::Observed;
 
 /// The problems that keep the spec's mode from being planned at all.
-pub(crate) fn check(spec: &Spec, problems: &mut Vec<String>) {
+pub(crate) fn check(spec: &Spec, problems: &mut Vec<PlanProblem>) {
     match spec.swarm2.mode {
         Swarm2Mode::Swarm => {}
         Swarm2Mode::Classic => classic::check(spec, problems),

@@ -7,8 +7,8 @@ use sis_spec::Spec;
 
 use super::{with_slot, Holder, View};
 use crate::plan::nodes::{Fate, Nodes};
-use crate::plan::{Builder, PlanError};
-use crate::{Action, Phase, Role, Swarm2Node, Swarm2Observation};
+use crate::plan::{Builder, PlanError, PlanProblem};
+use crate::{Action, NodeStatus, Phase, Role, Swarm2Node, Swarm2Observation};
 
 /// What the plan does to swarm2, before deferrals are applied.
 pub(super) struct Decided<'a> {
@@ -86,10 +86,10 @@ impl<'a> View<'a> {
                 .chain(nodes.slots.iter().map(|s| s.name.as_str()))
                 .chain(self.departing.iter().map(|d| d.name))
                 .find(ready_manager)
-                .ok_or_else(|| PlanError {
-                    problems: vec![format!(
-                        "swarm2 was observed through node {via}, but no running node container is a ready swarm2 manager; observe again"
-                    )],
+                .ok_or_else(|| {
+                    PlanError::from(PlanProblem::NoReadySwarm2Manager {
+                        via: via.to_string(),
+                    })
                 })?
         };
         let want_manager = |n: &str| self.manager_slot(n).is_some() || (n == acting && temporary);
@@ -168,7 +168,7 @@ impl<'a> View<'a> {
                     entries.len()
                 ));
             }
-            if s.fate == Fate::Keep && best.status == "down" {
+            if s.fate == Fate::Keep && best.status == NodeStatus::Down {
                 out.warn(format!(
                     "node {name} runs, but swarm2 reports it down; it may be recovering. If it stays down, remove its container: sis then creates it again"
                 ));
