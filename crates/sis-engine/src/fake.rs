@@ -38,7 +38,7 @@ use sis_types::{
     labels, ContainerObservation, HostFacts, NetworkObservation, Role, Swarm1Membership,
 };
 
-use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
+use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockHolder, LockOutcome};
 
 /// The operations of [`HostEngine`], as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,6 +62,7 @@ pub enum Op {
     Exec,
     ContainerIp,
     AcquireLock,
+    LockHolder,
     ReleaseLock,
 }
 
@@ -87,6 +88,7 @@ impl fmt::Display for Op {
             Op::Exec => "exec",
             Op::ContainerIp => "container_ip",
             Op::AcquireLock => "acquire_lock",
+            Op::LockHolder => "lock_holder",
             Op::ReleaseLock => "release_lock",
         };
         f.write_str(name)
@@ -109,6 +111,8 @@ pub enum Failure {
     Transient,
     /// [`EngineError::is_transient`] is false.
     Permanent,
+    /// The engine cannot be reached ([`EngineError::Connect`]).
+    Unreachable,
 }
 
 /// A container as the fake keeps it.
@@ -140,8 +144,8 @@ pub struct FakeState {
     /// Images loaded into each container (by name) with `load_image_in_container`.
     pub loaded: BTreeMap<String, BTreeSet<String>>,
     pub swarm1: Swarm1Membership,
-    /// Lock name → (owner, since).
-    pub locks: BTreeMap<String, (String, String)>,
+    /// Lock name → the lock object.
+    pub locks: BTreeMap<String, LockHolder>,
     /// What `observe` reports as the capability bounding set (default: full, 41 capabilities).
     pub cap_bnd: Option<u64>,
     pub calls: Vec<Call>,
@@ -260,6 +264,7 @@ impl FakeHost {
                     detail: "injected".to_string(),
                 },
                 Failure::Permanent => EngineError::Other(what),
+                Failure::Unreachable => unreachable_error(&self.endpoint),
             });
         }
         Ok(state)
@@ -656,25 +661,43 @@ impl HostEngine for FakeHost {
         &self,
         name: &str,
         owner: &str,
-        _labels: BTreeMap<String, String>,
+        mut labels: BTreeMap<String, String>,
     ) -> Result<LockOutcome, EngineError> {
         let mut state = self.call(Op::AcquireLock, name)?;
-        if let Some((owner, since)) = state.locks.get(name) {
-            return Ok(LockOutcome::Held {
-                owner: owner.clone(),
-                since: since.clone(),
-            });
+        if let Some(held) = state.locks.get(name) {
+            return Ok(LockOutcome::Held(held.clone()));
         }
-        let since = format!("call {}", state.calls.len());
-        state
-            .locks
-            .insert(name.to_string(), (owner.to_string(), since));
-        Ok(LockOutcome::Acquired)
+        let id = format!("lock-{}", state.calls.len());
+        labels.insert(crate::LOCK_OWNER_LABEL.to_string(), owner.to_string());
+        let held = LockHolder {
+            id: id.clone(),
+            owner: owner.to_string(),
+            since: format!("call {}", state.calls.len()),
+            labels,
+        };
+        state.locks.insert(name.to_string(), held);
+        Ok(LockOutcome::Acquired { id })
     }
 
-    async fn release_lock(&self, name: &str) -> Result<(), EngineError> {
-        self.call(Op::ReleaseLock, name)?.locks.remove(name);
+    async fn lock_holder(&self, name: &str) -> Result<Option<LockHolder>, EngineError> {
+        Ok(self.call(Op::LockHolder, name)?.locks.get(name).cloned())
+    }
+
+    async fn release_lock(&self, id: &str) -> Result<(), EngineError> {
+        self.call(Op::ReleaseLock, id)?
+            .locks
+            .retain(|_, held| held.id != id);
         Ok(())
+    }
+}
+
+/// What an engine that cannot be reached answers (a refused connection).
+fn unreachable_error(endpoint: &str) -> EngineError {
+    EngineError::Connect {
+        endpoint: endpoint.to_string(),
+        source: bollard::errors::Error::IOError {
+            err: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        },
     }
 }
 
@@ -817,12 +840,19 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             let lock = |owner: &'static str| host.acquire_lock("demo-lock", owner, BTreeMap::new());
-            assert_eq!(lock("a").await.unwrap(), LockOutcome::Acquired);
-            assert!(
-                matches!(lock("b").await.unwrap(), LockOutcome::Held { owner, .. } if owner == "a")
-            );
-            host.release_lock("demo-lock").await.unwrap();
-            assert_eq!(lock("b").await.unwrap(), LockOutcome::Acquired);
+            let LockOutcome::Acquired { id } = lock("a").await.unwrap() else {
+                panic!("the lock was free")
+            };
+            assert!(matches!(lock("b").await.unwrap(), LockOutcome::Held(h) if h.owner == "a"));
+            // Only the object with that ID is released: a later lock stays.
+            host.release_lock(&id).await.unwrap();
+            assert!(matches!(
+                lock("b").await.unwrap(),
+                LockOutcome::Acquired { .. }
+            ));
+            host.release_lock(&id).await.unwrap();
+            let held = host.lock_holder("demo-lock").await.unwrap().unwrap();
+            assert_eq!(held.owner, "b");
         });
     }
 

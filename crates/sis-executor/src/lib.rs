@@ -15,6 +15,7 @@ mod execute;
 mod images;
 pub mod lock;
 mod observe;
+mod owner;
 pub mod swarm2;
 
 pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};

@@ -23,7 +23,7 @@ use sis_types::{HostFacts, Role};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
-use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockOutcome};
+use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine, LockHolder, LockOutcome};
 
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
@@ -320,8 +320,12 @@ impl HostEngine for DockerHost {
         lock::acquire(self, name, owner, labels).await
     }
 
-    async fn release_lock(&self, name: &str) -> Result<(), EngineError> {
-        lock::release(self, name).await
+    async fn lock_holder(&self, name: &str) -> Result<Option<LockHolder>, EngineError> {
+        lock::holder(self, name).await
+    }
+
+    async fn release_lock(&self, id: &str) -> Result<(), EngineError> {
+        lock::release(self, id).await
     }
 }
 

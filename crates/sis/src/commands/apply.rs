@@ -2,8 +2,7 @@
 
 use serde_json::json;
 use sis_executor::{
-    converge, error_chain, lock, ConvergeOptions, ConvergeReport, Ending, Event, ExecOptions,
-    Outcome, Progress,
+    converge, ConvergeOptions, ConvergeReport, Ending, Event, ExecOptions, Outcome, Progress,
 };
 use sis_types::Mark;
 
@@ -36,9 +35,7 @@ pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
     let cancel = interrupt_on_ctrl_c();
-    lock::acquire(&spec, &hosts, &lock::owner("apply"))
-        .await
-        .map_err(|e| error_chain(&e))?;
+    let lock = crate::apply_lock::take(&spec, &hosts, "apply").await?;
     let progress = ApplyProgress {
         reporter: Reporter::new(args.quiet),
         timeline: Timeline::new(),
@@ -53,7 +50,7 @@ pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
         },
     };
     let result = converge(&spec, &hosts, &opts, &progress, &cancel).await;
-    let unlocked = lock::release(&spec, &hosts).await;
+    let unlocked = crate::apply_lock::release(&hosts, &lock).await;
     let report = result.map_err(|e| {
         let mut text = String::from("cannot plan (nothing was changed by this pass):");
         for p in &e.problems {
@@ -63,8 +60,7 @@ pub async fn apply(args: ApplyArgs) -> Result<u8, String> {
     })?;
     if let Err(e) = unlocked {
         eprintln!(
-            "warning: could not remove the apply lock: {}; run `sis unlock {}`",
-            error_chain(&e),
+            "warning: could not remove the apply lock: {e}; run `sis unlock {}`",
             args.file.display()
         );
     }

@@ -1,7 +1,7 @@
 //! `sis destroy`: remove everything that carries the cluster's label, and with `--swarm1`
 //! swarm1 when sis made it for the cluster.
 
-use sis_executor::{error_chain, execute, lock, observe, ExecOptions};
+use sis_executor::{execute, observe, ExecOptions};
 use sis_planner::{plan_destroy, DestroyOptions};
 use sis_types::{labels, Action, Plan};
 
@@ -14,9 +14,7 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
     let cancel = interrupt_on_ctrl_c();
-    lock::acquire(&spec, &hosts, &lock::owner("destroy"))
-        .await
-        .map_err(|e| error_chain(&e))?;
+    let lock = crate::apply_lock::take(&spec, &hosts, "destroy").await?;
     let observed = observe(&spec, &hosts).await;
     let options = DestroyOptions {
         swarm1: args.swarm1,
@@ -46,8 +44,8 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         left = leftovers(&spec, &plan, &observe(&spec, &hosts).await);
     }
-    if let Err(e) = lock::release(&spec, &hosts).await {
-        left.push(format!("the apply lock ({})", error_chain(&e)));
+    if let Err(e) = crate::apply_lock::release(&hosts, &lock).await {
+        left.push(format!("the apply lock ({e})"));
     }
     let failures: Vec<String> = report
         .failures()

@@ -69,14 +69,8 @@ pub async fn status(args: StatusArgs) -> Result<u8, String> {
     Ok(exit::OK)
 }
 
-pub async fn unlock(file: &Path) -> Result<u8, String> {
-    let spec = load_spec(file)?;
-    let hosts = crate::hosts::connect(&spec, file)?;
-    sis_executor::lock::release(&spec, &hosts)
-        .await
-        .map_err(|e| format!("cannot remove the lock: {}", sis_executor::error_chain(&e)))?;
-    println!("cluster {} is unlocked", spec.name);
-    Ok(exit::OK)
+pub async fn unlock(file: &Path, force: bool) -> Result<u8, String> {
+    crate::apply_lock::unlock(file, force).await
 }
 
 pub fn print_json<T: serde::Serialize>(value: &T) {
@@ -94,20 +88,8 @@ pub fn plural(n: usize) -> &'static str {
     }
 }
 
-/// Ctrl-C once: stop starting actions and let running ones finish. Twice: exit at once.
+/// Ctrl-C (or SIGTERM, SIGHUP) once: stop starting actions and let running ones finish.
+/// Twice: exit at once.
 pub fn interrupt_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\ninterrupted: letting running actions finish, starting no new ones \
-                 (Ctrl-C again to exit at once; the apply lock then stays: `sis unlock`)"
-            );
-            let _ = tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(i32::from(exit::INTERRUPTED));
-            }
-        }
-    });
-    rx
+    crate::signals::interrupt_on_signals()
 }
