@@ -10,6 +10,7 @@
 //! real-engine tests, an in-memory fake in unit tests of the logic here.
 
 mod converge;
+mod deadline;
 mod events;
 mod execute;
 mod images;

@@ -130,6 +130,14 @@ fn print_summary(report: &ConvergeReport, args: &ApplyArgs) {
         ),
         Ending::Failed => println!("Apply failed after {secs:.1} s: {done}."),
     }
+    if !report.running_at_timeout.is_empty() {
+        eprintln!(
+            "error: --timeout {} s passed during a pass; no action was started after it, and \
+             these were still running (they were let finish): {}",
+            args.timeout.as_secs(),
+            report.running_at_timeout.join("; ")
+        );
+    }
     if let Some(last) = report.passes.last() {
         for (a, o) in last.failures() {
             if let Outcome::Failed { error, .. } = o {
@@ -179,5 +187,6 @@ fn report_json(report: &ConvergeReport) -> serde_json::Value {
         "done": {"add": add, "change": change, "remove": remove},
         "plan": report.first_plan,
         "passes": passes,
+        "running_at_timeout": report.running_at_timeout,
     })
 }
