@@ -4,6 +4,7 @@
 mod lab;
 mod multihost;
 mod support;
+mod survive;
 mod swarm1;
 
 use std::collections::BTreeMap;
