@@ -55,7 +55,7 @@ impl Running<'_> {
 /// Runs one pass of `plan`; past `deadline` it starts no new action. Returns the pass and,
 /// when the deadline passed during it, the actions that were running then.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn execute_until<E: HostEngine>(
+pub async fn execute_until<E: HostEngine>(
     plan: &Plan,
     cluster: &str,
     network: &str,

@@ -4,6 +4,7 @@
 //! - [`execute()`] runs one plan: phase after phase, actions of a phase concurrently within
 //!   per-host and swarm2-join bounds, transient errors retried ([`retry_after`]), every
 //!   outcome kept,
+//! - [`execute_until()`] runs one plan and starts no action past a deadline,
 //! - [`converge()`] loops observe → plan → execute until the plan is empty.
 //!
 //! It is generic over [`sis_engine::HostEngine`]: the bollard engine in production and the
@@ -20,6 +21,7 @@ mod owner;
 pub mod swarm2;
 
 pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
+pub use deadline::execute_until;
 pub use events::{Event, Milestone, Outcome, Progress, Silent};
 pub use execute::{execute, retry_after, ExecOptions, PassReport};
 pub use observe::{error_chain, observe, Hosts};

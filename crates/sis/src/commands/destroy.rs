@@ -1,7 +1,7 @@
 //! `sis destroy`: remove everything that carries the cluster's label, and with `--swarm1`
 //! swarm1 when sis made it for the cluster.
 
-use sis_executor::{execute, observe, ExecOptions};
+use sis_executor::{execute_until, observe, ExecOptions};
 use sis_planner::{plan_destroy, DestroyOptions};
 use sis_types::{labels, Action, Plan};
 
@@ -24,7 +24,8 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
         print!("{}", sis_planner::render_text(&plan));
     }
     let reporter = Reporter::new(args.quiet);
-    let report = execute(
+    let deadline = tokio::time::Instant::now() + args.timeout;
+    let (report, timed_out) = execute_until(
         &plan,
         &spec.name,
         &spec.network.name,
@@ -32,6 +33,7 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
         &ExecOptions::default(),
         &reporter,
         &cancel,
+        deadline,
     )
     .await;
 
@@ -47,10 +49,18 @@ pub async fn destroy(args: DestroyArgs) -> Result<u8, String> {
     if let Err(e) = crate::apply_lock::release(&hosts, &lock).await {
         left.push(format!("the apply lock ({e})"));
     }
-    let failures: Vec<String> = report
+    let mut failures: Vec<String> = report
         .failures()
         .map(|(a, o)| format!("{}: {o:?}", a.action.describe()))
         .collect();
+    if let Some(running) = &timed_out {
+        failures.push(format!(
+            "--timeout {} s passed; no action was started after it, and these were still \
+             running (they were let finish): {}",
+            args.timeout.as_secs(),
+            running.join("; ")
+        ));
+    }
     match args.output {
         Output::Json => print_json(&serde_json::json!({
             "cluster": spec.name,
