@@ -104,7 +104,7 @@ async fn take<E: HostEngine>(
         source,
     };
     let lock_labels = lock_labels(cluster, owner);
-    // One takeover per host: a second dead holder would be another run's takeover racing ours.
+    // At most one takeover per host: what holds it after ours is another run's, and is named.
     let mut took_over = false;
     loop {
         let held = match engine
