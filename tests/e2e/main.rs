@@ -5,6 +5,7 @@ mod cli;
 mod lab;
 mod multihost;
 mod support;
+mod survive;
 mod swarm1;
 
 use std::collections::BTreeMap;

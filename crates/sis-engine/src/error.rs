@@ -130,6 +130,11 @@ impl EngineError {
         redacted
     }
 
+    /// Whether the engine could not be reached at all (as opposed to answering with an error).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Connect { .. })
+    }
+
     /// The HTTP status the engine answered with, if it answered at all.
     pub fn status_code(&self) -> Option<u16> {
         match self {

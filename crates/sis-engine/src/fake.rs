@@ -43,7 +43,8 @@ use sis_types::{
 
 pub use crate::fake_swarm2::{FakeSwarm2, FakeSwarm2Entry, SharedSwarm2};
 use crate::{
-    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockOutcome, Swarm2Local,
+    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder, LockOutcome,
+    Swarm2Local,
 };
 
 /// The operations of [`HostEngine`], as recorded.
@@ -78,6 +79,7 @@ pub enum Op {
     Swarm2Ingress,
     Swarm2SetIngress,
     AcquireLock,
+    LockHolder,
     ReleaseLock,
 }
 
@@ -113,6 +115,7 @@ impl fmt::Display for Op {
             Op::Swarm2Ingress => "swarm2_ingress",
             Op::Swarm2SetIngress => "swarm2_set_ingress",
             Op::AcquireLock => "acquire_lock",
+            Op::LockHolder => "lock_holder",
             Op::ReleaseLock => "release_lock",
         };
         f.write_str(name)
@@ -137,6 +140,8 @@ pub enum Failure {
     Transient,
     /// [`EngineError::is_transient`] is false.
     Permanent,
+    /// The engine cannot be reached ([`EngineError::Connect`]).
+    Unreachable,
 }
 
 /// A container as the fake keeps it.
@@ -168,12 +173,14 @@ pub struct FakeState {
     /// Images loaded into each container (by name) with `load_image_in_container`.
     pub loaded: BTreeMap<String, BTreeSet<String>>,
     pub swarm1: Swarm1Membership,
-    /// Lock name → (owner, since).
-    pub locks: BTreeMap<String, (String, String)>,
+    /// Lock name → the lock object.
+    pub locks: BTreeMap<String, LockHolder>,
     /// What `observe` reports as the capability bounding set (default: full, 41 capabilities).
     pub cap_bnd: Option<u64>,
     pub calls: Vec<Call>,
     failures: Vec<Injected>,
+    /// How long each call of an operation takes (on tokio's clock); none by default.
+    delays: BTreeMap<Op, Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -293,6 +300,20 @@ impl FakeHost {
         *self.exec.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(handler);
     }
 
+    /// Makes every later call of `op` take `delay` (on tokio's clock, so a test with a paused
+    /// clock passes it at once).
+    pub fn delay(&self, op: Op, delay: Duration) {
+        self.state().delays.insert(op, delay);
+    }
+
+    /// Waits the delay set for `op` with [`FakeHost::delay`], if any.
+    async fn take_time(&self, op: Op) {
+        let delay = self.state().delays.get(&op).copied();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// Records the call and returns the state, or the injected failure.
     fn call(&self, op: Op, name: &str) -> Result<MutexGuard<'_, FakeState>, EngineError> {
         let mut state = self.state();
@@ -314,6 +335,7 @@ impl FakeHost {
                     detail: "injected".to_string(),
                 },
                 Failure::Permanent => EngineError::Other(what),
+                Failure::Unreachable => unreachable_error(&self.endpoint),
             });
         }
         Ok(state)
@@ -470,6 +492,7 @@ impl HostEngine for FakeHost {
         token: String,
         advertise_addr: Option<String>,
     ) -> Result<(), EngineError> {
+        self.take_time(Op::Swarm1Join).await;
         let mut state = self.call(Op::Swarm1Join, "")?;
         let invalid = || EngineError::Other(format!("swarm join: invalid join token {token}"));
         let rest = token.strip_prefix("SWMTKN-").ok_or_else(invalid)?;
@@ -779,25 +802,43 @@ impl HostEngine for FakeHost {
         &self,
         name: &str,
         owner: &str,
-        _labels: BTreeMap<String, String>,
+        mut labels: BTreeMap<String, String>,
     ) -> Result<LockOutcome, EngineError> {
         let mut state = self.call(Op::AcquireLock, name)?;
-        if let Some((owner, since)) = state.locks.get(name) {
-            return Ok(LockOutcome::Held {
-                owner: owner.clone(),
-                since: since.clone(),
-            });
+        if let Some(held) = state.locks.get(name) {
+            return Ok(LockOutcome::Held(held.clone()));
         }
-        let since = format!("call {}", state.calls.len());
-        state
-            .locks
-            .insert(name.to_string(), (owner.to_string(), since));
-        Ok(LockOutcome::Acquired)
+        let id = format!("lock-{}", state.calls.len());
+        labels.insert(crate::LOCK_OWNER_LABEL.to_string(), owner.to_string());
+        let held = LockHolder {
+            id: id.clone(),
+            owner: owner.to_string(),
+            since: format!("call {}", state.calls.len()),
+            labels,
+        };
+        state.locks.insert(name.to_string(), held);
+        Ok(LockOutcome::Acquired { id })
     }
 
-    async fn release_lock(&self, name: &str) -> Result<(), EngineError> {
-        self.call(Op::ReleaseLock, name)?.locks.remove(name);
+    async fn lock_holder(&self, name: &str) -> Result<Option<LockHolder>, EngineError> {
+        Ok(self.call(Op::LockHolder, name)?.locks.get(name).cloned())
+    }
+
+    async fn release_lock(&self, id: &str) -> Result<(), EngineError> {
+        self.call(Op::ReleaseLock, id)?
+            .locks
+            .retain(|_, held| held.id != id);
         Ok(())
+    }
+}
+
+/// What an engine that cannot be reached answers (a refused connection).
+fn unreachable_error(endpoint: &str) -> EngineError {
+    EngineError::Connect {
+        endpoint: endpoint.to_string(),
+        source: bollard::errors::Error::IOError {
+            err: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        },
     }
 }
 
@@ -1002,12 +1043,19 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             let lock = |owner: &'static str| host.acquire_lock("demo-lock", owner, BTreeMap::new());
-            assert_eq!(lock("a").await.unwrap(), LockOutcome::Acquired);
-            assert!(
-                matches!(lock("b").await.unwrap(), LockOutcome::Held { owner, .. } if owner == "a")
-            );
-            host.release_lock("demo-lock").await.unwrap();
-            assert_eq!(lock("b").await.unwrap(), LockOutcome::Acquired);
+            let LockOutcome::Acquired { id } = lock("a").await.unwrap() else {
+                panic!("the lock was free")
+            };
+            assert!(matches!(lock("b").await.unwrap(), LockOutcome::Held(h) if h.owner == "a"));
+            // Only the object with that ID is released: a later lock stays.
+            host.release_lock(&id).await.unwrap();
+            assert!(matches!(
+                lock("b").await.unwrap(),
+                LockOutcome::Acquired { .. }
+            ));
+            host.release_lock(&id).await.unwrap();
+            let held = host.lock_holder("demo-lock").await.unwrap().unwrap();
+            assert_eq!(held.owner, "b");
         });
     }
 

@@ -236,7 +236,8 @@ pub trait HostEngine: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// Take the cluster's apply lock: an object on this engine named `name` that only one
-    /// creator can make. Returns who holds it when it is taken already.
+    /// creator can make, labelled with `labels` and `owner`. Returns its ID, or who holds it
+    /// when it is taken already.
     ///
     /// [`crate::DockerHost`] uses a container that is created and never started: container
     /// names are reserved atomically by dockerd, while two concurrent network creations with
@@ -248,19 +249,37 @@ pub trait HostEngine: Send + Sync + 'static {
         labels: BTreeMap<String, String>,
     ) -> impl Future<Output = Result<LockOutcome, EngineError>> + Send;
 
-    /// Release the lock (404 = success).
-    fn release_lock(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Who holds the lock `name`, if anyone.
+    fn lock_holder(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<LockHolder>, EngineError>> + Send;
+
+    /// Remove the lock object with this ID (404 = success). By ID, not by name: a lock that
+    /// another run has taken since is a new object, and stays.
+    fn release_lock(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 }
 
 /// The result of [`HostEngine::acquire_lock`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockOutcome {
-    Acquired,
-    /// Someone else holds it: their owner string and when they took it (RFC 3339, from the engine).
-    Held {
-        owner: String,
-        since: String,
-    },
+    /// Taken: the ID of the lock object, to release exactly it.
+    Acquired { id: String },
+    /// Someone else holds it.
+    Held(LockHolder),
+}
+
+/// A lock object and what it says of its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The lock object's ID.
+    pub id: String,
+    /// The owner as written by the taker, for people.
+    pub owner: String,
+    /// When it was taken (RFC 3339, from the engine).
+    pub since: String,
+    /// All labels of the lock object (the owner's identity among them).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A node's own view of its swarm2 membership (`docker info` → `.Swarm`).

@@ -9,8 +9,9 @@ use sis_spec::Spec;
 use sis_types::{Observed, Plan};
 use tokio::sync::watch;
 
+use crate::deadline::execute_until;
 use crate::events::{Event, Progress};
-use crate::execute::{execute, ExecOptions, PassReport};
+use crate::execute::{ExecOptions, PassReport};
 use crate::observe::{observe, Hosts};
 
 /// Bounds of [`converge`].
@@ -53,11 +54,14 @@ pub struct ConvergeReport {
     pub observed: Observed,
     /// Each executed pass.
     pub passes: Vec<PassReport>,
+    /// When `--timeout` passed during a pass: the actions that were running then (they were
+    /// let finish; no new one started).
+    pub running_at_timeout: Vec<String>,
     pub elapsed: Duration,
 }
 
 /// Observe → plan → execute until the plan is empty, a failure no retry fixes, the timeout or
-/// `cancel`. A plan error (unreachable host, wrong subnet, foreign swarm) ends it before any
+/// `cancel`. The timeout bounds a pass too: past it, no new action starts. A plan error (unreachable host, wrong subnet, foreign swarm) ends it before any
 /// change when it happens on the first pass.
 pub async fn converge<E: HostEngine>(
     spec: &Spec,
@@ -67,6 +71,9 @@ pub async fn converge<E: HostEngine>(
     cancel: &watch::Receiver<bool>,
 ) -> Result<ConvergeReport, PlanError> {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now()
+        .checked_add(opts.timeout)
+        .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(365 * 86400));
     let mut passes = Vec::new();
     let mut first_plan = None;
     let mut pass_no = 0;
@@ -90,6 +97,7 @@ pub async fn converge<E: HostEngine>(
             first_plan: first.clone(),
             observed,
             passes: Vec::new(),
+            running_at_timeout: Vec::new(),
             elapsed: started.elapsed(),
         };
         let ending = if plan.is_empty() {
@@ -106,7 +114,7 @@ pub async fn converge<E: HostEngine>(
             report.passes = passes;
             return Ok(report);
         }
-        let report = execute(
+        let (report, timed_out) = execute_until(
             &plan,
             &spec.name,
             &spec.network.name,
@@ -114,6 +122,7 @@ pub async fn converge<E: HostEngine>(
             &opts.exec,
             progress,
             cancel,
+            deadline,
         )
         .await;
         let permanent = report.has_permanent_failure();
@@ -123,16 +132,19 @@ pub async fn converge<E: HostEngine>(
             .iter()
             .any(|(_, o, _)| *o == crate::Outcome::Done);
         passes.push(report);
-        if permanent || *cancel.borrow() {
-            let mut report = end(
-                if permanent {
-                    Ending::Failed
-                } else {
-                    Ending::Interrupted
-                },
-                observed,
-            );
+        let ending = if permanent {
+            Some(Ending::Failed)
+        } else if *cancel.borrow() {
+            Some(Ending::Interrupted)
+        } else if timed_out.is_some() {
+            Some(Ending::TimedOut)
+        } else {
+            None
+        };
+        if let Some(ending) = ending {
+            let mut report = end(ending, observed);
             report.passes = passes;
+            report.running_at_timeout = timed_out.unwrap_or_default();
             return Ok(report);
         }
         if !progressed || pending > 0 {

@@ -4,21 +4,25 @@
 //! - [`execute()`] runs one plan: phase after phase, actions of a phase concurrently within
 //!   per-host and swarm2-join bounds, transient errors retried ([`retry_after`]), every
 //!   outcome kept,
+//! - [`execute_until()`] runs one plan and starts no action past a deadline,
 //! - [`converge()`] loops observe → plan → execute until the plan is empty.
 //!
 //! It is generic over [`sis_engine::HostEngine`]: the bollard engine in production and the
 //! real-engine tests, an in-memory fake in unit tests of the logic here.
 
 mod converge;
+mod deadline;
 mod events;
 mod execute;
 mod images;
 pub mod lock;
 mod observe;
+mod owner;
 mod schedule;
 mod steps;
 
 pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
+pub use deadline::execute_until;
 pub use events::{Event, Milestone, Outcome, Progress, Silent};
 pub use execute::{execute, retry_after, ExecOptions, PassReport};
 pub use observe::{error_chain, observe, Hosts};

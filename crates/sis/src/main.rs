@@ -2,13 +2,14 @@
 //! the libraries: `sis-spec` (the spec), `sis-planner` (pure planning), `sis-executor`
 //! (observe, execute, converge) and `sis-engine` (Docker).
 
+mod apply_lock;
 mod cli;
 mod commands;
 mod exit;
 mod hosts;
-mod interrupt;
 mod output;
 mod progress;
+mod signals;
 mod spec;
 mod timeline;
 
@@ -54,22 +55,62 @@ fn block_on<F: std::future::Future<Output = CliResult>>(f: F) -> CliResult {
         .block_on(f)
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
+/// The HTTP client's crates. At debug and trace they log request and response bodies, and
+/// those hold swarm1's join tokens (swarm inspect, swarm join): the default filters keep them
+/// at info at every verbosity. `RUST_LOG` replaces the filter entirely, so
+/// `RUST_LOG=trace` prints tokens.
+const HTTP_CRATES: &[&str] = &[
+    "bollard",
+    "hyper",
+    "hyper_util",
+    "hyperlocal",
+    "hyper_rustls",
+    "h2",
+    "http",
+    "rustls",
+    "tokio_rustls",
+    "openssh",
+    "tower",
+];
+
+/// The filter for `-v` counts when `RUST_LOG` is not set.
+fn default_filter(verbose: u8) -> String {
+    let ours = match verbose {
+        0 => return "warn".to_string(),
         1 => "sis=debug,sis_executor=debug,sis_engine=debug,info",
         _ => "trace",
     };
-    // bollard logs request and response bodies at debug level: an exec's body carries a
-    // swarm2 join token in its environment, a swarm inspection swarm1's tokens. No
-    // verbosity shows them.
-    let quiet_bodies = "bollard::docker=info".parse().expect("a valid directive");
+    let quiet: Vec<String> = HTTP_CRATES.iter().map(|c| format!("{c}=info")).collect();
+    format!("{ours},{}", quiet.join(","))
+}
+
+fn init_tracing(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
-        .add_directive(quiet_bodies);
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter(verbose)))
+        // bollard logs request and response bodies at debug level: an exec's body carries a
+        // swarm2 join token in its environment, a swarm inspection swarm1's tokens. Not even
+        // RUST_LOG shows them.
+        .add_directive("bollard::docker=info".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_http_client_stays_at_info_at_every_verbosity() {
+        for verbose in 1..=3 {
+            let filter = default_filter(verbose);
+            for c in HTTP_CRATES {
+                assert!(filter.contains(&format!(",{c}=info")), "{filter}");
+            }
+            tracing_subscriber::EnvFilter::try_new(&filter).expect("the filter parses");
+        }
+        assert_eq!(default_filter(0), "warn");
+    }
 }

@@ -155,3 +155,65 @@ where
     }
     Ok(())
 }
+
+/// A pull that shows no progress this long is given up: a registry that stopped answering
+/// would otherwise hold its action, and so the whole pass, forever. The error is transient,
+/// so the pull is tried again.
+pub(super) const PULL_STALL: Duration = Duration::from_secs(120);
+
+/// The next item of a progress stream, or a timeout error (`op` names what and where) when
+/// none comes within `stall`.
+pub(super) async fn next_or_stall<S>(
+    stream: &mut S,
+    stall: Duration,
+    op: impl FnOnce() -> String,
+) -> Result<Option<S::Item>, EngineError>
+where
+    S: Stream + Unpin,
+{
+    tokio::time::timeout(stall, stream.next())
+        .await
+        .map_err(|_| EngineError::Timeout {
+            op: op(),
+            seconds: stall.as_secs(),
+            detail: "no progress from the engine for that long; giving this try up".to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_without_progress_is_a_transient_timeout_naming_it() {
+        let mut stalled = futures::stream::pending::<u32>();
+        let op = || "pull image busybox:1 on unix:///var/run/docker.sock".to_string();
+        let e = next_or_stall(&mut stalled, PULL_STALL, op)
+            .await
+            .unwrap_err();
+        assert!(e.is_transient());
+        let text = e.to_string();
+        assert!(
+            text.contains("busybox:1") && text.contains("unix:///var/run/docker.sock"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_that_moves_is_read_to_its_end() {
+        let mut moving = futures::stream::iter([1, 2]);
+        let op = String::new;
+        assert_eq!(
+            next_or_stall(&mut moving, PULL_STALL, op).await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            next_or_stall(&mut moving, PULL_STALL, op).await.unwrap(),
+            Some(2)
+        );
+        assert_eq!(
+            next_or_stall(&mut moving, PULL_STALL, op).await.unwrap(),
+            None
+        );
+    }
+}

@@ -16,7 +16,7 @@ use sis_types::labels;
 
 use super::network::unsorted;
 use super::{is_status, DockerHost};
-use crate::{EngineError, LockOutcome};
+use crate::{EngineError, LockHolder, LockOutcome};
 
 /// The image of lock containers: empty, imported on the host when missing (no registry
 /// needed). A container needs an image, and this one has no other use.
@@ -51,25 +51,14 @@ pub(super) async fn acquire(
         };
         let options = CreateContainerOptionsBuilder::new().name(name).build();
         let e = match docker.create_container(Some(options), body).await {
-            Ok(_) => return Ok(LockOutcome::Acquired),
+            Ok(created) => return Ok(LockOutcome::Acquired { id: created.id }),
             Err(e) if is_status(&e, 409) => e,
             Err(e) => return Err(host.fail(format!("take lock {name}"))(e)),
         };
-        match docker.inspect_container(name, None).await {
-            Ok(held) => {
-                let labels = held.config.and_then(|c| c.labels).unwrap_or_default();
-                return Ok(LockOutcome::Held {
-                    owner: labels.get(LOCK_OWNER_LABEL).cloned().unwrap_or_else(|| {
-                        format!("an unknown owner (no {LOCK_OWNER_LABEL} label)")
-                    }),
-                    since: held.created.unwrap_or_default(),
-                });
-            }
+        match holder(host, name).await? {
+            Some(held) => return Ok(LockOutcome::Held(held)),
             // Released between our create and inspect: try again.
-            Err(inspect) if is_status(&inspect, 404) => {
-                tracing::debug!("lock {name} was released meanwhile: {e}");
-            }
-            Err(inspect) => return Err(host.fail(format!("inspect lock {name}"))(inspect)),
+            None => tracing::debug!("lock {name} was released meanwhile: {e}"),
         }
     }
     Err(EngineError::Other(format!(
@@ -79,13 +68,40 @@ pub(super) async fn acquire(
     )))
 }
 
-pub(super) async fn release(host: &DockerHost, name: &str) -> Result<(), EngineError> {
+pub(super) async fn holder(
+    host: &DockerHost,
+    name: &str,
+) -> Result<Option<LockHolder>, EngineError> {
+    let docker = host.client().await?;
+    let held = match docker.inspect_container(name, None).await {
+        Ok(held) => held,
+        Err(e) if is_status(&e, 404) => return Ok(None),
+        Err(e) => return Err(host.fail(format!("inspect lock {name}"))(e)),
+    };
+    let labels: BTreeMap<String, String> = held
+        .config
+        .and_then(|c| c.labels)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    Ok(Some(LockHolder {
+        id: held.id.unwrap_or_else(|| name.to_string()),
+        owner: labels
+            .get(LOCK_OWNER_LABEL)
+            .cloned()
+            .unwrap_or_else(|| format!("an unknown owner (no {LOCK_OWNER_LABEL} label)")),
+        since: held.created.unwrap_or_default(),
+        labels,
+    }))
+}
+
+pub(super) async fn release(host: &DockerHost, id: &str) -> Result<(), EngineError> {
     let docker = host.client().await?;
     let options = RemoveContainerOptionsBuilder::new().force(true).build();
-    match docker.remove_container(name, Some(options)).await {
+    match docker.remove_container(id, Some(options)).await {
         Ok(()) => Ok(()),
         Err(e) if is_status(&e, 404) => Ok(()),
-        Err(e) => Err(host.fail(format!("release lock {name}"))(e)),
+        Err(e) => Err(host.fail(format!("release lock {id}"))(e)),
     }
 }
 

@@ -26,7 +26,8 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
 use crate::{
-    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockOutcome, Swarm2Local,
+    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder, LockOutcome,
+    Swarm2Local,
 };
 
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
@@ -375,8 +376,12 @@ impl HostEngine for DockerHost {
         lock::acquire(self, name, owner, labels).await
     }
 
-    async fn release_lock(&self, name: &str) -> Result<(), EngineError> {
-        lock::release(self, name).await
+    async fn lock_holder(&self, name: &str) -> Result<Option<LockHolder>, EngineError> {
+        lock::holder(self, name).await
+    }
+
+    async fn release_lock(&self, id: &str) -> Result<(), EngineError> {
+        lock::release(self, id).await
     }
 }
 

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use bollard::models::{SwarmInitRequest, SwarmJoinRequest, SwarmSpec};
 use bollard::query_parameters::{CreateImageOptionsBuilder, LeaveSwarmOptionsBuilder};
-use futures::StreamExt;
 use sis_types::{LocalNodeState, Role, Swarm1Membership};
 
+use super::images::PULL_STALL;
 use super::DockerHost;
 use crate::error::message;
 use crate::EngineError;
@@ -257,7 +257,8 @@ pub(super) async fn pull_image(host: &DockerHost, image: &str) -> Result<(), Eng
     }
     let mut progress = docker.create_image(Some(options.build()), None, None);
     let endpoint = &host.inner.endpoint;
-    while let Some(item) = progress.next().await {
+    let stalled = || host.op(format!("pull image {image}"));
+    while let Some(item) = super::images::next_or_stall(&mut progress, PULL_STALL, stalled).await? {
         match item {
             Ok(info) => {
                 let status = info.status.unwrap_or_default();

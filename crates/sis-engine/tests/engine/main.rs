@@ -216,20 +216,27 @@ async fn the_lock_goes_to_one_taker_at_a_time() {
         (labels::ROLE.to_string(), labels::ROLE_LOCK.to_string()),
     ]);
     let first = host.acquire_lock(&name, "first", labels.clone()).await;
-    assert_eq!(first.unwrap(), LockOutcome::Acquired);
+    let LockOutcome::Acquired { id: first } = first.unwrap() else {
+        panic!("the lock was free")
+    };
     match host
         .acquire_lock(&name, "second", labels.clone())
         .await
         .unwrap()
     {
-        LockOutcome::Held { owner, since } => {
-            assert_eq!(owner, "first");
-            assert!(since.starts_with("20"), "since {since:?}");
+        LockOutcome::Held(held) => {
+            assert_eq!(held.owner, "first");
+            assert_eq!(held.id, first);
+            assert!(held.since.starts_with("20"), "since {:?}", held.since);
+            assert_eq!(held.labels.get(labels::CLUSTER), Some(&scratch.cluster));
         }
-        LockOutcome::Acquired => panic!("the lock was taken twice"),
+        LockOutcome::Acquired { .. } => panic!("the lock was taken twice"),
     }
-    host.release_lock(&name).await.unwrap();
-    host.release_lock(&name).await.unwrap();
+    let holder = host.lock_holder(&name).await.unwrap().expect("held");
+    assert_eq!(holder.owner, "first");
+    host.release_lock(&first).await.unwrap();
+    host.release_lock(&first).await.unwrap();
+    assert_eq!(host.lock_holder(&name).await.unwrap(), None);
 
     // Taken by exactly one of many concurrent takers.
     let takers = (0..8).map(|i| {
@@ -240,18 +247,23 @@ async fn the_lock_goes_to_one_taker_at_a_time() {
                 .await
         })
     });
-    let mut acquired = 0;
+    let mut acquired = Vec::new();
     for taker in takers {
-        if taker.await.unwrap().unwrap() == LockOutcome::Acquired {
-            acquired += 1;
+        if let LockOutcome::Acquired { id } = taker.await.unwrap().unwrap() {
+            acquired.push(id);
         }
     }
-    assert_eq!(acquired, 1);
-    host.release_lock(&name).await.unwrap();
-    assert_eq!(
-        host.acquire_lock(&name, "after", labels).await.unwrap(),
-        LockOutcome::Acquired
-    );
+    assert_eq!(acquired.len(), 1);
+    host.release_lock(&acquired[0]).await.unwrap();
+    let LockOutcome::Acquired { id: after } =
+        host.acquire_lock(&name, "after", labels).await.unwrap()
+    else {
+        panic!("the lock was released")
+    };
+    // Releasing a lock object that is gone leaves the new one alone.
+    host.release_lock(&acquired[0]).await.unwrap();
+    assert_eq!(host.lock_holder(&name).await.unwrap().unwrap().id, after);
+    host.release_lock(&after).await.unwrap();
 }
 
 #[tokio::test]

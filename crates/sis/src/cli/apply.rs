@@ -13,7 +13,8 @@ pub struct ApplyArgs {
     pub file: PathBuf,
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Give up when the hosts do not match the spec after this long (e.g. 90s, 10m).
+    /// Give up when the hosts do not match the spec after this long (e.g. 90s, 10m); past it
+    /// no action starts, and the running ones finish.
     #[arg(long, value_parser = parse_duration, default_value = "15m")]
     pub timeout: Duration,
     /// Actions running at once against one host.

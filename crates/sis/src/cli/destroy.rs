@@ -1,10 +1,11 @@
 //! `sis destroy`'s arguments.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
-use super::Output;
+use super::{parse_duration, Output};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -17,6 +18,9 @@ pub struct DestroyArgs {
     pub swarm1: bool,
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Start no action after this long (e.g. 90s, 10m); the running ones finish.
+    #[arg(long, value_parser = parse_duration, default_value = "15m")]
+    pub timeout: Duration,
     /// Print only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,

@@ -40,7 +40,8 @@ Exit codes: 0 success (no changes), 1 error, 2 changes present (plan --detailed-
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides it.
+    /// More log output on stderr (-v: debug, -vv: trace; the HTTP client stays at info, as
+    /// its debug output holds join tokens). RUST_LOG overrides it, and can print secrets.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -61,8 +62,9 @@ swarm2 joins (--joins), with transient errors retried. Then it observes again an
 until nothing is left to do or --timeout passes. Running it on a converged cluster changes \
 nothing; changing `nodes:` grows or shrinks swarm2.\n\n\
 Only one apply or destroy of a cluster runs at a time: a second one refuses and says who holds \
-the lock (a container named CLUSTER-sis-lock on the first host). Ctrl-C lets running actions \
-finish and starts no new ones; run apply again to finish."
+the lock (a container named CLUSTER-sis-lock on every reachable host). A lock left by a run on \
+this machine whose process is gone is taken over, with a note. Ctrl-C, SIGTERM and SIGHUP let \
+running actions finish and start no new ones; run apply again to finish."
     )]
     Apply(ApplyArgs),
     /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
@@ -70,7 +72,8 @@ finish and starts no new ones; run apply again to finish."
     /// Remove every container, volume and network of the cluster from its hosts
     /// (`--swarm1`: and swarm1, when sis made it for the cluster).
     Destroy(DestroyArgs),
-    /// Remove a stale apply lock left by a run that died.
+    /// Remove the cluster's lock from its hosts, saying who held it (a lock left by a run of
+    /// another machine that died; one left on this machine is taken over by the next run).
     Unlock(UnlockArgs),
     #[command(subcommand)]
     Lab(LabCommand),
@@ -111,6 +114,9 @@ pub struct ValidateArgs {
 pub struct UnlockArgs {
     /// The cluster spec (YAML).
     pub file: PathBuf,
+    /// Remove it even when its holder is a process that still runs on this machine.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,16 +2,15 @@
 
 use serde_json::json;
 use sis_executor::{
-    converge, error_chain, lock, ConvergeOptions, ConvergeReport, Ending, Event, ExecOptions,
-    Outcome, Progress,
+    converge, ConvergeOptions, ConvergeReport, Ending, Event, ExecOptions, Outcome, Progress,
 };
 use sis_types::Mark;
 
 use crate::cli::{ApplyArgs, Output};
 use crate::exit::{self, CliError, CliResult};
-use crate::interrupt::interrupt_on_ctrl_c;
 use crate::output::print_json;
 use crate::progress::Reporter;
+use crate::signals::interrupt_on_signals;
 use crate::spec::load_spec;
 use crate::timeline::Timeline;
 
@@ -37,17 +36,15 @@ impl Progress for ApplyProgress {
 pub async fn apply(args: ApplyArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
-    let cancel = interrupt_on_ctrl_c();
-    lock::acquire(&spec, &hosts, &lock::owner("apply"))
-        .await
-        .map_err(|e| error_chain(&e))?;
+    let cancel = interrupt_on_signals();
+    let lock = crate::apply_lock::take(&spec, &hosts, "apply").await?;
     let progress = ApplyProgress {
         reporter: Reporter::new(args.quiet),
         timeline: Timeline::new(),
         print_plan: args.output == Output::Text && !args.quiet,
     };
     let result = converge(&spec, &hosts, &options(&args), &progress, &cancel).await;
-    let unlocked = lock::release(&spec, &hosts).await;
+    let unlocked = crate::apply_lock::release(&hosts, &lock).await;
     let report = result.map_err(|e| {
         let mut text = String::from("cannot plan (nothing was changed by this pass):");
         for p in &e.problems {
@@ -57,8 +54,7 @@ pub async fn apply(args: ApplyArgs) -> CliResult {
     })?;
     if let Err(e) = unlocked {
         eprintln!(
-            "warning: could not remove the apply lock: {}; run `sis unlock {}`",
-            error_chain(&e),
+            "warning: could not remove the apply lock: {e}; run `sis unlock {}`",
             args.file.display()
         );
     }
@@ -141,6 +137,14 @@ fn print_summary(report: &ConvergeReport, args: &ApplyArgs) {
         ),
         Ending::Failed => println!("Apply failed after {secs:.1} s: {done}."),
     }
+    if !report.running_at_timeout.is_empty() {
+        eprintln!(
+            "error: --timeout {} s passed during a pass; no action was started after it, and \
+             these were still running (they were let finish): {}",
+            args.timeout.as_secs(),
+            report.running_at_timeout.join("; ")
+        );
+    }
     if let Some(last) = report.passes.last() {
         for (a, o) in last.failures() {
             if let Outcome::Failed { error, .. } = o {
@@ -190,5 +194,6 @@ fn report_json(report: &ConvergeReport) -> serde_json::Value {
         "done": {"add": add, "change": change, "remove": remove},
         "plan": report.first_plan,
         "passes": passes,
+        "running_at_timeout": report.running_at_timeout,
     })
 }

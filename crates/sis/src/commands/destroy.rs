@@ -1,24 +1,22 @@
 //! `sis destroy`: remove everything that carries the cluster's label, and with `--swarm1`
 //! swarm1 when sis made it for the cluster.
 
-use sis_executor::{error_chain, execute, lock, observe, ExecOptions};
+use sis_executor::{execute_until, observe, ExecOptions};
 use sis_planner::{plan_destroy, DestroyOptions};
 use sis_types::{labels, Action, Plan};
 
 use crate::cli::{DestroyArgs, Output};
 use crate::exit::{self, CliError, CliResult};
-use crate::interrupt::interrupt_on_ctrl_c;
 use crate::output::print_json;
 use crate::progress::Reporter;
+use crate::signals::interrupt_on_signals;
 use crate::spec::load_spec;
 
 pub async fn destroy(args: DestroyArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
-    let cancel = interrupt_on_ctrl_c();
-    lock::acquire(&spec, &hosts, &lock::owner("destroy"))
-        .await
-        .map_err(|e| error_chain(&e))?;
+    let cancel = interrupt_on_signals();
+    let lock = crate::apply_lock::take(&spec, &hosts, "destroy").await?;
     let observed = observe(&spec, &hosts).await;
     let options = DestroyOptions {
         swarm1: args.swarm1,
@@ -28,7 +26,8 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
         print!("{}", sis_planner::render_text(&plan));
     }
     let reporter = Reporter::new(args.quiet);
-    let report = execute(
+    let deadline = tokio::time::Instant::now() + args.timeout;
+    let (report, timed_out) = execute_until(
         &plan,
         &spec.name,
         &spec.network.name,
@@ -36,6 +35,7 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
         &ExecOptions::default(),
         &reporter,
         &cancel,
+        deadline,
     )
     .await;
 
@@ -48,13 +48,21 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         left = leftovers(&spec, &plan, &observe(&spec, &hosts).await);
     }
-    if let Err(e) = lock::release(&spec, &hosts).await {
-        left.push(format!("the apply lock ({})", error_chain(&e)));
+    if let Err(e) = crate::apply_lock::release(&hosts, &lock).await {
+        left.push(format!("the apply lock ({e})"));
     }
-    let failures: Vec<String> = report
+    let mut failures: Vec<String> = report
         .failures()
         .map(|(a, o)| format!("{}: {o:?}", a.action.describe()))
         .collect();
+    if let Some(running) = &timed_out {
+        failures.push(format!(
+            "--timeout {} s passed; no action was started after it, and these were still \
+             running (they were let finish): {}",
+            args.timeout.as_secs(),
+            running.join("; ")
+        ));
+    }
     match args.output {
         Output::Json => print_json(&serde_json::json!({
             "cluster": spec.name,
