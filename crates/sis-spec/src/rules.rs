@@ -48,7 +48,7 @@ pub const CAPABILITIES: &[&str] = &[
     "CHECKPOINT_RESTORE",
 ];
 
-/// Longest cluster or host name: both go into container names (`NAME-HOST-7`) and hostnames.
+/// Longest cluster or host name: both go into container names (`NAME.HOST-7`) and hostnames.
 pub(crate) const MAX_NAME: usize = 32;
 
 /// Why `value` is not a valid cluster or host name (`[a-z0-9-]`, not starting with `-`,

@@ -329,7 +329,7 @@ fn swarm2_of(case: &Case, nodes: &[ContainerObservation]) -> Option<Swarm2Observ
         entries.push(entry("g1".into(), "", "unknown", false));
     }
     if unknown_node {
-        entries.push(entry("g2".into(), "demo-a-9", "down", false));
+        entries.push(entry("g2".into(), "demo.a-9", "down", false));
     }
     if duplicate {
         entries.push(entry("g3".into(), &via_name, "down", false));
