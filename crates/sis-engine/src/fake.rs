@@ -555,6 +555,7 @@ impl HostEngine for FakeHost {
     async fn run_container(&self, spec: &ContainerSpec) -> Result<(), EngineError> {
         let mut state = self.call(Op::RunContainer, &spec.name)?;
         if let Some(existing) = state.containers.get_mut(&spec.name) {
+            crate::ownership::claim(&self.endpoint, &spec.name, &spec.labels, &existing.labels)?;
             existing.state = "running".to_string();
             return Ok(());
         }
@@ -600,6 +601,16 @@ impl HostEngine for FakeHost {
         let mut state = self.call(Op::RemoveContainer, name)?;
         state.containers.remove(name);
         // Its images lived in its anonymous volume, removed with it.
+        state.loaded.remove(name);
+        Ok(())
+    }
+
+    async fn remove_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
+        let mut state = self.call(Op::RemoveContainer, name)?;
+        if let Some(existing) = state.containers.get(name) {
+            crate::ownership::claim_for_removal(&self.endpoint, name, cluster, &existing.labels)?;
+        }
+        state.containers.remove(name);
         state.loaded.remove(name);
         Ok(())
     }

@@ -21,6 +21,7 @@
 mod docker;
 mod error;
 pub mod fake;
+mod ownership;
 mod trait_def;
 
 pub use docker::{

@@ -55,7 +55,7 @@ fn copy(from: &str, to: &str, image: &str) -> Action {
 fn create(host: &str, index: u32, preload: &[&str]) -> Action {
     Action::CreateNode {
         host: host.to_string(),
-        name: format!("t-{host}-{index}"),
+        name: sis_types::labels::node_name("t", host, index),
         index,
         image: NODE_IMAGE.to_string(),
         profile: NodeProfile::Privileged,
