@@ -314,6 +314,7 @@ impl HostEngine for FakeHost {
             endpoint: self.endpoint.clone(),
             version: "20.10.24".to_string(),
             api_version: "1.41".to_string(),
+            engine_id: Some(format!("fake-engine-{}", self.endpoint)),
             cpus: 2,
             memory_bytes: 24 << 30,
             cap_bnd: state.cap_bnd,

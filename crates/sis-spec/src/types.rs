@@ -79,6 +79,11 @@ pub struct Network {
     /// (the network, broadcast and gateway addresses are taken).
     #[schemars(pattern(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"))]
     pub subnet: String,
+    /// Whether the network is made and owned outside sis. An existing network of this name is
+    /// used only when it carries `sis.cluster=<cluster>` or this is `true`; sis never removes
+    /// an external network. Default: `false`.
+    #[serde(default)]
+    pub external: bool,
 }
 
 /// The K/V store container.

@@ -1,12 +1,12 @@
 //! Refusals: states the planner must not change on its own. Every problem is collected,
 //! each saying what is wrong, where, and what the user can do.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sis_spec::Spec;
 
 use super::PlanError;
-use crate::{HostFacts, HostObservation, Observed};
+use crate::{labels, HostFacts, HostObservation, Observed};
 
 /// A reachable spec host.
 pub(crate) struct HostView<'a> {
@@ -85,6 +85,7 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
         }
     }
 
+    same_engine_problems(&hosts, &mut problems);
     network_problems(spec, &hosts, &mut problems);
     let swarm1 = swarm1_view(&hosts, &mut problems);
     if problems.is_empty() {
@@ -94,7 +95,31 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
     }
 }
 
-/// An existing network of the spec's name must be an attachable overlay with the spec's subnet.
+/// Every spec host must be an engine of its own: one engine listed twice (under two
+/// endpoints that reach it) would have each host's pass remove the other's nodes as strays.
+/// Engines are told apart by the ID they report, not by endpoint text.
+fn same_engine_problems(hosts: &[HostView], problems: &mut Vec<String>) {
+    let mut by_id: BTreeMap<&str, Vec<&HostView>> = BTreeMap::new();
+    for h in hosts {
+        if let Some(id) = h.facts.engine_id.as_deref() {
+            by_id.entry(id).or_default().push(h);
+        }
+    }
+    for (id, same) in by_id.into_iter().filter(|(_, same)| same.len() > 1) {
+        let named: Vec<String> = same
+            .iter()
+            .map(|h| format!("`{}` ({})", h.name(), h.spec.endpoint))
+            .collect();
+        problems.push(format!(
+            "hosts {} are one Docker engine (engine ID {id}); list each engine once in the spec, with the nodes of all of them on that one host",
+            named.join(" and ")
+        ));
+    }
+}
+
+/// An existing network of the spec's name must be an attachable overlay with the spec's
+/// subnet, and this cluster's (labelled `sis.cluster=<cluster>`) unless the spec marks it
+/// external: a network of the same name and subnet may be a user's or another cluster's.
 fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<String>) {
     let want = &spec.network;
     // A swarm-scoped network is listed by every manager: report it once.
@@ -124,9 +149,33 @@ fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<String>)
                     "network `{}` on host `{}` has {has} but the spec wants {}; remove it (`docker network rm {}` on host {}, after removing the containers attached to it) or set network.subnet in the spec to the network's",
                     n.name, h.name(), want.subnet, n.name, h.name()
                 ));
+            } else if !want.external {
+                if let Some(problem) = foreign_network(spec, h.name(), n) {
+                    problems.push(problem);
+                }
             }
         }
     }
+}
+
+/// Why sis must not adopt network `n` (found on `host`) for this cluster, if it must not:
+/// it does not carry `sis.cluster=<cluster>`. An external network (the spec says so) is
+/// never asked.
+pub(crate) fn foreign_network(
+    spec: &Spec,
+    host: &str,
+    n: &crate::NetworkObservation,
+) -> Option<String> {
+    let cluster = &spec.name;
+    let whose = match n.labels.get(labels::CLUSTER) {
+        Some(owner) if owner == cluster => return None,
+        Some(owner) => format!("carries {}={owner}: cluster {owner}'s", labels::CLUSTER),
+        None => format!("carries no {} label: sis did not make it", labels::CLUSTER),
+    };
+    Some(format!(
+        "network `{}` on host `{host}` {whose}, not cluster {cluster}'s, so sis neither uses nor removes it; set `network.external: true` in the spec to use it as it is (sis then never removes it), remove it (`docker network rm {}` on host {host}) so sis makes its own labelled {}={cluster}, or set another network.name",
+        n.name, n.name, labels::CLUSTER
+    ))
 }
 
 /// Whether two IPv4 CIDRs name the same subnet (`10.9.0.0/16` = `10.9.0.0/16`); text that

@@ -236,7 +236,8 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
                 scope: "swarm".into(),
                 attachable: true,
                 subnets: vec!["10.9.0.0/16".into()],
-                labels: BTreeMap::new(),
+                // As sis makes it: an unlabelled one is refused (see the behaviour tests).
+                labels: BTreeMap::from([(labels::CLUSTER.into(), "demo".into())]),
             });
         }
         if network {

@@ -337,3 +337,19 @@ fn a_byte_order_mark_is_not_part_of_the_first_key() {
         ["cluster.yaml:1:10: version: 2 is not a spec version sis knows; use 1"]
     );
 }
+
+#[test]
+fn network_external_is_false_unless_set_and_takes_true_or_false() {
+    let spec = sis_spec::parse_str("cluster.yaml", &yaml(BASE)).unwrap();
+    assert!(!spec.network.external);
+    let text = base_and(&["  external: true"]);
+    let spec = sis_spec::parse_str("cluster.yaml", &text).unwrap();
+    assert!(spec.network.external);
+    let wrong = problems(&base_and(&["  external: maybe"]));
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert!(
+        wrong[0].starts_with("cluster.yaml:9:13: network.external")
+            && wrong[0].contains("true or false"),
+        "{wrong:?}"
+    );
+}
