@@ -106,7 +106,10 @@ pub fn plan_destroy(spec: &Spec, observed: &Observed, options: DestroyOptions) -
                 continue;
             }
             if let Some(why) = foreign_network(spec, host, n) {
-                out.note(format!("{}; it stays", why.split(", so sis").next().unwrap_or(&why)));
+                out.note(format!(
+                    "{}; it stays",
+                    why.split(", so sis").next().unwrap_or(&why)
+                ));
                 continue;
             }
             let reason = format!("carries {}={}", labels::CLUSTER, spec.name);

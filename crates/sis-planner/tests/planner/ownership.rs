@@ -60,14 +60,22 @@ fn another_cluster_s_network_is_refused_naming_the_cluster() {
 
 #[test]
 fn an_external_network_is_used_as_it_is() {
-    let p = plan(&external(cases::spec("converged")), &with_network_labels(&[])).unwrap();
+    let p = plan(
+        &external(cases::spec("converged")),
+        &with_network_labels(&[]),
+    )
+    .unwrap();
     assert!(p.is_empty(), "{p:?}");
 }
 
 #[test]
 fn destroy_removes_only_the_cluster_s_labelled_network() {
     let spec = cases::spec("converged");
-    let labelled = plan_destroy(&spec, &cases::observed("converged"), DestroyOptions::default());
+    let labelled = plan_destroy(
+        &spec,
+        &cases::observed("converged"),
+        DestroyOptions::default(),
+    );
     assert!(removes_network(&labelled));
 
     // Same name and subnet, but not labelled: a user's, or another tool's.
@@ -81,13 +89,21 @@ fn destroy_removes_only_the_cluster_s_labelled_network() {
     );
 
     let other = with_network_labels(&[(labels::CLUSTER, "other")]);
-    assert!(!removes_network(&plan_destroy(&spec, &other, DestroyOptions::default())));
+    assert!(!removes_network(&plan_destroy(
+        &spec,
+        &other,
+        DestroyOptions::default()
+    )));
 }
 
 #[test]
 fn destroy_never_removes_an_external_network_even_one_with_the_cluster_s_label() {
     let spec = external(cases::spec("converged"));
-    let p = plan_destroy(&spec, &cases::observed("converged"), DestroyOptions::default());
+    let p = plan_destroy(
+        &spec,
+        &cases::observed("converged"),
+        DestroyOptions::default(),
+    );
     assert!(!removes_network(&p));
     assert!(p
         .notes
@@ -113,9 +129,11 @@ fn one_engine_listed_as_two_hosts_is_refused_naming_both() {
     let e = plan(&spec, &o).unwrap_err();
     assert_eq!(
         e.problems,
-        ["hosts `a` (tcp://172.20.0.11:2375) and `c` (tcp://172.20.0.13:2375) are one Docker \
+        [
+            "hosts `a` (tcp://172.20.0.11:2375) and `c` (tcp://172.20.0.13:2375) are one Docker \
           engine (engine ID 3VKJ:FTEH); list each engine once in the spec, with the nodes of all \
-          of them on that one host"]
+          of them on that one host"
+        ]
     );
 }
 
