@@ -4,6 +4,7 @@
 mod cli;
 mod lab;
 mod multihost;
+mod ownership;
 mod support;
 mod survive;
 mod swarm1;
@@ -66,14 +67,14 @@ fn lifecycle_apply_reapply_grow_shrink_replace_destroy() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_all_ready(&c, 4);
     let shrunk = ids_by_name(&c);
-    let kept: Vec<_> = (1..=4).map(|i| format!("{}-local-{i}", c.name)).collect();
+    let kept: Vec<_> = (1..=4).map(|i| format!("{}.local-{i}", c.name)).collect();
     assert_eq!(shrunk.keys().cloned().collect::<Vec<_>>(), kept);
     for name in &kept {
         assert_eq!(shrunk.get(name), first.get(name));
     }
 
     // a node removed by hand → replaced, and its old swarm2 entry (a ghost) removed
-    let victim = format!("{}-local-3", c.name);
+    let victim = format!("{}.local-3", c.name);
     docker(&["rm", "-f", "-v", &victim]);
     let run = sis(&["apply", path(&spec)]);
     assert_eq!(run.code, 0, "{run:?}");

@@ -55,7 +55,7 @@ fn in_node(lab: &Lab, index: u32, node: &str, args: &[&str]) -> String {
 
 /// swarm2's nodes as (hostname, status, manager status), asked on the first node of h1.
 fn swarm2(lab: &Lab) -> Vec<(String, String, String)> {
-    let first = format!("{}-h1-1", lab.name);
+    let first = format!("{}.h1-1", lab.name);
     let mut nodes: Vec<_> = in_node(
         lab,
         1,
@@ -198,7 +198,7 @@ fn a_cluster_across_three_lab_hosts_gets_images_by_copy_runs_a_service_grows_and
         .filter(|(_, _, m)| !m.is_empty())
         .map(|(h, _, _)| h.rsplit_once('-').unwrap().0.to_string())
         .collect();
-    let expected: BTreeSet<String> = (1..=3).map(|i| format!("{}-h{i}", lab.name)).collect();
+    let expected: BTreeSet<String> = (1..=3).map(|i| format!("{}.h{i}", lab.name)).collect();
     assert_eq!(manager_hosts, expected, "managers: {nodes:?}");
 
     let before: Vec<_> = (1..=3).map(|i| nodes_on(&lab, i)).collect();
@@ -206,7 +206,7 @@ fn a_cluster_across_three_lab_hosts_gets_images_by_copy_runs_a_service_grows_and
         assert_eq!(on_host.len(), wanted, "host h{}: {on_host:?}", i + 1);
         for (name, (_, ip)) in on_host {
             assert!(
-                name.starts_with(&format!("{}-h{}-", lab.name, i + 1)),
+                name.starts_with(&format!("{}.h{}-", lab.name, i + 1)),
                 "{name} runs on host h{}",
                 i + 1
             );
@@ -219,7 +219,7 @@ fn a_cluster_across_three_lab_hosts_gets_images_by_copy_runs_a_service_grows_and
 
     // 40 replicas of the preloaded image on swarm2. By ID: a tag makes every node try a
     // pull first, and there is no registry.
-    let manager = format!("{}-h1-1", lab.name);
+    let manager = format!("{}.h1-1", lab.name);
     let start = Instant::now();
     in_node(
         &lab,
@@ -286,7 +286,7 @@ fn a_cluster_across_three_lab_hosts_gets_images_by_copy_runs_a_service_grows_and
         assert_eq!(after[2].get(name), Some(node), "node {name} changed");
     }
     assert_eq!(swarm2(&lab).len(), 9);
-    let newest = format!("{}-h3-3", lab.name);
+    let newest = format!("{}.h3-3", lab.name);
     let inside = in_node(
         &lab,
         3,

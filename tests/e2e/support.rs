@@ -94,7 +94,7 @@ impl Cluster {
 
     /// swarm2's node list as `(hostname, status, manager status)`, asked on the first node.
     pub fn swarm2_nodes(&self) -> Vec<(String, String, String)> {
-        let manager = format!("{}-local-1", self.name);
+        let manager = format!("{}.local-1", self.name);
         let out = docker(&[
             "exec",
             &manager,

@@ -43,6 +43,21 @@ pub enum EngineError {
         seconds: u64,
         detail: String,
     },
+    /// A container of the name sis wants exists but is not the one sis would make (another
+    /// cluster's, or not made by sis): it is neither started, adopted nor removed.
+    #[error(
+        "container {container} on {endpoint} exists but is {found}, not {wanted}; sis neither \
+         starts, adopts nor removes it: rename or remove it yourself (`docker rm -f {container}`) \
+         if it is not needed, or give the cluster or host another name"
+    )]
+    NotOurs {
+        container: String,
+        endpoint: String,
+        /// What sis wanted there, e.g. `node 1 of host b of cluster a`.
+        wanted: String,
+        /// What the container is, e.g. `not made by sis (no sis.cluster label)`.
+        found: String,
+    },
     /// Anything else, already worded for the user.
     #[error("{0}")]
     Other(String),
@@ -59,7 +74,7 @@ impl EngineError {
                 is_transient(source)
             }
             EngineError::Timeout { .. } => true,
-            EngineError::Exec { .. } | EngineError::Other(_) => false,
+            EngineError::Exec { .. } | EngineError::NotOurs { .. } | EngineError::Other(_) => false,
         }
     }
 
@@ -119,6 +134,17 @@ impl EngineError {
                 op: scrub(op),
                 seconds,
                 detail: scrub(detail),
+            },
+            EngineError::NotOurs {
+                container,
+                endpoint,
+                wanted,
+                found,
+            } => EngineError::NotOurs {
+                container: scrub(container),
+                endpoint: scrub(endpoint),
+                wanted: scrub(wanted),
+                found: scrub(found),
             },
             EngineError::Other(text) => EngineError::Other(scrub(text)),
         };

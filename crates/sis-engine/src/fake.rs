@@ -390,6 +390,7 @@ impl HostEngine for FakeHost {
             endpoint: self.endpoint.clone(),
             version: "20.10.24".to_string(),
             api_version: "1.41".to_string(),
+            engine_id: Some(format!("fake-engine-{}", self.endpoint)),
             cpus: 2,
             memory_bytes: 24 << 30,
             cap_bnd: state.cap_bnd,
@@ -632,6 +633,7 @@ impl HostEngine for FakeHost {
     async fn run_container(&self, spec: &ContainerSpec) -> Result<(), EngineError> {
         let mut state = self.call(Op::RunContainer, &spec.name)?;
         if let Some(existing) = state.containers.get_mut(&spec.name) {
+            crate::ownership::claim(&self.endpoint, &spec.name, &spec.labels, &existing.labels)?;
             existing.state = "running".to_string();
             return Ok(());
         }
@@ -679,6 +681,16 @@ impl HostEngine for FakeHost {
         // Its swarm state lived in its volume too: swarm2 sees it go down.
         self.swarm2().leave(name);
         // Its images lived in its anonymous volume, removed with it.
+        state.loaded.remove(name);
+        Ok(())
+    }
+
+    async fn remove_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
+        let mut state = self.call(Op::RemoveContainer, name)?;
+        if let Some(existing) = state.containers.get(name) {
+            crate::ownership::claim_for_removal(&self.endpoint, name, cluster, &existing.labels)?;
+        }
+        state.containers.remove(name);
         state.loaded.remove(name);
         Ok(())
     }

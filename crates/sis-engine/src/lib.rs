@@ -22,6 +22,7 @@ mod docker;
 mod error;
 pub mod fake;
 mod fake_swarm2;
+mod ownership;
 mod trait_def;
 
 pub use docker::{

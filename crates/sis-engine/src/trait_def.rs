@@ -127,8 +127,10 @@ pub trait HostEngine: Send + Sync + 'static {
     /// Remove a network (404 = success).
     fn remove_network(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
-    /// Create and start a container. An existing container of that name is left as is (409 = success)
-    /// and started if it is not running.
+    /// Create and start a container. An existing container of that name that carries the
+    /// same `sis.cluster`, `sis.role`, `sis.host` and `sis.index` labels as `spec` is left as
+    /// is (409 = success) and started if it is not running; any other one is refused with
+    /// [`EngineError::NotOurs`] and left untouched.
     fn run_container(
         &self,
         spec: &ContainerSpec,
@@ -139,6 +141,15 @@ pub trait HostEngine: Send + Sync + 'static {
 
     /// Remove a container, forced, with its anonymous volumes (404 = success).
     fn remove_container(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Like [`HostEngine::remove_container`], but only a container labelled
+    /// `sis.cluster=<cluster>`: any other one of that name is refused with
+    /// [`EngineError::NotOurs`] and left in place.
+    fn remove_container_of(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// Wait until the dockerd inside node `name` answers on its unix socket, without polling
     /// with exec in a loop (e.g. follow the container's log stream for `API listen on`).

@@ -55,7 +55,7 @@ fn copy(from: &str, to: &str, image: &str) -> Action {
 fn create(host: &str, index: u32, preload: &[&str]) -> Action {
     Action::CreateNode {
         host: host.to_string(),
-        name: format!("t-{host}-{index}"),
+        name: sis_types::labels::node_name("t", host, index),
         index,
         image: NODE_IMAGE.to_string(),
         profile: NodeProfile::Privileged,
@@ -223,9 +223,9 @@ async fn a_new_node_gets_the_preloaded_images_from_its_host() {
         report.outcomes
     );
     let loaded = a.state().loaded.clone();
-    let images: Vec<&str> = loaded["t-a-1"].iter().map(String::as_str).collect();
+    let images: Vec<&str> = loaded["t.a-1"].iter().map(String::as_str).collect();
     assert_eq!(images, ["busybox:1.36", WORKLOAD]);
-    assert!(!loaded.contains_key("t-a-2"));
+    assert!(!loaded.contains_key("t.a-2"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -233,17 +233,17 @@ async fn a_node_that_could_not_load_its_images_is_removed() {
     let a = host("a");
     a.add_image(WORKLOAD);
     // Once: the retry makes the node anew and loads the image.
-    a.fail_next(Op::LoadImageInContainer, "t-a-1", 1, Failure::Transient);
+    a.fail_next(Op::LoadImageInContainer, "t.a-1", 1, Failure::Transient);
     let p = plan(Phase::Nodes, vec![create("a", 1, &[WORKLOAD])]);
     let report = run(&p, &[("a", &a)], &Transfers::default()).await;
     assert_eq!(*only_outcome(&report), Outcome::Done);
     assert_eq!(a.calls_of(Op::RunContainer).len(), 2);
-    assert!(a.state().loaded["t-a-1"].contains(WORKLOAD));
+    assert!(a.state().loaded["t.a-1"].contains(WORKLOAD));
 
     // For good: no node is left that carries the spec's label without the images.
-    a.fail_next(Op::LoadImageInContainer, "t-a-2", 10, Failure::Permanent);
+    a.fail_next(Op::LoadImageInContainer, "t.a-2", 10, Failure::Permanent);
     let p = plan(Phase::Nodes, vec![create("a", 2, &[WORKLOAD])]);
     let report = run(&p, &[("a", &a)], &Transfers::default()).await;
     assert!(only_outcome(&report).is_failure(), "{:?}", report.outcomes);
-    assert!(!a.state().containers.contains_key("t-a-2"));
+    assert!(!a.state().containers.contains_key("t.a-2"));
 }

@@ -44,6 +44,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
             endpoint: h.endpoint.clone(),
             version: "20.10.24".into(),
             api_version: "1.41".into(),
+            engine_id: Some(format!("engine-{}", h.name)),
             cpus: 64,
             memory_bytes: 256 << 30,
             cap_bnd: Some((1u64 << 41) - 1),

@@ -49,13 +49,13 @@
 //! network
 //!   + create network ring2net 10.9.0.0/16 via host local  (swarm1 is initialised in this plan)
 //! dind nodes
-//!   + create node demo-local-1 on host local  (spec wants 2, host has 0)
-//!   + create node demo-local-2 on host local  (spec wants 2, host has 0)
+//!   + create node demo.local-1 on host local  (spec wants 2, host has 0)
+//!   + create node demo.local-2 on host local  (spec wants 2, host has 0)
 //! swarm2 (init)
-//!   ~ init swarm2 on node demo-local-1                       (swarm2 does not exist yet; demo-local-1 is its first manager slot)
-//!   ~ remove swarm2's ingress network via node demo-local-1  (spec says ingress: false; removed before nodes join, so none of them sets it up)
+//!   ~ init swarm2 on node demo.local-1                       (swarm2 does not exist yet; demo.local-1 is its first manager slot)
+//!   ~ remove swarm2's ingress network via node demo.local-1  (spec says ingress: false; removed before nodes join, so none of them sets it up)
 //! swarm2 (join)
-//!   ~ join node demo-local-2 to swarm2 as worker  (swarm2 is initialised on demo-local-1 in this plan)
+//!   ~ join node demo.local-2 to swarm2 as worker  (swarm2 is initialised on demo.local-1 in this plan)
 //!
 //! Plan: 4 to add, 4 to change, 0 to remove.
 //! ");

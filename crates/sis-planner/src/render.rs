@@ -18,8 +18,8 @@ const REASON_COLUMN_MAX: usize = 56;
 /// swarm1
 ///   ~ init swarm1 on host local  (engine is not in a swarm)
 /// dind nodes
-///   + create node demo-local-1 on host local  (spec wants 2, host has 0)
-///   + create node demo-local-2 on host local  (spec wants 2, host has 0)
+///   + create node demo.local-1 on host local  (spec wants 2, host has 0)
+///   + create node demo.local-2 on host local  (spec wants 2, host has 0)
 ///
 /// Plan: 2 to add, 1 to change, 0 to remove.
 /// ```

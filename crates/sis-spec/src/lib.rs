@@ -50,6 +50,7 @@
 //! `docs/sis.schema.json`.
 
 mod error;
+pub mod names;
 mod parse;
 mod rules;
 mod shape;

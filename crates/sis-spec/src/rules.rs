@@ -50,7 +50,7 @@ pub const CAPABILITIES: &[&str] = &[
     "CHECKPOINT_RESTORE",
 ];
 
-/// Longest cluster or host name: both go into container names (`NAME-HOST-7`) and hostnames.
+/// Longest cluster or host name: both go into container names (`NAME.HOST-7`) and hostnames.
 pub(crate) const MAX_NAME: usize = 32;
 
 /// Longest hostname (a DNS label): node hostnames are `NAME-HOST-INDEX`.

@@ -72,6 +72,7 @@ const HOST: Shape = Shape::Map(&[
 const NETWORK: Shape = Shape::Map(&[
     field("name", Required, Shape::Str),
     field("subnet", Required, Shape::Str),
+    field("external", Defaulted, Shape::Bool),
 ]);
 
 const KVSTORE: Shape = Shape::Map(&[

@@ -81,6 +81,11 @@ pub struct Network {
     // Parsed strictly before it reaches serde (see `parse_str`), so a bad one is reported with its position.
     #[schemars(with = "String", pattern(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"))]
     pub subnet: Ipv4Net,
+    /// Whether the network is made and owned outside sis. An existing network of this name is
+    /// used only when it carries `sis.cluster=<cluster>` or this is `true`; sis never removes
+    /// an external network. Default: `false`.
+    #[serde(default)]
+    pub external: bool,
 }
 
 /// The K/V store container.

@@ -324,7 +324,7 @@ impl Action {
         }
     }
 
-    /// One line saying what the action does, e.g. `create node demo-local-7 on host local`.
+    /// One line saying what the action does, e.g. `create node demo.local-7 on host local`.
     pub fn describe(&self) -> String {
         match self {
             Action::InitSwarm1 {

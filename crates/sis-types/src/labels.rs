@@ -19,12 +19,7 @@ pub const ROLE_NODE: &str = "node";
 pub const ROLE_KVSTORE: &str = "kvstore";
 pub const ROLE_LOCK: &str = "lock";
 
-/// Container name (and hostname) of node `index` (1-based) of `host`: `demo-local-7`.
-pub fn node_name(cluster: &str, host: &str, index: u32) -> String {
-    format!("{cluster}-{host}-{index}")
-}
-
-/// Container name of the K/V store.
-pub fn kvstore_name(cluster: &str) -> String {
-    format!("{cluster}-kvstore")
-}
+/// How sis names what it makes: `<cluster>.<host>-<index>`, `<cluster>.kvstore`,
+/// `<cluster>.sis-lock`. Defined beside the spec's name rules, so validation checks lengths
+/// with the same functions.
+pub use sis_spec::names::{kvstore_name, lock_name, node_name, SEPARATOR};

@@ -11,7 +11,7 @@
 //! let name = labels::node_name("demo", "local", 7);
 //! let action = Action::RemoveNode { host: "local".into(), name };
 //! assert_eq!(action.mark(), Mark::Remove);
-//! assert_eq!(action.describe(), "remove node demo-local-7 on host local");
+//! assert_eq!(action.describe(), "remove node demo.local-7 on host local");
 //! ```
 
 mod action;

@@ -58,6 +58,10 @@ pub struct HostFacts {
     pub version: String,
     /// Negotiated API version, e.g. `1.41`.
     pub api_version: String,
+    /// The engine's ID (`docker info` → `ID`): one engine reached through two endpoints shows
+    /// the same ID. `None` in recordings made before it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_id: Option<String>,
     pub cpus: u32,
     pub memory_bytes: u64,
     /// The engine's capability bounding set (`CapBnd` of its pid 1), when it could be read.

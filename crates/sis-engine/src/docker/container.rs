@@ -1,6 +1,6 @@
 //! Node and K/V store containers: create, start, remove, exec.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -14,7 +14,7 @@ use sis_types::NodeProfile;
 use super::network::unsorted;
 use super::{is_status, DockerHost};
 use crate::error::message;
-use crate::{ContainerSpec, EngineError, ExecOutput};
+use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine};
 
 /// Where dockerd keeps its data inside a node; an anonymous volume, so overlay2 works there.
 const NODE_DATA: &str = "/var/lib/docker";
@@ -84,8 +84,13 @@ pub(super) async fn run(host: &DockerHost, spec: &ContainerSpec) -> Result<(), E
         .await
     {
         Ok(_) => {}
-        // Made by an earlier attempt: leave it as it is, but running.
-        Err(e) if is_status(&e, 409) => return start(host, name).await,
+        // Made by an earlier attempt — if its labels say so: leave it as it is, but running.
+        // Anything else of that name stays untouched, on every path below as well.
+        Err(e) if is_status(&e, 409) => {
+            let existing = labels_of(host, name).await?;
+            crate::ownership::claim(host.endpoint(), name, &spec.labels, &existing)?;
+            return start(host, name).await;
+        }
         Err(e) if is_status(&e, 404) && message(&e).contains("image") => {
             return Err(EngineError::Hinted {
                 op: host.op(format!("create container {name}")),
@@ -132,6 +137,37 @@ pub(super) async fn start(host: &DockerHost, name: &str) -> Result<(), EngineErr
         }),
         Err(e) => Err(host.fail(format!("start container {name}"))(e)),
     }
+}
+
+/// The labels of container `name` (empty when it has none).
+async fn labels_of(host: &DockerHost, name: &str) -> Result<BTreeMap<String, String>, EngineError> {
+    let docker = host.client().await?;
+    let inspected = docker
+        .inspect_container(name, None)
+        .await
+        .map_err(host.fail(format!("inspect container {name}")))?;
+    Ok(inspected
+        .config
+        .and_then(|c| c.labels)
+        .unwrap_or_default()
+        .into_iter()
+        .collect())
+}
+
+/// Removes `name` when it carries `sis.cluster=<cluster>`; refuses any other container of
+/// that name. A container that is gone counts as removed.
+pub(super) async fn remove_of(
+    host: &DockerHost,
+    cluster: &str,
+    name: &str,
+) -> Result<(), EngineError> {
+    let existing = match labels_of(host, name).await {
+        Ok(labels) => labels,
+        Err(e) if e.status_code() == Some(404) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    crate::ownership::claim_for_removal(host.endpoint(), name, cluster, &existing)?;
+    remove(host, name).await
 }
 
 /// Removes `name` with its anonymous volumes; a container that is gone counts as removed.

@@ -299,6 +299,10 @@ impl HostEngine for DockerHost {
         container::remove(self, name).await
     }
 
+    async fn remove_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
+        container::remove_of(self, cluster, name).await
+    }
+
     async fn wait_node_ready(&self, name: &str, timeout: Duration) -> Result<(), EngineError> {
         ready::wait_node_ready(self, name, timeout).await
     }

@@ -98,6 +98,16 @@ pub(super) async fn create(
                 tokio::time::sleep(POLL).await;
                 continue;
             }
+            // Made since the plan looked, by someone else: not ours to adopt.
+            let cluster = sis_types::labels::CLUSTER;
+            if existing.labels.get(cluster) != labels.get(cluster) {
+                return Err(EngineError::Other(format!(
+                    "create network {name} on {}: a network of that name appeared without {cluster}={}; \
+                     plan again",
+                    host.inner.endpoint,
+                    labels.get(cluster).map_or("", String::as_str)
+                )));
+            }
             return same_subnet(host, &existing, subnet);
         }
         if !checked_overlaps {

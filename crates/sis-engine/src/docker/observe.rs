@@ -43,6 +43,7 @@ pub(super) async fn observe(
         endpoint: host.inner.endpoint.clone(),
         version: info.server_version.clone().unwrap_or_default(),
         api_version: docker.client_version().to_string(),
+        engine_id: info.id.clone().filter(|id| !id.is_empty()),
         cpus: info.ncpu.unwrap_or(0).try_into().unwrap_or(0),
         memory_bytes: info.mem_total.unwrap_or(0).try_into().unwrap_or(0),
         cap_bnd: cap.map(|(bnd, _)| bnd),

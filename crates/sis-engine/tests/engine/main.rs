@@ -1,6 +1,7 @@
 //! `DockerHost` against a real Docker engine (dockerd 20.10 here). Run with
 //! `cargo test -p sis-engine`; `tests/engine-up.sh` provides the engine and the node image.
 
+mod ownership;
 mod support;
 mod swarm2;
 

@@ -1,13 +1,13 @@
 //! Refusals: states the planner must not change on its own. Every problem is collected,
 //! each saying what is wrong, where, and what the user can do.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::Ipv4Net;
 use sis_spec::Spec;
 
 use super::{PlanError, PlanProblem, SwarmIdentity};
-use crate::{HostFacts, HostObservation, LocalNodeState, Observed};
+use crate::{labels, HostFacts, HostObservation, LocalNodeState, Observed};
 
 /// A reachable spec host.
 pub(crate) struct HostView<'a> {
@@ -81,6 +81,7 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
         }
     }
 
+    same_engine_problems(&hosts, &mut problems);
     network_problems(spec, &hosts, &mut problems);
     let swarm1 = swarm1_view(&hosts, &mut problems);
     if problems.is_empty() {
@@ -90,8 +91,31 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
     }
 }
 
+/// Every spec host must be an engine of its own: one engine listed twice (under two
+/// endpoints that reach it) would have each host's pass remove the other's nodes as strays.
+/// Engines are told apart by the ID they report, not by endpoint text.
+fn same_engine_problems(hosts: &[HostView], problems: &mut Vec<PlanProblem>) {
+    let mut by_id: BTreeMap<&str, Vec<&HostView>> = BTreeMap::new();
+    for h in hosts {
+        if let Some(id) = h.facts.engine_id.as_deref() {
+            by_id.entry(id).or_default().push(h);
+        }
+    }
+    for (id, same) in by_id.into_iter().filter(|(_, same)| same.len() > 1) {
+        problems.push(PlanProblem::SameEngine {
+            engine_id: id.to_string(),
+            hosts: same
+                .iter()
+                .map(|h| (h.name().to_string(), h.spec.endpoint.clone()))
+                .collect(),
+        });
+    }
+}
+
 /// An existing network of the spec's name must be an attachable overlay with the spec's
-/// subnet, and no other network of a host may overlap that subnet.
+/// subnet, and this cluster's (labelled `sis.cluster=<cluster>`) unless the spec marks it
+/// external: a network of the same name and subnet may be a user's or another cluster's. No
+/// other network of a host may overlap that subnet.
 fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProblem>) {
     let want = &spec.network;
     // A swarm-scoped network is listed by every manager: report it once.
@@ -127,9 +151,33 @@ fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProb
                     has: n.subnets.clone(),
                     want: want.subnet,
                 });
+            } else if !want.external {
+                if let Some(problem) = foreign_network(spec, h.name(), n) {
+                    problems.push(problem);
+                }
             }
         }
     }
+}
+
+/// Why sis must not adopt network `n` (found on `host`) for this cluster, if it must not:
+/// it does not carry `sis.cluster=<cluster>`. An external network (the spec says so) is
+/// never asked.
+pub(crate) fn foreign_network(
+    spec: &Spec,
+    host: &str,
+    n: &crate::NetworkObservation,
+) -> Option<PlanProblem> {
+    let owner = n.labels.get(labels::CLUSTER);
+    if owner == Some(&spec.name) {
+        return None;
+    }
+    Some(PlanProblem::ForeignNetwork {
+        network: n.name.clone(),
+        host: host.to_string(),
+        cluster: spec.name.clone(),
+        owner: owner.cloned(),
+    })
 }
 
 /// Whether two CIDRs name the same subnet (`10.9.1.0/16` = `10.9.0.0/16`).

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use sis_spec::Spec;
 
-use super::checks::{manager_addrs, same_subnet};
+use super::checks::{foreign_network, manager_addrs};
 use super::Builder;
 use crate::{labels, Action, HostFacts, HostObservation, Observed, Phase, Plan, Swarm1Membership};
 
@@ -19,7 +19,7 @@ pub struct DestroyOptions {
 
 /// The plan that removes everything of the cluster that `observed` holds: node containers
 /// (with their volumes), the K/V store, and the network when it carries the cluster's label
-/// or has the spec's name and subnet; with [`DestroyOptions::swarm1`], swarm1 too when sis
+/// (never an external one, nor one without the label); with [`DestroyOptions::swarm1`], swarm1 too when sis
 /// made it for the cluster. The images stay; so do `lock` containers, which belong to the run
 /// that holds them. Unreachable hosts are skipped with a warning.
 pub fn plan_destroy(spec: &Spec, observed: &Observed, options: DestroyOptions) -> Plan {
@@ -93,16 +93,26 @@ pub fn plan_destroy(spec: &Spec, observed: &Observed, options: DestroyOptions) -
     let mut networks = BTreeSet::new();
     for (host, facts) in &reachable {
         for n in facts.networks.iter().filter(|n| n.name == want.name) {
-            let reason = if n.labels.get(labels::CLUSTER) == Some(&spec.name) {
-                format!("carries {}={}", labels::CLUSTER, spec.name)
-            } else if n.subnets.iter().any(|s| same_subnet(*s, want.subnet)) {
-                format!("has the spec's name and subnet {}", want.subnet)
-            } else {
-                continue;
-            };
             if !networks.insert(n.id.as_str()) {
                 continue;
             }
+            // Only what carries the cluster's label is the cluster's: a network of the same
+            // name and subnet may be a user's or another cluster's.
+            if want.external {
+                out.note(format!(
+                    "network {} is external (network.external: true); it stays",
+                    n.name
+                ));
+                continue;
+            }
+            if let Some(why) = foreign_network(spec, host, n).map(|p| p.to_string()) {
+                out.note(format!(
+                    "{}; it stays",
+                    why.split(", so sis").next().unwrap_or(&why)
+                ));
+                continue;
+            }
+            let reason = format!("carries {}={}", labels::CLUSTER, spec.name);
             // A swarm-scoped network is removed through a swarm1 manager that lists it.
             let via = if n.scope == "swarm" {
                 reachable

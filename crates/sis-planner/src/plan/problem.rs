@@ -87,6 +87,20 @@ pub enum PlanProblem {
         reference: String,
         ours: SwarmIdentity,
     },
+    /// Two spec hosts reach one Docker engine (same engine ID), as `(host, endpoint)`.
+    SameEngine {
+        engine_id: String,
+        hosts: Vec<(String, String)>,
+    },
+    /// A network of the spec's name that is not this cluster's (another cluster's label, or
+    /// none) and not marked `network.external`.
+    ForeignNetwork {
+        network: String,
+        host: String,
+        cluster: String,
+        /// Its `sis.cluster` label, if any.
+        owner: Option<String>,
+    },
     /// swarm2 was observed, but no running node is a ready manager.
     NoReadySwarm2Manager { via: String },
 }
@@ -137,6 +151,33 @@ impl fmt::Display for PlanProblem {
                 f,
                 "host `{host}` ({endpoint}) is unreachable: {error}; check that its Docker engine runs and the endpoint is right, or remove the host from the spec"
             ),
+            PlanProblem::SameEngine { engine_id, hosts } => {
+                let named: Vec<String> = hosts
+                    .iter()
+                    .map(|(host, endpoint)| format!("`{host}` ({endpoint})"))
+                    .collect();
+                write!(
+                    f,
+                    "hosts {} are one Docker engine (engine ID {engine_id}); list each engine once in the spec, with the nodes of all of them on that one host",
+                    named.join(" and ")
+                )
+            }
+            PlanProblem::ForeignNetwork {
+                network,
+                host,
+                cluster,
+                owner,
+            } => {
+                let label = crate::labels::CLUSTER;
+                let whose = match owner {
+                    Some(owner) => format!("carries {label}={owner}: cluster {owner}'s"),
+                    None => format!("carries no {label} label: sis did not make it"),
+                };
+                write!(
+                    f,
+                    "network `{network}` on host `{host}` {whose}, not cluster {cluster}'s, so sis neither uses nor removes it; set `network.external: true` in the spec to use it as it is (sis then never removes it), remove it (`docker network rm {network}` on host {host}) so sis makes its own labelled {label}={cluster}, or set another network.name"
+                )
+            }
             PlanProblem::NetworkKind {
                 network,
                 host,

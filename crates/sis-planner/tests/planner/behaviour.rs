@@ -58,9 +58,9 @@ fn nodes_are_ordered_by_number_not_by_text() {
     );
     let p = plan(&spec, &cases::observed("empty")).unwrap();
     let created = phase(&p, Phase::Nodes);
-    assert_eq!(created[8], "create node demo-local-9 on host local");
-    assert_eq!(created[9], "create node demo-local-10 on host local");
-    assert_eq!(created[10], "create node demo-local-11 on host local");
+    assert_eq!(created[8], "create node demo.local-9 on host local");
+    assert_eq!(created[9], "create node demo.local-10 on host local");
+    assert_eq!(created[10], "create node demo.local-11 on host local");
 }
 
 #[test]
@@ -175,13 +175,13 @@ fn stray_node_containers_are_removed() {
     let f = facts_mut(&mut o, "local");
     let mut renamed_host = f.containers[2].clone();
     renamed_host.id = "stray1".into();
-    renamed_host.name = "demo-old-1".into();
+    renamed_host.name = "demo.old-1".into();
     renamed_host
         .labels
         .insert(labels::HOST.into(), "old".into());
     let mut no_index = f.containers[2].clone();
     no_index.id = "stray2".into();
-    no_index.name = "demo-local-x".into();
+    no_index.name = "demo.local-x".into();
     no_index.labels.insert(labels::INDEX.into(), "x".into());
     f.containers.extend([renamed_host, no_index]);
     let p = plan(&cases::spec("converged"), &o).unwrap();
@@ -193,8 +193,8 @@ fn stray_node_containers_are_removed() {
     assert_eq!(
         removed,
         [
-            "remove node demo-local-x on host local  (no valid sis.index label (x))",
-            "remove node demo-old-1 on host local  (made for host old, which is not in the spec)",
+            "remove node demo.local-x on host local  (no valid sis.index label (x))",
+            "remove node demo.old-1 on host local  (made for host old, which is not in the spec)",
         ]
     );
 }
@@ -225,8 +225,8 @@ fn an_exited_kvstore_is_replaced_and_an_unwanted_one_removed() {
     assert_eq!(
         kv_actions,
         [
-            "remove K/V store demo-kvstore on host local  (container is exited)",
-            "create consul K/V store demo-kvstore on host local  (replaces the removed one (container is exited))",
+            "remove K/V store demo.kvstore on host local  (container is exited)",
+            "create consul K/V store demo.kvstore on host local  (replaces the removed one (container is exited))",
         ]
     );
     let p = plan(&cases::spec("converged"), &o).unwrap();

@@ -4,5 +4,6 @@
 mod behaviour;
 mod cases;
 mod model;
+mod ownership;
 mod properties;
 mod snapshots;

@@ -236,7 +236,8 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
                 scope: "swarm".into(),
                 attachable: true,
                 subnets: vec!["10.9.0.0/16".parse().unwrap()],
-                labels: BTreeMap::new(),
+                // As sis makes it: an unlabelled one is refused (see the behaviour tests).
+                labels: BTreeMap::from([(labels::CLUSTER.into(), "demo".into())]),
             });
         }
         if network {
@@ -329,7 +330,7 @@ fn swarm2_of(case: &Case, nodes: &[ContainerObservation]) -> Option<Swarm2Observ
         entries.push(entry("g1".into(), "", "unknown", false));
     }
     if unknown_node {
-        entries.push(entry("g2".into(), "demo-a-9", "down", false));
+        entries.push(entry("g2".into(), "demo.a-9", "down", false));
     }
     if duplicate {
         entries.push(entry("g3".into(), &via_name, "down", false));

@@ -346,3 +346,19 @@ fn deep_nesting_is_refused_before_it_overflows_the_stack() {
         ["cluster.yaml:1:129: YAML nested more than 64 levels deep; a spec needs a few levels"]
     );
 }
+
+#[test]
+fn network_external_is_false_unless_set_and_takes_true_or_false() {
+    let spec = sis_spec::parse_str("cluster.yaml", &yaml(BASE)).unwrap();
+    assert!(!spec.network.external);
+    let text = base_and(&["  external: true"]);
+    let spec = sis_spec::parse_str("cluster.yaml", &text).unwrap();
+    assert!(spec.network.external);
+    let wrong = problems(&base_and(&["  external: maybe"]));
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert!(
+        wrong[0].starts_with("cluster.yaml:9:13: network.external")
+            && wrong[0].contains("true or false"),
+        "{wrong:?}"
+    );
+}
