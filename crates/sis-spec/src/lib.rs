@@ -50,6 +50,7 @@
 //! `docs/sis.schema.json`.
 
 mod error;
+mod image;
 mod parse;
 mod rules;
 mod shape;
@@ -59,6 +60,8 @@ mod validate;
 mod yaml;
 
 pub use error::{SpecError, SpecProblem};
+pub use image::ImageRef;
+pub use ipnet::Ipv4Net;
 pub use parse::{load, parse_str};
 pub use rules::CAPABILITIES;
 pub use types::*;

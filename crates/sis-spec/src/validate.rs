@@ -7,7 +7,7 @@ use crate::rules::{self, CAPABILITIES};
 use crate::shape::at;
 use crate::suggest::closest;
 use crate::yaml::{Node, Pos, Value};
-use crate::{KvStore, Privileged, Spec, Swarm2Mode};
+use crate::{ImageRef, KvStore, Privileged, Spec, Swarm2Mode};
 
 /// Every semantic problem of `spec`; `doc` is the YAML it was read from.
 /// `bad_subnet` is `network.subnet` as written when it is not a CIDR (the spec then holds a
@@ -364,23 +364,9 @@ fn image_reference_problem(image: &str) -> Option<String> {
             "{image:?} contains a blank; an image reference has none"
         ));
     }
-    // The repository path: after a registry (a first component with `.` or `:`, or
-    // `localhost`), before the tag or digest.
-    let name = image.split('@').next().unwrap_or(image);
-    let (registry, path) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            (Some(first), rest)
-        }
-        _ => (None, name),
-    };
-    let path = match path.rfind(':') {
-        Some(i) => &path[..i],
-        None => path,
-    };
-    if path.chars().any(|c| c.is_ascii_uppercase()) {
-        let lower = match registry {
+    let reference = ImageRef::parse(image);
+    if reference.path().chars().any(|c| c.is_ascii_uppercase()) {
+        let lower = match reference.registry() {
             Some(r) => format!("{r}/{}", image[r.len() + 1..].to_ascii_lowercase()),
             None => image.to_ascii_lowercase(),
         };

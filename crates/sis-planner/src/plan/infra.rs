@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use sis_spec::Spec;
 
 use super::checks::Checked;
-use super::{canonical_image, Builder};
-use crate::{labels, Action, Phase, Role};
+use super::Builder;
+use crate::{labels, Action, ImageRef, Phase, Role};
 
 /// Init swarm1 on the first host when no host is in a swarm; join the hosts that are not in it.
 pub(crate) fn swarm1(checked: &Checked, out: &mut Builder) {
@@ -54,7 +54,13 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
     let present: Vec<BTreeSet<String>> = checked
         .hosts
         .iter()
-        .map(|h| h.facts.images.iter().map(|i| canonical_image(i)).collect())
+        .map(|h| {
+            h.facts
+                .images
+                .iter()
+                .map(|i| ImageRef::parse(i).canonical())
+                .collect()
+        })
         .collect();
     for (i, h) in checked.hosts.iter().enumerate() {
         let mut wanted: Vec<&str> = Vec::new();
@@ -67,7 +73,7 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
         }
         let mut planned = BTreeSet::new();
         for image in wanted {
-            let canonical = canonical_image(image);
+            let canonical = ImageRef::parse(image).canonical();
             if present[i].contains(&canonical) || !planned.insert(canonical.clone()) {
                 continue;
             }
@@ -157,7 +163,8 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 Some(_) if !c.is_running() => Some(format!("container is {}", c.state)),
                 Some(kv)
                     if !c.image.starts_with("sha256:")
-                        && canonical_image(&c.image) != canonical_image(kv.image()) =>
+                        && ImageRef::parse(&c.image).canonical()
+                            != ImageRef::parse(kv.image()).canonical() =>
                 {
                     Some(format!("image {} → {}", c.image, kv.image()))
                 }

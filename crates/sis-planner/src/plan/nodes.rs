@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sis_spec::{Privileged, Spec};
 
 use super::checks::Checked;
-use super::{canonical_image, Builder};
+use super::Builder;
 use crate::{
-    labels, node_spec_hash_with_preload, resolve_profile, Action, ContainerObservation,
+    labels, node_spec_hash_with_preload, resolve_profile, Action, ContainerObservation, ImageRef,
     NodeProfile, Phase,
 };
 
@@ -94,11 +94,9 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
         let unprobed = wanted > 0
             && spec.swarm2.privileged == Privileged::Auto
             && h.facts.cap_bnd.is_none()
-            && !h
-                .facts
-                .images
-                .iter()
-                .any(|i| canonical_image(i) == canonical_image(&spec.swarm2.image));
+            && !h.facts.images.iter().any(|i| {
+                ImageRef::parse(i).canonical() == ImageRef::parse(&spec.swarm2.image).canonical()
+            });
         if unprobed {
             out.note(format!(
                 "nodes on host {host} are created in a later pass: with privileged: auto sis \
@@ -219,7 +217,9 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
 /// Says what changed in a drifted node: the image when it differs, else the spec hash.
 fn drift(spec: &Spec, c: &ContainerObservation, hash: &str) -> String {
     let image = &spec.swarm2.image;
-    if !c.image.starts_with("sha256:") && canonical_image(&c.image) != canonical_image(image) {
+    if !c.image.starts_with("sha256:")
+        && ImageRef::parse(&c.image).canonical() != ImageRef::parse(image).canonical()
+    {
         return format!("drifted: image {} → {image}", c.image);
     }
     let what = if c.image == *image {
