@@ -6,7 +6,7 @@ use std::fmt;
 
 /// An image reference as written (`[REGISTRY/]PATH[:TAG][@DIGEST]`), or an image ID
 /// (`sha256:…`). Parsing never fails: what Docker refuses, the engine reports.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ImageRef {
     text: String,
     /// The registry, when the first component names one (has `.` or `:`, or is `localhost`).
@@ -109,9 +109,36 @@ impl ImageRef {
     }
 }
 
+/// Shown as the text it is (`"busybox:1.36"`), as messages quote it.
+impl fmt::Debug for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// The reference as written, so that it prints, compares and passes as the text it is.
+impl std::ops::Deref for ImageRef {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq<str> for ImageRef {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for ImageRef {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
     }
 }
 

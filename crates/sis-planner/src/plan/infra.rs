@@ -63,17 +63,17 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
         })
         .collect();
     for (i, h) in checked.hosts.iter().enumerate() {
-        let mut wanted: Vec<&str> = Vec::new();
+        let mut wanted: Vec<ImageRef> = Vec::new();
         if h.spec.nodes > 0 {
-            wanted.push(&spec.swarm2.image);
-            wanted.extend(spec.swarm2.preload.iter().map(String::as_str));
+            wanted.push(spec.swarm2.image.clone());
+            wanted.extend(spec.swarm2.preload.iter().cloned());
         }
         if let Some(kv) = spec.kvstore.as_ref().filter(|kv| kv.host == h.name()) {
             wanted.push(kv.image());
         }
         let mut planned = BTreeSet::new();
         for image in wanted {
-            let canonical = ImageRef::parse(image).canonical();
+            let canonical = image.canonical();
             if present[i].contains(&canonical) || !planned.insert(canonical.clone()) {
                 continue;
             }
@@ -163,8 +163,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 Some(_) if !c.is_running() => Some(format!("container is {}", c.state)),
                 Some(kv)
                     if !c.image.starts_with("sha256:")
-                        && ImageRef::parse(&c.image).canonical()
-                            != ImageRef::parse(kv.image()).canonical() =>
+                        && ImageRef::parse(&c.image).canonical() != kv.image().canonical() =>
                 {
                     Some(format!("image {} → {}", c.image, kv.image()))
                 }

@@ -84,19 +84,22 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
             &profile,
             &spec.network.name,
             &spec.swarm2.args,
-            &spec.swarm2.preload,
+            &preload_texts(spec),
         );
         let wanted = h.spec.nodes;
         // With `privileged: auto`, the bounding set is read from a container of an image on
         // the host. A host that gets its first image in this plan could not be read yet: its
         // nodes wait for the next pass rather than run with a guessed profile (privileged on
         // a host that refuses it fails for good).
+        let node_image = spec.swarm2.image.canonical();
         let unprobed = wanted > 0
             && spec.swarm2.privileged == Privileged::Auto
             && h.facts.cap_bnd.is_none()
-            && !h.facts.images.iter().any(|i| {
-                ImageRef::parse(i).canonical() == ImageRef::parse(&spec.swarm2.image).canonical()
-            });
+            && !h
+                .facts
+                .images
+                .iter()
+                .any(|i| ImageRef::parse(i).canonical() == node_image);
         if unprobed {
             out.note(format!(
                 "nodes on host {host} are created in a later pass: with privileged: auto sis \
@@ -214,15 +217,23 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
     nodes
 }
 
+/// `swarm2.preload` as written, as actions and the spec hash carry it.
+fn preload_texts(spec: &Spec) -> Vec<String> {
+    spec.swarm2
+        .preload
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// Says what changed in a drifted node: the image when it differs, else the spec hash.
 fn drift(spec: &Spec, c: &ContainerObservation, hash: &str) -> String {
     let image = &spec.swarm2.image;
-    if !c.image.starts_with("sha256:")
-        && ImageRef::parse(&c.image).canonical() != ImageRef::parse(image).canonical()
+    if !c.image.starts_with("sha256:") && ImageRef::parse(&c.image).canonical() != image.canonical()
     {
         return format!("drifted: image {} → {image}", c.image);
     }
-    let what = if c.image == *image {
+    let what = if *image == c.image.as_str() {
         "profile, network, args or preload changed"
     } else {
         "image, profile, network, args or preload changed"
@@ -304,11 +315,11 @@ pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
                         host,
                         name: s.name.clone(),
                         index: s.index,
-                        image: spec.swarm2.image.clone(),
+                        image: spec.swarm2.image.to_string(),
                         profile: profile.clone(),
                         network: spec.network.name.clone(),
                         args: spec.swarm2.args.clone(),
-                        preload: spec.swarm2.preload.clone(),
+                        preload: preload_texts(spec),
                         spec_hash: hash.clone(),
                     },
                     s.reason.clone(),

@@ -146,7 +146,8 @@ fn spec_of(case: &Case) -> Spec {
 
 fn spec_hash(spec: &Spec, profile: &sis_types::NodeProfile) -> String {
     let s = &spec.swarm2;
-    node_spec_hash_with_preload(IMAGE, profile, "ring2net", &s.args, &s.preload)
+    let preload: Vec<String> = s.preload.iter().map(ToString::to_string).collect();
+    node_spec_hash_with_preload(IMAGE, profile, "ring2net", &s.args, &preload)
 }
 
 fn node(
