@@ -416,7 +416,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 let spec = ContainerSpec {
                     name: name.clone(),
                     hostname: name.clone(),
-                    image: image.clone(),
+                    image: image.to_string(),
                     cmd: kvstore_cmd(*kind),
                     labels: BTreeMap::from([
                         (labels::CLUSTER.to_string(), self.cluster.to_string()),
@@ -446,7 +446,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 let spec = ContainerSpec {
                     name: name.clone(),
                     hostname: name.clone(),
-                    image: image.clone(),
+                    image: image.to_string(),
                     cmd: args.clone(),
                     labels: BTreeMap::from([
                         (labels::CLUSTER.to_string(), self.cluster.to_string()),

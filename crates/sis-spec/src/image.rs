@@ -6,7 +6,8 @@ use std::fmt;
 
 /// An image reference as written (`[REGISTRY/]PATH[:TAG][@DIGEST]`), or an image ID
 /// (`sha256:…`). Parsing never fails: what Docker refuses, the engine reports.
-#[derive(Clone, PartialEq, Eq, Hash)]
+// Ordered by the text first: the other fields follow from it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ImageRef {
     text: String,
     /// The registry, when the first component names one (has `.` or `:`, or is `localhost`).

@@ -84,7 +84,6 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 .find(|(_, p)| p.contains(&canonical))
                 .map(|(other, _)| other.name());
             let host = h.name().to_string();
-            let image = image.to_string();
             match source {
                 Some(from) => out.push(
                     Phase::Images,
@@ -200,7 +199,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
             host: kv.host.clone(),
             name,
             kind: kv.kind,
-            image: kv.image().to_string(),
+            image: kv.image(),
             network: spec.network.name.clone(),
         },
         reason,

@@ -445,7 +445,7 @@ fn check_image_sources(spec: &Spec, state: &Observed, p: &Plan) -> Result<(), St
         }
         let first = hosts
             .iter()
-            .find(|(_, f)| f.images.contains(image))
+            .find(|(_, f)| f.images.contains(image.as_str()))
             .map(|(name, _)| *name);
         if from != first {
             return Err(format!(
