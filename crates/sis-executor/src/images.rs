@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
 use sis_engine::{EngineError, HostEngine};
+use sis_types::ImageRef;
 
 use crate::events::{Event, Progress};
 
@@ -138,7 +139,7 @@ pub(crate) async fn load_into_node<E: HostEngine>(
     engine: &E,
     host: &str,
     node: &str,
-    images: &[String],
+    images: &[ImageRef],
 ) -> Result<(), EngineError> {
     for image in images {
         let start = Instant::now();

@@ -36,7 +36,7 @@ fn create(index: u32) -> Action {
         host: "h".to_string(),
         name: format!("t-h-{index}"),
         index,
-        image: "sis-node:test".to_string(),
+        image: "sis-node:test".into(),
         profile: NodeProfile::Privileged,
         network: "net".to_string(),
         args: Vec::new(),

@@ -48,7 +48,7 @@ fn copy(from: &str, to: &str, image: &str) -> Action {
     Action::CopyImage {
         from_host: from.to_string(),
         host: to.to_string(),
-        image: image.to_string(),
+        image: image.into(),
     }
 }
 
@@ -57,11 +57,11 @@ fn create(host: &str, index: u32, preload: &[&str]) -> Action {
         host: host.to_string(),
         name: sis_types::labels::node_name("t", host, index),
         index,
-        image: NODE_IMAGE.to_string(),
+        image: NODE_IMAGE.into(),
         profile: NodeProfile::Privileged,
         network: "net".to_string(),
         args: Vec::new(),
-        preload: preload.iter().map(|i| i.to_string()).collect(),
+        preload: preload.iter().map(|i| (*i).into()).collect(),
         spec_hash: "0".to_string(),
     }
 }

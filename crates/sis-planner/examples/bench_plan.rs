@@ -98,7 +98,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
             facts.containers.push(ContainerObservation {
                 id: format!("{name}-id"),
                 name,
-                image: spec.swarm2.image.clone(),
+                image: spec.swarm2.image.to_string(),
                 state: "running".into(),
                 labels: node_labels,
                 ring2net_ip: None,

@@ -50,6 +50,7 @@
 //! `docs/sis.schema.json`.
 
 mod error;
+mod image;
 pub mod names;
 mod parse;
 mod rules;
@@ -60,6 +61,8 @@ mod validate;
 mod yaml;
 
 pub use error::{SpecError, SpecProblem};
+pub use image::ImageRef;
+pub use ipnet::Ipv4Net;
 pub use parse::{load, parse_str};
 pub use rules::CAPABILITIES;
 pub use types::*;

@@ -1,6 +1,8 @@
 //! The spec's data types. Field docs become descriptions in the JSON Schema.
 
 use ipnet::Ipv4Net;
+
+use crate::ImageRef;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -98,15 +100,18 @@ pub struct KvStore {
     pub host: String,
     /// Image to run. Default: `progrium/consul` for consul, `quay.io/coreos/etcd:v3.5.17` for etcd.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub image: Option<ImageRef>,
 }
 
 impl KvStore {
     /// The image to run: the spec's, or the default for the kind.
-    pub fn image(&self) -> &str {
-        self.image.as_deref().unwrap_or(match self.kind {
-            KvKind::Consul => "progrium/consul",
-            KvKind::Etcd => "quay.io/coreos/etcd:v3.5.17",
+    pub fn image(&self) -> ImageRef {
+        self.image.clone().unwrap_or_else(|| {
+            ImageRef::parse(match self.kind {
+                KvKind::Consul => "progrium/consul",
+                KvKind::Etcd => "quay.io/coreos/etcd:v3.5.17",
+            })
         })
     }
 }
@@ -135,7 +140,8 @@ pub struct Swarm2 {
     pub managers: u32,
     /// The dind node image.
     #[serde(default = "default_node_image")]
-    pub image: String,
+    #[schemars(with = "String")]
+    pub image: ImageRef,
     /// `true`: privileged containers. `false`: the capability profile (all capabilities but
     /// `cap_drop`, unconfined seccomp/apparmor/system paths, all devices). `auto`: privileged where
     /// the host's capability bounding set is full, else the capability profile without what the host lacks.
@@ -163,8 +169,8 @@ pub struct Swarm2 {
     /// has it) and loaded into each node when it is created, before it joins swarm2. Changing
     /// a non-empty list replaces the nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(inner(length(min = 1)))]
-    pub preload: Vec<String>,
+    #[schemars(with = "Vec<String>", inner(length(min = 1)))]
+    pub preload: Vec<ImageRef>,
 }
 
 impl Default for Swarm2 {
@@ -271,8 +277,8 @@ fn default_endpoint() -> String {
 fn default_managers() -> u32 {
     1
 }
-fn default_node_image() -> String {
-    "docker:dind".to_string()
+fn default_node_image() -> ImageRef {
+    ImageRef::parse("docker:dind")
 }
 
 impl Spec {

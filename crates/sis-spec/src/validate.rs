@@ -7,7 +7,7 @@ use crate::rules::{self, CAPABILITIES};
 use crate::shape::at;
 use crate::suggest::closest;
 use crate::yaml::{Node, Pos, Value};
-use crate::{KvStore, Privileged, Spec, Swarm2Mode};
+use crate::{ImageRef, KvStore, Privileged, Spec, Swarm2Mode};
 
 /// Every semantic problem of `spec`; `doc` is the YAML it was read from.
 /// `bad_subnet` is `network.subnet` as written when it is not a CIDR (the spec then holds a
@@ -130,21 +130,21 @@ fn hosts(c: &mut Checks, spec: &Spec) {
     }
 }
 
-/// Node containers are named (and their hostnames set) `<cluster>-<host>-<index>`
-/// (sis-types' `labels::node_name`); a hostname is at most 63 characters.
+/// Node containers are named (and their hostnames set) by [`crate::names::node_name`]; a
+/// hostname is at most 63 characters.
 fn hostname_length(c: &mut Checks, spec: &Spec, path: &str, host: &crate::Host) {
     let names_ok =
         rules::name_problem(&spec.name).is_none() && rules::name_problem(&host.name).is_none();
     if host.nodes == 0 || !names_ok {
         return;
     }
-    let longest = format!("{}-{}-{}", spec.name, host.name, host.nodes);
+    let longest = crate::names::node_name(&spec.name, &host.name, host.nodes);
     let len = longest.len();
     if len <= rules::MAX_HOSTNAME {
         return;
     }
     let max = rules::MAX_HOSTNAME;
-    let first_fits = format!("{}-{}-1", spec.name, host.name).len() <= max;
+    let first_fits = crate::names::node_name(&spec.name, &host.name, 1).len() <= max;
     let (key, advice) = if first_fits {
         ("nodes", "use fewer nodes or a shorter cluster or host name")
     } else {
@@ -364,23 +364,9 @@ fn image_reference_problem(image: &str) -> Option<String> {
             "{image:?} contains a blank; an image reference has none"
         ));
     }
-    // The repository path: after a registry (a first component with `.` or `:`, or
-    // `localhost`), before the tag or digest.
-    let name = image.split('@').next().unwrap_or(image);
-    let (registry, path) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            (Some(first), rest)
-        }
-        _ => (None, name),
-    };
-    let path = match path.rfind(':') {
-        Some(i) => &path[..i],
-        None => path,
-    };
-    if path.chars().any(|c| c.is_ascii_uppercase()) {
-        let lower = match registry {
+    let reference = ImageRef::parse(image);
+    if reference.path().chars().any(|c| c.is_ascii_uppercase()) {
+        let lower = match reference.registry() {
             Some(r) => format!("{r}/{}", image[r.len() + 1..].to_ascii_lowercase()),
             None => image.to_ascii_lowercase(),
         };

@@ -2,6 +2,7 @@
 
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
+use sis_spec::ImageRef;
 
 /// The phases of a plan, in execution order. Removals run first and bottom-up
 /// (swarm2 entries, then containers, then the network, then — in `sis destroy --swarm1`
@@ -159,14 +160,14 @@ pub enum Action {
     LeaveSwarm1 { host: String, force: bool },
     /// Pull an image from its registry onto a host. Planned only when no host of the spec
     /// has the image.
-    PullImage { host: String, image: String },
+    PullImage { host: String, image: ImageRef },
     /// Stream an image from one host's engine to another's (`docker save` → `docker load`,
     /// no file in between). Planned instead of a pull whenever a host of the spec has the
     /// image: the copy is the image the other hosts run, and needs no registry.
     CopyImage {
         from_host: String,
         host: String,
-        image: String,
+        image: ImageRef,
     },
     /// Create the attachable overlay network through a swarm1 manager host.
     CreateNetwork {
@@ -181,7 +182,7 @@ pub enum Action {
         host: String,
         name: String,
         kind: sis_spec::KvKind,
-        image: String,
+        image: ImageRef,
         /// The arguments given to the image's entrypoint (Docker `Cmd`), resolved for `kind`.
         cmd: Vec<String>,
         network: String,
@@ -194,7 +195,7 @@ pub enum Action {
         host: String,
         name: String,
         index: u32,
-        image: String,
+        image: ImageRef,
         profile: NodeProfile,
         network: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -202,7 +203,7 @@ pub enum Action {
         /// Images loaded into the node from its host's engine once its dockerd answers, before
         /// it joins swarm2 (`swarm2.preload`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        preload: Vec<String>,
+        preload: Vec<ImageRef>,
         /// Hash of the spec parts the node is made from (`sis.spec-hash` label).
         spec_hash: String,
     },

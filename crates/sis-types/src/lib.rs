@@ -25,4 +25,6 @@ pub use observed::*;
 pub use profile::{
     missing_capabilities, node_spec_hash, node_spec_hash_with_preload, CAPABILITIES,
 };
+/// Image references and subnets are parsed by the spec crate; every layer passes these types.
+pub use sis_spec::{ImageRef, Ipv4Net};
 pub use states::{Availability, ContainerState, LocalNodeState, ManagerStatus, NodeStatus};

@@ -12,7 +12,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use sis_types::labels;
+use sis_types::{labels, ImageRef};
 
 use super::network::unsorted;
 use super::{is_status, DockerHost};
@@ -112,10 +112,11 @@ async fn ensure_lock_image(host: &DockerHost) -> Result<(), EngineError> {
         Err(e) if is_status(&e, 404) => {}
         Err(e) => return Err(host.fail(format!("inspect image {LOCK_IMAGE}"))(e)),
     }
-    let (repo, tag) = LOCK_IMAGE.split_once(':').unwrap_or((LOCK_IMAGE, "latest"));
+    let reference = ImageRef::parse(LOCK_IMAGE);
+    let (repo, tag) = reference.pull_parts();
     let options = CreateImageOptionsBuilder::new()
         .from_src("-")
-        .repo(repo)
+        .repo(&repo)
         .tag(tag)
         .changes(vec![
             r#"CMD ["lock"]"#.to_string(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bollard::models::{SwarmInitRequest, SwarmJoinRequest, SwarmSpec};
 use bollard::query_parameters::{CreateImageOptionsBuilder, LeaveSwarmOptionsBuilder};
-use sis_types::{LocalNodeState, Role, Swarm1Membership};
+use sis_types::{ImageRef, LocalNodeState, Role, Swarm1Membership};
 
 use super::images::PULL_STALL;
 use super::DockerHost;
@@ -237,21 +237,11 @@ async fn wait_for_background_join(host: &DockerHost, op: String) -> Result<(), E
     })
 }
 
-/// `repo[:tag]` → (repo, tag), `latest` when there is none; digests stay in the repo part.
-fn split_reference(image: &str) -> (&str, &str) {
-    if image.contains('@') {
-        return (image, "");
-    }
-    match image.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-        _ => (image, "latest"),
-    }
-}
-
 pub(super) async fn pull_image(host: &DockerHost, image: &str) -> Result<(), EngineError> {
     let docker = host.client().await?;
-    let (repo, tag) = split_reference(image);
-    let mut options = CreateImageOptionsBuilder::new().from_image(repo);
+    let reference = ImageRef::parse(image);
+    let (repo, tag) = reference.pull_parts();
+    let mut options = CreateImageOptionsBuilder::new().from_image(&repo);
     if !tag.is_empty() {
         options = options.tag(tag);
     }
@@ -288,17 +278,23 @@ mod tests {
 
     #[test]
     fn references_split_into_repo_and_tag() {
-        assert_eq!(split_reference("docker:dind"), ("docker", "dind"));
-        assert_eq!(split_reference("consul"), ("consul", "latest"));
+        let split = |image: &str| {
+            let reference = ImageRef::parse(image);
+            let (repo, tag) = reference.pull_parts();
+            (repo, tag.to_string())
+        };
+        let pair = |repo: &str, tag: &str| (repo.to_string(), tag.to_string());
+        assert_eq!(split("docker:dind"), pair("docker", "dind"));
+        assert_eq!(split("consul"), pair("consul", "latest"));
         assert_eq!(
-            split_reference("localhost:5000/sis/node"),
-            ("localhost:5000/sis/node", "latest")
+            split("localhost:5000/sis/node"),
+            pair("localhost:5000/sis/node", "latest")
         );
         assert_eq!(
-            split_reference("localhost:5000/sis/node:1"),
-            ("localhost:5000/sis/node", "1")
+            split("localhost:5000/sis/node:1"),
+            pair("localhost:5000/sis/node", "1")
         );
-        assert_eq!(split_reference("a@sha256:00"), ("a@sha256:00", ""));
+        assert_eq!(split("a@sha256:00"), pair("a@sha256:00", ""));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
-use sis_types::{labels, NodeProfile};
+use sis_types::{labels, ImageRef, NodeProfile};
 
 use crate::events::{Event, Milestone, Progress};
 use crate::execute::Pass;
@@ -18,7 +18,7 @@ pub(crate) struct NewNode<'a> {
     pub profile: &'a NodeProfile,
     pub network: &'a str,
     pub args: &'a [String],
-    pub preload: &'a [String],
+    pub preload: &'a [ImageRef],
     pub spec_hash: &'a str,
 }
 

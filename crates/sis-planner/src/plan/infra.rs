@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use sis_spec::{KvKind, Spec};
 
 use super::checks::Checked;
-use super::{canonical_image, Builder};
-use crate::{labels, Action, Phase, Role};
+use super::Builder;
+use crate::{labels, Action, ImageRef, Phase, Role};
 
 /// Init swarm1 on the first host when no host is in a swarm; join the hosts that are not in it.
 pub(crate) fn swarm1(checked: &Checked, out: &mut Builder) {
@@ -54,20 +54,26 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
     let present: Vec<BTreeSet<String>> = checked
         .hosts
         .iter()
-        .map(|h| h.facts.images.iter().map(|i| canonical_image(i)).collect())
+        .map(|h| {
+            h.facts
+                .images
+                .iter()
+                .map(|i| ImageRef::parse(i).canonical())
+                .collect()
+        })
         .collect();
     for (i, h) in checked.hosts.iter().enumerate() {
-        let mut wanted: Vec<&str> = Vec::new();
+        let mut wanted: Vec<ImageRef> = Vec::new();
         if h.spec.nodes > 0 {
-            wanted.push(&spec.swarm2.image);
-            wanted.extend(spec.swarm2.preload.iter().map(String::as_str));
+            wanted.push(spec.swarm2.image.clone());
+            wanted.extend(spec.swarm2.preload.iter().cloned());
         }
         if let Some(kv) = spec.kvstore.as_ref().filter(|kv| kv.host == h.name()) {
             wanted.push(kv.image());
         }
         let mut planned = BTreeSet::new();
         for image in wanted {
-            let canonical = canonical_image(image);
+            let canonical = image.canonical();
             if present[i].contains(&canonical) || !planned.insert(canonical.clone()) {
                 continue;
             }
@@ -78,7 +84,6 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 .find(|(_, p)| p.contains(&canonical))
                 .map(|(other, _)| other.name());
             let host = h.name().to_string();
-            let image = image.to_string();
             match source {
                 Some(from) => out.push(
                     Phase::Images,
@@ -157,7 +162,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 Some(_) if !c.is_running() => Some(format!("container is {}", c.state)),
                 Some(kv)
                     if !c.image.starts_with("sha256:")
-                        && canonical_image(&c.image) != canonical_image(kv.image()) =>
+                        && ImageRef::parse(&c.image).canonical() != kv.image().canonical() =>
                 {
                     Some(format!("image {} → {}", c.image, kv.image()))
                 }
@@ -194,7 +199,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
             host: kv.host.clone(),
             name,
             kind: kv.kind,
-            image: kv.image().to_string(),
+            image: kv.image(),
             cmd: kvstore_cmd(kv.kind),
             network: spec.network.name.clone(),
         },

@@ -7,7 +7,6 @@
 
 mod checks;
 mod destroy;
-mod image;
 mod infra;
 mod nodes;
 mod problem;
@@ -20,7 +19,6 @@ use sis_spec::Spec;
 use crate::{Action, Observed, Phase, Plan, PlanPhase, PlannedAction};
 
 pub use destroy::{plan_destroy, DestroyOptions};
-pub(crate) use image::canonical_image;
 pub use problem::{PlanError, PlanProblem, SwarmIdentity};
 
 /// Diffs `spec` against `observed`.

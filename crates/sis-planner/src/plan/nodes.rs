@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sis_spec::{Privileged, Spec};
 
 use super::checks::Checked;
-use super::{canonical_image, Builder};
+use super::Builder;
 use crate::{
-    labels, node_spec_hash_with_preload, resolve_profile, Action, ContainerObservation,
+    labels, node_spec_hash_with_preload, resolve_profile, Action, ContainerObservation, ImageRef,
     NodeProfile, Phase,
 };
 
@@ -84,13 +84,14 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
             &profile,
             &spec.network.name,
             &spec.swarm2.args,
-            &spec.swarm2.preload,
+            &preload_texts(spec),
         );
         let wanted = h.spec.nodes;
         // With `privileged: auto`, the bounding set is read from a container of an image on
         // the host. A host that gets its first image in this plan could not be read yet: its
         // nodes wait for the next pass rather than run with a guessed profile (privileged on
         // a host that refuses it fails for good).
+        let node_image = spec.swarm2.image.canonical();
         let unprobed = wanted > 0
             && spec.swarm2.privileged == Privileged::Auto
             && h.facts.cap_bnd.is_none()
@@ -98,7 +99,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
                 .facts
                 .images
                 .iter()
-                .any(|i| canonical_image(i) == canonical_image(&spec.swarm2.image));
+                .any(|i| ImageRef::parse(i).canonical() == node_image);
         if unprobed {
             out.note(format!(
                 "nodes on host {host} are created in a later pass: with privileged: auto sis \
@@ -216,13 +217,23 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
     nodes
 }
 
+/// `swarm2.preload` as written, as actions and the spec hash carry it.
+fn preload_texts(spec: &Spec) -> Vec<String> {
+    spec.swarm2
+        .preload
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// Says what changed in a drifted node: the image when it differs, else the spec hash.
 fn drift(spec: &Spec, c: &ContainerObservation, hash: &str) -> String {
     let image = &spec.swarm2.image;
-    if !c.image.starts_with("sha256:") && canonical_image(&c.image) != canonical_image(image) {
+    if !c.image.starts_with("sha256:") && ImageRef::parse(&c.image).canonical() != image.canonical()
+    {
         return format!("drifted: image {} → {image}", c.image);
     }
-    let what = if c.image == *image {
+    let what = if *image == c.image.as_str() {
         "profile, network, args or preload changed"
     } else {
         "image, profile, network, args or preload changed"

@@ -383,7 +383,7 @@ fn effect(s: &mut Observed, a: &Action) {
             };
         }
         Action::PullImage { host, image } | Action::CopyImage { host, image, .. } => {
-            facts_mut(s, host).images.insert(image.clone());
+            facts_mut(s, host).images.insert(image.to_string());
         }
         Action::CreateNetwork { host, name, subnet } => {
             let cluster = s.cluster.clone();

@@ -146,7 +146,8 @@ fn spec_of(case: &Case) -> Spec {
 
 fn spec_hash(spec: &Spec, profile: &sis_types::NodeProfile) -> String {
     let s = &spec.swarm2;
-    node_spec_hash_with_preload(IMAGE, profile, "ring2net", &s.args, &s.preload)
+    let preload: Vec<String> = s.preload.iter().map(ToString::to_string).collect();
+    node_spec_hash_with_preload(IMAGE, profile, "ring2net", &s.args, &preload)
 }
 
 fn node(
@@ -445,7 +446,7 @@ fn check_image_sources(spec: &Spec, state: &Observed, p: &Plan) -> Result<(), St
         }
         let first = hosts
             .iter()
-            .find(|(_, f)| f.images.contains(image))
+            .find(|(_, f)| f.images.contains(image.as_str()))
             .map(|(name, _)| *name);
         if from != first {
             return Err(format!(

@@ -80,7 +80,7 @@ fn node_hostnames_fit_in_63_characters_at_the_nodes() {
         .replace("nodes: 3", "nodes: 10");
     assert_eq!(
         problems(&text),
-        [format!("cluster.yaml:5:12: hosts[0].nodes: node 10 would be named \"{cluster}-{host}-10\", 64 characters, but a hostname has at most 63; use fewer nodes or a shorter cluster or host name")]
+        [format!("cluster.yaml:5:12: hosts[0].nodes: node 10 would be named \"{cluster}.{host}-10\", 64 characters, but a hostname has at most 63; use fewer nodes or a shorter cluster or host name")]
     );
     assert_eq!(
         problems(&text.replace("nodes: 10", "nodes: 9")),
@@ -95,7 +95,7 @@ fn node_hostnames_fit_in_63_characters_at_the_host_name() {
         base_with(2, &format!("name: {cluster}")).replace("name: a", &format!("name: {host}"));
     assert_eq!(
         problems(&text),
-        [format!("cluster.yaml:4:11: hosts[0].name: node 3 would be named \"{cluster}-{host}-3\", 67 characters, but a hostname has at most 63; use a shorter cluster or host name")]
+        [format!("cluster.yaml:4:11: hosts[0].name: node 3 would be named \"{cluster}.{host}-3\", 67 characters, but a hostname has at most 63; use a shorter cluster or host name")]
     );
 }
 
