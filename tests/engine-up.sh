@@ -2,7 +2,9 @@
 # Makes sure this machine can run sis and its tests against a real Docker engine:
 #  - installs Docker (Debian's docker.io) when dockerd is missing,
 #  - starts dockerd when it is not running (log: /var/log/sis-dockerd.log),
-#  - builds the offline node image sis-node:test and the workload image sis-workload:test
+#  - builds the offline node image sis-node:test, the workload image sis-workload:test, and
+#    for the classic swarm2 mode the K/V store image sis-etcd:test (Debian's etcd-server) and
+#    the classic Swarm image sis-swarm:test (built from ../shared/fixtures with golang-go)
 #    (each skipped when up to date).
 # Idempotent: a second run only checks. Needs root for the install and for dockerd.
 set -euo pipefail
@@ -37,3 +39,6 @@ echo "engine-up: Docker engine $(docker version --format '{{.Server.Version}}') 
 
 "$here/node-image/build.sh" sis-node:test
 "$here/workload-image/build.sh" sis-workload:test
+# The classic swarm2 mode's K/V store and Swarm images, offline.
+"$here/etcd-image/build.sh" sis-etcd:test
+"$here/swarm-image/build.sh" sis-swarm:test

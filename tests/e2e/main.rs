@@ -233,7 +233,7 @@ fn a_second_apply_refuses_while_the_first_holds_the_lock() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let lock = format!("{}-sis-lock", c.name);
+    let lock = format!("{}.sis-lock", c.name);
     wait_for(
         "the first apply to take the lock",
         Duration::from_secs(60),
@@ -277,7 +277,7 @@ fn ctrl_c_stops_cleanly_and_reapply_converges() {
     if code == 130 {
         assert!(stdout.contains("Interrupted"), "{stdout}\n{stderr}");
     }
-    let lock = format!("{}-sis-lock", c.name);
+    let lock = format!("{}.sis-lock", c.name);
     let out = docker_quiet(&["ps", "-aq", "--filter", &format!("name=^{lock}$")]);
     assert!(out.trim().is_empty(), "the lock was left behind");
 

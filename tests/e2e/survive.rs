@@ -19,7 +19,7 @@ impl Drop for Running {
 }
 
 fn lock_exists(c: &Cluster) -> bool {
-    let lock = format!("{}-sis-lock", c.name);
+    let lock = format!("{}.sis-lock", c.name);
     let out = docker_quiet(&["ps", "-aq", "--filter", &format!("name=^{lock}$")]);
     !out.trim().is_empty()
 }

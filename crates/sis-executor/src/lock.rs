@@ -1,4 +1,4 @@
-//! The apply lock: one labelled object named `<cluster>-sis-lock` on every reachable host of
+//! The apply lock: one labelled object named `<cluster>.sis-lock` on every reachable host of
 //! the cluster, so two applies or destroys of one cluster from any machines cannot run at
 //! once, whatever the order of the spec's hosts and even when some host is down. No local
 //! state file.
@@ -42,10 +42,8 @@ pub enum LockError {
     },
 }
 
-/// Name of the lock object.
-pub fn lock_name(cluster: &str) -> String {
-    format!("{cluster}-sis-lock")
-}
+/// Name of the lock object: `<cluster>.sis-lock`.
+pub use sis_types::labels::lock_name;
 
 /// The lock as this run holds it: the objects it made, to release exactly those.
 #[derive(Debug, Default)]

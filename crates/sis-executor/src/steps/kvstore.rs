@@ -37,5 +37,7 @@ pub(crate) async fn remove<E: HostEngine>(
     host: &str,
     name: &str,
 ) -> Result<(), EngineError> {
-    pass.engine(host)?.remove_container(name).await
+    pass.engine(host)?
+        .remove_container_of(pass.cluster, name)
+        .await
 }

@@ -54,7 +54,7 @@ pub(crate) async fn create<E: HostEngine>(
     if let Err(e) = crate::images::load_into_node(engine, host, name, node.preload).await {
         // Its label says it has the images: a node without them must not stay, or no later
         // pass would load them. The next attempt makes it anew.
-        if let Err(cleanup) = engine.remove_container(name).await {
+        if let Err(cleanup) = engine.remove_container_of(pass.cluster, name).await {
             tracing::warn!("removing node {name}, which lacks its images: {cleanup}");
         }
         return Err(e);
@@ -83,7 +83,9 @@ pub(crate) async fn remove<E: HostEngine>(
     host: &str,
     name: &str,
 ) -> Result<(), EngineError> {
-    pass.engine(host)?.remove_container(name).await
+    pass.engine(host)?
+        .remove_container_of(pass.cluster, name)
+        .await
 }
 
 /// Reports a step in the life of node `node`.

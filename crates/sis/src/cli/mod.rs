@@ -62,7 +62,7 @@ swarm2 joins (--joins), with transient errors retried. Then it observes again an
 until nothing is left to do or --timeout passes. Running it on a converged cluster changes \
 nothing; changing `nodes:` grows or shrinks swarm2.\n\n\
 Only one apply or destroy of a cluster runs at a time: a second one refuses and says who holds \
-the lock (a container named CLUSTER-sis-lock on every reachable host). A lock left by a run on \
+the lock (a container named CLUSTER.sis-lock on every reachable host). A lock left by a run on \
 this machine whose process is gone is taken over, with a note. Ctrl-C, SIGTERM and SIGHUP let \
 running actions finish and start no new ones; run apply again to finish."
     )]
