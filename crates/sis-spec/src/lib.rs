@@ -49,6 +49,7 @@
 //! [`json_schema`] describes the same format for editors; it is checked in as
 //! `docs/sis.schema.json`.
 
+pub mod addresses;
 mod error;
 mod image;
 pub mod names;

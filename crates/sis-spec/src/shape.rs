@@ -73,6 +73,7 @@ const NETWORK: Shape = Shape::Map(&[
     field("name", Required, Shape::Str),
     field("subnet", Required, Shape::Str),
     field("external", Defaulted, Shape::Bool),
+    field("addresses_per_host", Optional, U32),
 ]);
 
 const KVSTORE: Shape = Shape::Map(&[

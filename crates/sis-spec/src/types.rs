@@ -88,6 +88,14 @@ pub struct Network {
     /// an external network. Default: `false`.
     #[serde(default)]
     pub external: bool,
+    /// Addresses of the subnet's lower half set aside for each host's nodes: node `i` of the
+    /// host at position `h` (0-based, in spec order) gets address
+    /// `network + 16 + h * addresses_per_host + (i - 1)`, the same across restarts and
+    /// re-creations (see `docs/design.md`, "Addresses"). Default: room for at least 4 hosts,
+    /// at most 1024 a host (a /16: 1024; a /24: 16). Keep hosts in their order: moving one
+    /// moves its nodes' addresses, which replaces them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses_per_host: Option<u32>,
 }
 
 /// The K/V store container.
