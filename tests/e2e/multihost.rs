@@ -11,7 +11,7 @@ use crate::lab::{path, Lab};
 use crate::support::{docker, docker_quiet, require_engine, sis, wait_for, NODE_IMAGE};
 
 /// The workload image built by tests/workload-image/build.sh.
-const WORKLOAD_IMAGE: &str = "sis-workload:test";
+use sis_test_support::WORKLOAD_IMAGE;
 
 /// Node containers on host `index` of the cluster, name → (ID, ring2net address).
 fn nodes_on(lab: &Lab, index: u32) -> BTreeMap<String, (String, String)> {

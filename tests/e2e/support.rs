@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// The offline node image built by tests/node-image/build.sh.
-pub const NODE_IMAGE: &str = "sis-node:test";
+pub use sis_test_support::NODE_IMAGE;
 
 /// Fails the test with instructions when there is no engine or no node image.
 pub fn require_engine() {

@@ -1,7 +1,7 @@
 //! The only code of sis that talks to Docker.
 //!
 //! [`HostEngine`] is the system boundary: the primitive operations on one host's engine that
-//! observing and executing need. [`DockerHost`] implements it with bollard; [`fake::FakeHost`]
+//! observing and executing need. [`DockerHost`] implements it with bollard; `fake::FakeHost` (behind the `fake` feature)
 //! is an in-memory recording fake for unit tests of the executor's logic (never a substitute for
 //! the real-engine tests in `tests/`). swarm2's operations (`swarm2_*`) run `docker` inside the
 //! node containers through exec: nodes expose no TCP API.
@@ -20,7 +20,9 @@
 
 mod docker;
 mod error;
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
+#[cfg(any(test, feature = "fake"))]
 mod fake_swarm2;
 mod ownership;
 mod trait_def;

@@ -9,8 +9,7 @@ use sis_executor::{execute, Event, ExecOptions, Hosts, Outcome, PassReport, Prog
 use sis_types::{Action, NodeProfile, Phase, Plan, PlanPhase, PlannedAction};
 use tokio::sync::watch;
 
-const NODE_IMAGE: &str = "sis-node:test";
-const WORKLOAD: &str = "sis-workload:test";
+use sis_test_support::{NODE_IMAGE, WORKLOAD_IMAGE as WORKLOAD};
 
 /// A host with the node image and the network.
 fn host(name: &str) -> Arc<FakeHost> {

@@ -383,7 +383,7 @@ async fn swarm1_join_of_an_engine_already_in_that_swarm_is_done() {
 }
 
 /// The workload image built by `tests/workload-image/build.sh` (~2 MB).
-const WORKLOAD_IMAGE: &str = "sis-workload:test";
+use sis_test_support::WORKLOAD_IMAGE;
 
 /// `export_image` of this engine, as `docker load` input.
 fn archive(

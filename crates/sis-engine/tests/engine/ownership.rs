@@ -8,7 +8,7 @@ use sis_types::labels;
 
 use crate::support::{engine, Scratch};
 
-const WORKLOAD_IMAGE: &str = "sis-workload:test";
+use sis_test_support::WORKLOAD_IMAGE;
 
 fn spec(name: &str, cluster: &str) -> ContainerSpec {
     ContainerSpec {

@@ -8,7 +8,7 @@ use sis_engine::{DockerHost, HostEngine};
 use sis_types::labels;
 
 /// The node image the tests run (built by `tests/node-image/build.sh`).
-pub const NODE_IMAGE: &str = "sis-node:test";
+pub use sis_test_support::NODE_IMAGE;
 
 /// The engine under test: `DOCKER_HOST`, or the local socket. Fails (never skips) when
 /// there is none, saying how to get one.
