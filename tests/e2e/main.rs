@@ -113,7 +113,7 @@ fn plan_changes_nothing_and_has_a_detailed_exit_code() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stdout
-            .contains(&format!("create node {}-local-3", c.name)),
+            .contains(&format!("create node {}.local-3", c.name)),
         "{run:?}"
     );
     assert!(run.stdout.contains("Plan: "), "{run:?}");

@@ -124,7 +124,7 @@ fn no_join_token_in_the_logs_output_or_report_even_at_trace() {
     );
     assert_all_ready(&c, 2);
     // Text output, and a node replaced so that a join happens again.
-    docker_quiet(&["rm", "-f", "-v", &format!("{}-local-2", c.name)]);
+    docker_quiet(&["rm", "-f", "-v", &format!("{}.local-2", c.name)]);
     let text = sis_default_log(&["-vv", "apply", path(&spec)]);
     assert_eq!(text.code, 0, "{text:?}");
     let status = sis_default_log(&["-vv", "status", path(&spec), "--output", "json"]);
