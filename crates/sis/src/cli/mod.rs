@@ -33,9 +33,11 @@ attachable overlay network (the seed's ring2net) spans them, dind nodes run on e
 nodes form swarm2. `sis plan` shows what would change; `sis apply` makes it so, idempotently.",
     after_help = "Examples:\n  sis validate specs/local.yaml\n  sis plan specs/local.yaml\n  \
 sis apply specs/local.yaml\n  sis status specs/local.yaml --output json > state.json\n  \
-sis plan specs/local.yaml --observed state.json --detailed-exitcode\n  sis destroy specs/local.yaml\n\n\
+sis plan specs/local.yaml --observed state.json --detailed-exitcode\n  \
+sis plan specs/local.yaml --out plan.json && sis apply plan.json\n  \
+sis apply specs/local.yaml --target host:h1 --output jsonl\n  sis destroy specs/local.yaml\n\n\
 Exit codes: 0 success (no changes), 1 error, 2 changes present (plan --detailed-exitcode), \
-130 interrupted."
+3 stale saved plan (apply PLAN.json), 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -127,6 +129,28 @@ pub enum Output {
     Json,
 }
 
+/// How `apply` and `destroy` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunOutput {
+    /// For people.
+    Text,
+    /// For scripts: one JSON document on stdout at the end.
+    Json,
+    /// For scripts that follow along: one JSON event per line on stdout as it happens
+    /// (docs/events.schema.json).
+    Jsonl,
+}
+
+/// `host:NAME` of `--target`: the host's name.
+pub fn parse_target(text: &str) -> Result<String, String> {
+    match text.split_once(':') {
+        Some(("host", name)) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err(format!(
+            "{text:?} is not a target: write host:NAME, NAME one of the spec's hosts"
+        )),
+    }
+}
+
 /// `90`, `90s`, `5m`, `1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -155,6 +179,14 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert!(parse_duration("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn targets_name_a_host() {
+        assert_eq!(parse_target("host:h1").unwrap(), "h1");
+        assert!(parse_target("h1").is_err());
+        assert!(parse_target("node:h1-1").is_err());
+        assert!(parse_target("host:").is_err());
     }
 
     #[test]
