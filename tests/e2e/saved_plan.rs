@@ -18,7 +18,10 @@ fn a_saved_plan_applies_as_reviewed_and_is_refused_when_the_hosts_or_the_spec_ch
     assert!(plan.stdout.contains("Saved plan:"), "{plan:?}");
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    assert_eq!((doc["format"].as_str(), doc["version"].as_u64()), (Some("sis-plan"), Some(1)));
+    assert_eq!(
+        (doc["format"].as_str(), doc["version"].as_u64()),
+        (Some("sis-plan"), Some(1))
+    );
     let apply = sis(&["apply", path(&saved), "--output", "jsonl"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     let events = checked_events(&apply.stdout);
@@ -53,7 +56,10 @@ fn a_saved_plan_applies_as_reviewed_and_is_refused_when_the_hosts_or_the_spec_ch
     c.spec(4, 1, "");
     let apply = sis(&["apply", path(&saved), "--output", "jsonl"]);
     assert_eq!(apply.code, 3, "{apply:?}");
-    assert!(apply.stderr.contains("changed since the plan was made"), "{apply:?}");
+    assert!(
+        apply.stderr.contains("changed since the plan was made"),
+        "{apply:?}"
+    );
     let events = checked_events(&apply.stdout);
     assert_eq!(events.last().unwrap()["ending"], "stale");
     assert_eq!(c.node_ids(), after_rm, "a stale plan changed the hosts");

@@ -66,7 +66,10 @@ nothing; changing `nodes:` grows or shrinks swarm2.\n\n\
 Only one apply or destroy of a cluster runs at a time: a second one refuses and says who holds \
 the lock (a container named CLUSTER.sis-lock on every reachable host). A lock left by a run on \
 this machine whose process is gone is taken over, with a note. Ctrl-C, SIGTERM and SIGHUP let \
-running actions finish and start no new ones; run apply again to finish."
+running actions finish and start no new ones; run apply again to finish.\n\n\
+Given a saved plan (`sis plan SPEC --out FILE.json`) instead of a spec, apply carries out \
+exactly that plan, one pass, after checking that the spec and the hosts are as the plan saw \
+them; otherwise it refuses (exit 3) and lists what changed (docs/saved-plan.md)."
     )]
     Apply(ApplyArgs),
     /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
