@@ -5,9 +5,10 @@
 //! Strict on what the planner decides by, blind to what moves on its own:
 //! - per host: reachable or not, the engine's ID, the capabilities it lacks, its place in
 //!   swarm1 (state, node and cluster ID, manager or not), whether it has each image the spec
-//!   names, the cluster's networks (ID, driver, scope, subnets, labels) and containers (ID,
-//!   image, running or not, labels). Left out: engine version, CPUs, memory, and the apply
-//!   lock's container (the apply that checks the basis holds it).
+//!   names, the spec's network and any network overlapping its subnet (ID, driver, scope,
+//!   subnets, labels), the cluster's containers (ID, image, running or not, labels). Left out:
+//!   engine version, CPUs, memory, other networks, and the apply lock's container (the apply
+//!   that checks the basis holds it).
 //! - swarm2: its cluster ID, ingress, and per entry its ID, hostname, role (manager or
 //!   worker), availability and whether it is down. Left out: the manager that answered, which
 //!   manager leads, and `ready` against `unknown` (a node's status passes through `unknown`
@@ -68,6 +69,16 @@ impl Basis {
                 e.insert(format!("host {host}: image {image}"), has.into());
             }
             for n in &f.networks {
+                // Other networks matter only where they overlap ring2net (the planner refuses
+                // those); networks that come and go elsewhere on the host are no change.
+                let ours = spec.network.subnet;
+                let overlaps = n
+                    .subnets
+                    .iter()
+                    .any(|s| s.contains(&ours.network()) || ours.contains(&s.network()));
+                if n.name != spec.network.name && !overlaps {
+                    continue;
+                }
                 e.insert(
                     format!("host {host}: network {}", n.name),
                     format!(
@@ -233,5 +244,32 @@ mod tests {
             changes[1].contains("now manager active down"),
             "{changes:?}"
         );
+    }
+
+    #[test]
+    fn only_the_specs_network_and_overlapping_ones_count() {
+        let spec = spec();
+        let net = |name: &str, subnet: &str| sis_types::NetworkObservation {
+            id: format!("id-{name}"),
+            name: name.into(),
+            driver: "overlay".into(),
+            scope: "swarm".into(),
+            attachable: true,
+            subnets: vec![subnet.parse().unwrap()],
+            labels: Default::default(),
+        };
+        let with = |o: &mut Observed, n| {
+            if let Some(HostObservation::Reachable(f)) = o.hosts.get_mut("local") {
+                f.networks.push(n);
+            }
+        };
+        let mut o = observed(&[], "ready");
+        let before = Basis::of(&spec, &o);
+        with(&mut o, net("other-cluster-net", "10.250.1.0/24"));
+        assert_eq!(Basis::of(&spec, &o), before);
+        with(&mut o, net("clash", "10.9.4.0/24"));
+        with(&mut o, net("ring2net", "10.9.0.0/16"));
+        let changes = Basis::of(&spec, &o).changes_since(&before);
+        assert_eq!(changes.len(), 2, "{changes:?}");
     }
 }
