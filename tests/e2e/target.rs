@@ -1,6 +1,8 @@
 //! `apply --target host:NAME` on two lab hosts: both grow in the spec, only the targeted one
-//! changes; the other host's containers are the same ones, as many as before.
+//! changes; the other host's containers are the same ones, as many as before. The targeted
+//! apply reports in `--output jsonl`, checked against the schema.
 
+use crate::events::checked_events;
 use crate::lab::{path, Lab};
 use crate::multihost::{nodes_on, with_counts};
 use crate::support::sis;
@@ -32,8 +34,23 @@ fn apply_with_a_target_changes_only_that_hosts_nodes() {
     assert_eq!(plan.code, 0, "{plan:?}");
     assert!(plan.stdout.contains("on other hosts left out"), "{plan:?}");
     assert!(!plan.stdout.contains(".h2-2"), "{plan:?}");
-    let apply = sis(&["apply", path(&spec), "--target", "host:h1"]);
+    let apply = sis(&[
+        "apply",
+        path(&spec),
+        "--target",
+        "host:h1",
+        "--output",
+        "jsonl",
+    ]);
     assert_eq!(apply.code, 0, "{apply:?}");
+    let events = checked_events(&apply.stdout);
+    assert_eq!(events.last().unwrap()["ending"], "converged");
+    let hosts: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "action_finished")
+        .filter_map(|e| e["host"].as_str())
+        .collect();
+    assert!(!hosts.is_empty() && !hosts.contains(&"h2"), "{hosts:?}");
     let after = [nodes_on(&lab, 1), nodes_on(&lab, 2)];
     assert_eq!(after[1], before[1], "host h2 changed");
     assert_eq!(after[0].len(), 2, "{:?}", after[0]);
