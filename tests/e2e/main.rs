@@ -2,12 +2,15 @@
 //! Run them with tests/run.sh (it starts the engine and builds the node image first).
 
 mod cli;
+mod events;
 mod lab;
 mod multihost;
 mod ownership;
+mod saved_plan;
 mod support;
 mod survive;
 mod swarm1;
+mod target;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;

@@ -14,7 +14,7 @@ use crate::support::{docker, docker_quiet, require_engine, sis, wait_for, NODE_I
 use sis_test_support::WORKLOAD_IMAGE;
 
 /// Node containers on host `index` of the cluster, name → (ID, ring2net address).
-fn nodes_on(lab: &Lab, index: u32) -> BTreeMap<String, (String, String)> {
+pub(crate) fn nodes_on(lab: &Lab, index: u32) -> BTreeMap<String, (String, String)> {
     let label = format!("label=sis.cluster={}", lab.name);
     lab.on_host(
         index,
@@ -79,7 +79,7 @@ fn swarm2(lab: &Lab) -> Vec<(String, String, String)> {
 }
 
 /// Rewrites the spec's `nodes:` counts, host by host.
-fn with_counts(spec: &str, counts: &[u32]) -> String {
+pub(crate) fn with_counts(spec: &str, counts: &[u32]) -> String {
     let mut counts = counts.iter();
     spec.lines()
         .map(|l| match l.trim_start().strip_prefix("nodes: ") {

@@ -13,6 +13,7 @@ use crate::deadline::execute_until;
 use crate::events::{Event, Progress};
 use crate::execute::{ExecOptions, PassReport};
 use crate::observe::{observe, Hosts};
+use crate::target::Targets;
 
 /// Bounds of [`converge`].
 #[derive(Debug, Clone)]
@@ -70,6 +71,19 @@ pub async fn converge<E: HostEngine>(
     progress: &dyn Progress,
     cancel: &watch::Receiver<bool>,
 ) -> Result<ConvergeReport, PlanError> {
+    converge_targeted(spec, hosts, opts, progress, cancel, None).await
+}
+
+/// [`converge`] with every pass's plan limited to `targets` (`--target`): it ends when
+/// nothing is left to do on the targeted hosts.
+pub async fn converge_targeted<E: HostEngine>(
+    spec: &Spec,
+    hosts: &Hosts<E>,
+    opts: &ConvergeOptions,
+    progress: &dyn Progress,
+    cancel: &watch::Receiver<bool>,
+    targets: Option<&Targets>,
+) -> Result<ConvergeReport, PlanError> {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now()
         .checked_add(opts.timeout)
@@ -87,6 +101,10 @@ pub async fn converge<E: HostEngine>(
             observed: &observed,
         });
         let plan = plan(spec, &observed)?;
+        let plan = match targets {
+            Some(t) => t.restrict(plan),
+            None => plan,
+        };
         progress.event(&Event::Planned {
             pass: pass_no,
             plan: &plan,

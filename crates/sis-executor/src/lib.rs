@@ -5,11 +5,14 @@
 //!   per-host and swarm2-join bounds, transient errors retried ([`retry_after`]), every
 //!   outcome kept,
 //! - [`execute_until()`] runs one plan and starts no action past a deadline,
-//! - [`converge()`] loops observe → plan → execute until the plan is empty.
+//! - [`converge()`] loops observe → plan → execute until the plan is empty
+//!   ([`converge_targeted()`]: on some hosts only, [`Targets`]),
+//! - [`Basis`] is what of an observation a plan depends on (saved plans check it).
 //!
 //! It is generic over [`sis_engine::HostEngine`]: the bollard engine in production and the
 //! real-engine tests, an in-memory fake in unit tests of the logic here.
 
+mod basis;
 mod converge;
 mod deadline;
 mod events;
@@ -20,9 +23,12 @@ mod observe;
 mod owner;
 mod schedule;
 mod steps;
+mod target;
 
-pub use converge::{converge, ConvergeOptions, ConvergeReport, Ending};
+pub use basis::{fnv64, Basis};
+pub use converge::{converge, converge_targeted, ConvergeOptions, ConvergeReport, Ending};
 pub use deadline::execute_until;
 pub use events::{Event, Milestone, Outcome, Progress, Silent};
 pub use execute::{execute, retry_after, ExecOptions, PassReport};
 pub use observe::{error_chain, observe, Hosts};
+pub use target::Targets;

@@ -1,8 +1,9 @@
 //! The plan as text, like `terraform plan`.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::Plan;
+use crate::{Action, Plan};
 
 /// Reasons start in one column per phase, unless a description is longer than this:
 /// then that line's reason follows it after two spaces, and the column stays readable.
@@ -11,6 +12,11 @@ const REASON_COLUMN_MAX: usize = 56;
 /// Renders the plan for people: notes and warnings, then each non-empty phase with one
 /// `+`/`~`/`-` line per action and its reason, then a summary line. Every action gets its
 /// line, also in plans of thousands of nodes: the text is for review and for grep.
+///
+/// A node the plan removes and creates again (drift, a dead container) is one
+/// `-/+ replace node …` line where it is created, with the reason of its creation; its removal
+/// gets no line of its own. The summary counts as terraform does: a replacement is one to add
+/// and one to remove (the JSON plan, the summary and the executor all count actions).
 ///
 /// ```text
 /// note: nodes on host local run privileged (privileged: true)
@@ -38,18 +44,36 @@ pub fn render_text(plan: &Plan) -> String {
         out.push_str("No changes. The hosts match the spec.\n");
         return out;
     }
-    for phase in plan.phases.iter().filter(|p| !p.actions.is_empty()) {
-        let lines: Vec<(char, String, &str)> = phase
+    let replaced = replaced_nodes(plan);
+    for phase in &plan.phases {
+        let lines: Vec<(String, String, &str)> = phase
             .actions
             .iter()
-            .map(|a| {
-                (
-                    a.action.mark().symbol(),
-                    a.action.describe(),
+            .filter_map(|a| match &a.action {
+                Action::RemoveNode { host, name }
+                    if replaced.contains(&(host.as_str(), name.as_str())) =>
+                {
+                    None
+                }
+                Action::CreateNode { host, name, .. }
+                    if replaced.contains(&(host.as_str(), name.as_str())) =>
+                {
+                    Some((
+                        "-/+".to_string(),
+                        format!("replace node {name} on host {host}"),
+                        a.reason.as_str(),
+                    ))
+                }
+                action => Some((
+                    action.mark().symbol().to_string(),
+                    action.describe(),
                     a.reason.as_str(),
-                )
+                )),
             })
             .collect();
+        if lines.is_empty() {
+            continue;
+        }
         let column = lines
             .iter()
             .map(|(_, d, _)| d.chars().count())
@@ -69,4 +93,22 @@ pub fn render_text(plan: &Plan) -> String {
         s.add, s.change, s.remove
     );
     out
+}
+
+/// Nodes (host, name) the plan both removes and creates.
+fn replaced_nodes(plan: &Plan) -> BTreeSet<(&str, &str)> {
+    let mut removed = BTreeSet::new();
+    let mut created = BTreeSet::new();
+    for a in plan.actions() {
+        match &a.action {
+            Action::RemoveNode { host, name } => {
+                removed.insert((host.as_str(), name.as_str()));
+            }
+            Action::CreateNode { host, name, .. } => {
+                created.insert((host.as_str(), name.as_str()));
+            }
+            _ => {}
+        }
+    }
+    removed.intersection(&created).copied().collect()
 }

@@ -6,6 +6,9 @@ pub const OK: u8 = 0;
 pub const ERROR: u8 = 1;
 /// `plan --detailed-exitcode`: the plan has changes.
 pub const CHANGES: u8 = 2;
+/// `apply PLAN.json`: the saved plan is stale (the hosts or the spec changed since it was
+/// made); nothing was done.
+pub const STALE: u8 = 3;
 /// Stopped by Ctrl-C.
 pub const INTERRUPTED: u8 = 130;
 

@@ -22,3 +22,23 @@ pub fn load_spec(file: &Path) -> Result<Spec, String> {
         other => other.to_string(),
     })
 }
+
+/// `--target` hosts as the executor's targets; `None` when none were given. Every name must
+/// be a host of the spec.
+pub fn targets(spec: &Spec, names: &[String]) -> Result<Option<sis_executor::Targets>, String> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    for name in names {
+        if !spec.hosts.iter().any(|h| &h.name == name) {
+            let known: Vec<&str> = spec.hosts.iter().map(|h| h.name.as_str()).collect();
+            return Err(format!(
+                "--target host:{name}: the spec has no host {name:?} (its hosts: {})",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(Some(sis_executor::Targets {
+        hosts: names.iter().cloned().collect(),
+    }))
+}

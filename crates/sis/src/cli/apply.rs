@@ -5,14 +5,20 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{parse_duration, Output};
+use super::{parse_duration, parse_target, RunOutput};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The cluster spec (YAML).
+    /// The cluster spec (YAML), or a saved plan (`sis plan SPEC --out FILE.json`), told
+    /// apart by its content.
     pub file: PathBuf,
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    /// `jsonl`: one JSON event per line as it happens (docs/events.schema.json).
+    #[arg(long, short, value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
+    /// Limit apply to a host's actions (host:NAME; repeat for more hosts): the other hosts
+    /// are left as they are. Not with a saved plan, which keeps the targets it was made with.
+    #[arg(long = "target", value_name = "host:NAME", value_parser = parse_target)]
+    pub targets: Vec<String>,
     /// Give up when the hosts do not match the spec after this long (e.g. 90s, 10m); past it
     /// no action starts, and the running ones finish.
     #[arg(long, value_parser = parse_duration, default_value = "15m")]

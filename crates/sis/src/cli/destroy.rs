@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{parse_duration, Output};
+use super::{parse_duration, RunOutput};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -16,8 +16,9 @@ pub struct DestroyArgs {
     /// and the plan says so. Other clusters and services on that swarm1 lose it too.
     #[arg(long)]
     pub swarm1: bool,
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    /// `jsonl`: one JSON event per line as it happens (docs/events.schema.json).
+    #[arg(long, short, value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
     /// Start no action after this long (e.g. 90s, 10m); the running ones finish.
     #[arg(long, value_parser = parse_duration, default_value = "15m")]
     pub timeout: Duration,

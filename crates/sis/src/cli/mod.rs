@@ -33,9 +33,11 @@ attachable overlay network (the seed's ring2net) spans them, dind nodes run on e
 nodes form swarm2. `sis plan` shows what would change; `sis apply` makes it so, idempotently.",
     after_help = "Examples:\n  sis validate specs/local.yaml\n  sis plan specs/local.yaml\n  \
 sis apply specs/local.yaml\n  sis status specs/local.yaml --output json > state.json\n  \
-sis plan specs/local.yaml --observed state.json --detailed-exitcode\n  sis destroy specs/local.yaml\n\n\
+sis plan specs/local.yaml --observed state.json --detailed-exitcode\n  \
+sis plan specs/local.yaml --out plan.json && sis apply plan.json\n  \
+sis apply specs/local.yaml --target host:h1 --output jsonl\n  sis destroy specs/local.yaml\n\n\
 Exit codes: 0 success (no changes), 1 error, 2 changes present (plan --detailed-exitcode), \
-130 interrupted."
+3 stale saved plan (apply PLAN.json), 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -64,7 +66,10 @@ nothing; changing `nodes:` grows or shrinks swarm2.\n\n\
 Only one apply or destroy of a cluster runs at a time: a second one refuses and says who holds \
 the lock (a container named CLUSTER.sis-lock on every reachable host). A lock left by a run on \
 this machine whose process is gone is taken over, with a note. Ctrl-C, SIGTERM and SIGHUP let \
-running actions finish and start no new ones; run apply again to finish."
+running actions finish and start no new ones; run apply again to finish.\n\n\
+Given a saved plan (`sis plan SPEC --out FILE.json`) instead of a spec, apply carries out \
+exactly that plan, one pass, after checking that the spec and the hosts are as the plan saw \
+them; otherwise it refuses (exit 3) and lists what changed (docs/saved-plan.md)."
     )]
     Apply(ApplyArgs),
     /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
@@ -127,6 +132,28 @@ pub enum Output {
     Json,
 }
 
+/// How `apply` and `destroy` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunOutput {
+    /// For people.
+    Text,
+    /// For scripts: one JSON document on stdout at the end.
+    Json,
+    /// For scripts that follow along: one JSON event per line on stdout as it happens
+    /// (docs/events.schema.json).
+    Jsonl,
+}
+
+/// `host:NAME` of `--target`: the host's name.
+pub fn parse_target(text: &str) -> Result<String, String> {
+    match text.split_once(':') {
+        Some(("host", name)) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err(format!(
+            "{text:?} is not a target: write host:NAME, NAME one of the spec's hosts"
+        )),
+    }
+}
+
 /// `90`, `90s`, `5m`, `1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -155,6 +182,14 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert!(parse_duration("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn targets_name_a_host() {
+        assert_eq!(parse_target("host:h1").unwrap(), "h1");
+        assert!(parse_target("h1").is_err());
+        assert!(parse_target("node:h1-1").is_err());
+        assert!(parse_target("host:").is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Output;
+use super::{parse_target, Output};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -18,4 +18,12 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also write the plan as a saved plan (docs/saved-plan.md) for `sis apply FILE.json`,
+    /// which carries out exactly this plan, or refuses when the hosts or the spec changed.
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+    /// Limit the plan to a host's actions (host:NAME; repeat for more hosts). The plan says
+    /// how many actions on other hosts it left out.
+    #[arg(long = "target", value_name = "host:NAME", value_parser = parse_target)]
+    pub targets: Vec<String>,
 }

@@ -1,12 +1,13 @@
 //! `sis destroy`: remove everything that carries the cluster's label, and with `--swarm1`
 //! swarm1 when sis made it for the cluster.
 
-use sis_executor::{execute_until, observe, ExecOptions};
+use sis_executor::{execute_until, observe, Event, ExecOptions, Progress};
 use sis_planner::{plan_destroy, DestroyOptions};
 use sis_types::{labels, Action, Plan};
 
-use crate::cli::{DestroyArgs, Output};
+use crate::cli::{DestroyArgs, RunOutput};
 use crate::exit::{self, CliError, CliResult};
+use crate::jsonl::Jsonl;
 use crate::output::print_json;
 use crate::progress::Reporter;
 use crate::signals::interrupt_on_signals;
@@ -16,16 +17,38 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
     let cancel = interrupt_on_signals();
-    let lock = crate::apply_lock::take(&spec, &hosts, "destroy").await?;
+    let jsonl = (args.output == RunOutput::Jsonl)
+        .then(|| Jsonl::start("destroy", &spec.name, &args.file, false));
+    let lock = match crate::apply_lock::take(&spec, &hosts, "destroy").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            if let Some(j) = &jsonl {
+                j.end("error", exit::ERROR, serde_json::json!({ "error": e }));
+            }
+            return Err(CliError::new(e));
+        }
+    };
+    let reporter = Events {
+        reporter: Reporter::new(args.quiet),
+        jsonl: jsonl.as_ref(),
+    };
+    reporter.event(&Event::Observing { pass: 1 });
     let observed = observe(&spec, &hosts).await;
+    reporter.event(&Event::Observed {
+        pass: 1,
+        observed: &observed,
+    });
     let options = DestroyOptions {
         swarm1: args.swarm1,
     };
     let plan = plan_destroy(&spec, &observed, options);
-    if args.output == Output::Text && !args.quiet {
+    if args.output == RunOutput::Text && !args.quiet {
         print!("{}", sis_planner::render_text(&plan));
     }
-    let reporter = Reporter::new(args.quiet);
+    reporter.event(&Event::Planned {
+        pass: 1,
+        plan: &plan,
+    });
     let deadline = tokio::time::Instant::now() + args.timeout;
     let (report, timed_out) = execute_until(
         &plan,
@@ -63,15 +86,37 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
             running.join("; ")
         ));
     }
+    let removed = report
+        .outcomes
+        .iter()
+        .filter(|(_, o, _)| *o == sis_executor::Outcome::Done)
+        .count();
+    let ok = left.is_empty() && failures.is_empty();
     match args.output {
-        Output::Json => print_json(&serde_json::json!({
+        RunOutput::Jsonl => {
+            if let Some(j) = &jsonl {
+                let ending = if ok { "converged" } else { "failed" };
+                let code = if ok { exit::OK } else { exit::ERROR };
+                j.end(
+                    ending,
+                    code,
+                    serde_json::json!({
+                        "done": {"add": 0, "change": 0, "remove": removed},
+                        "passes": 1,
+                        "left": left,
+                        "failures": failures,
+                    }),
+                );
+            }
+        }
+        RunOutput::Json => print_json(&serde_json::json!({
             "cluster": spec.name,
-            "removed": report.outcomes.iter().filter(|(_, o, _)| *o == sis_executor::Outcome::Done).count(),
+            "removed": removed,
             "failures": failures,
             "left": left,
             "notes": plan.notes,
         })),
-        Output::Text => {
+        RunOutput::Text => {
             for f in &failures {
                 eprintln!("error: {f}");
             }
@@ -89,10 +134,25 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
         }
     }
     // What failed and what is left are printed above; only the exit code is left to give.
-    if left.is_empty() && failures.is_empty() {
+    if ok {
         Ok(())
     } else {
         Err(CliError::code(exit::ERROR))
+    }
+}
+
+/// Progress on stderr, and events on stdout with `--output jsonl`.
+struct Events<'a> {
+    reporter: Reporter,
+    jsonl: Option<&'a Jsonl>,
+}
+
+impl Progress for Events<'_> {
+    fn event(&self, event: &Event<'_>) {
+        self.reporter.event(event);
+        if let Some(j) = self.jsonl {
+            j.event(event);
+        }
     }
 }
 

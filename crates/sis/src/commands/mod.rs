@@ -2,6 +2,7 @@
 //! and returns a [`CliResult`](crate::exit::CliResult) whose error carries the exit code.
 
 mod apply;
+mod apply_saved;
 mod completions;
 mod destroy;
 mod lab;

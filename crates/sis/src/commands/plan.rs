@@ -6,6 +6,7 @@ use sis_types::{Observed, Plan, Summary};
 use crate::cli::{Output, PlanArgs};
 use crate::exit::{self, CliError, CliResult};
 use crate::output::print_json;
+use crate::saved_plan::SavedPlan;
 use crate::spec::load_spec;
 
 /// A plan as printed with `--output json`.
@@ -45,6 +46,7 @@ pub async fn plan(args: PlanArgs) -> CliResult {
             sis_executor::observe(&spec, &hosts).await
         }
     };
+    let targets = crate::spec::targets(&spec, &args.targets)?;
     let plan = sis_planner::plan(&spec, &observed).map_err(|e| {
         let mut text = String::from("cannot plan:");
         for p in &e.problems {
@@ -52,8 +54,25 @@ pub async fn plan(args: PlanArgs) -> CliResult {
         }
         text
     })?;
+    let plan = match &targets {
+        Some(t) => t.restrict(plan),
+        None => plan,
+    };
+    if let Some(out) = &args.out {
+        SavedPlan::new(&spec, &args.file, &observed, &args.targets, &plan)?.write(out)?;
+    }
     match args.output {
-        Output::Text => print!("{}", sis_planner::render_text(&plan)),
+        Output::Text => {
+            print!("{}", sis_planner::render_text(&plan));
+            if let Some(out) = &args.out {
+                println!(
+                    "\nSaved plan: {}. `sis apply {}` carries out exactly this plan, or refuses \
+                     when the hosts or the spec changed since.",
+                    out.display(),
+                    out.display()
+                );
+            }
+        }
         Output::Json => print_json(&PlanOutput {
             plan: &plan,
             summary: plan.summary(),
