@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::lab::Lab;
 use crate::path;
-use crate::support::{docker, sis, wait_for, Cluster};
+use crate::support::{docker, sis, Cluster};
 
 /// How long swarm2 may take to come back by itself.
 const RECOVERY: Duration = Duration::from_secs(240);
@@ -78,7 +78,7 @@ fn managers_of(in_node: &InNode, manager: &str) -> Vec<String> {
 }
 
 /// Waits until some manager of `managers` shows swarm2 as `before`, every node Ready; returns
-/// the time since `since`.
+/// the time since `since`. Fails after [`RECOVERY`] with what it saw last.
 fn wait_recovered(
     what: &str,
     in_node: &InNode,
@@ -86,38 +86,30 @@ fn wait_recovered(
     before: &Swarm2,
     since: Instant,
 ) -> Duration {
-    let last = std::cell::RefCell::new(None);
-    let check = || {
+    let mut last = None;
+    let mut delay = Duration::from_millis(100);
+    loop {
         for m in managers {
-            if let Some(now) = swarm2_of(in_node, m) {
-                let ok = now.cluster_id == before.cluster_id
-                    && now.nodes.len() == before.nodes.len()
-                    && now.nodes.iter().all(|(host, (id, status))| {
-                        status == "Ready" && before.nodes.get(host).map(|(i, _)| i) == Some(id)
-                    });
-                if ok {
-                    return Some(since.elapsed());
-                }
-                *last.borrow_mut() = Some(now);
+            let Some(now) = swarm2_of(in_node, m) else {
+                continue;
+            };
+            let back = now.cluster_id == before.cluster_id
+                && now.nodes.len() == before.nodes.len()
+                && now.nodes.iter().all(|(host, (id, status))| {
+                    status == "Ready" && before.nodes.get(host).map(|(i, _)| i) == Some(id)
+                });
+            if back {
+                return since.elapsed();
             }
+            last = Some(now);
         }
-        None
-    };
-    let mut check = check;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        wait_for(
-            &format!("swarm2 back as it was after {what}"),
-            RECOVERY,
-            &mut check,
-        )
-    }));
-    match result {
-        Ok(d) => d,
-        Err(_) => panic!(
-            "swarm2 did not come back after {what} within {} s: before {before:?}, last seen {:?}",
-            RECOVERY.as_secs(),
-            last.borrow()
-        ),
+        assert!(
+            since.elapsed() < RECOVERY,
+            "swarm2 did not come back after {what} within {} s: before {before:?}, last seen {last:?}",
+            RECOVERY.as_secs()
+        );
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_secs(1));
     }
 }
 
@@ -181,6 +173,11 @@ fn survives_local(
     let took = wait_recovered(what, &local_in_node, managers, &before, since);
     eprintln!("recovery after {what}: {:.1} s", took.as_secs_f64());
     assert_eq!(addresses(c), ips, "addresses changed");
+    assert_eq!(
+        managers_of(&local_in_node, first),
+        managers,
+        "roles changed"
+    );
     assert_no_changes(spec);
 }
 
@@ -264,7 +261,11 @@ fn restarting_the_lab_host_that_carries_the_manager_brings_swarm2_back() {
     };
     let first = format!("{}.h1-1", lab.name);
     let managers = managers_of(&in_node, &first);
-    assert_eq!(managers, [first.clone()], "the manager is h1's first node");
+    assert_eq!(
+        managers,
+        std::slice::from_ref(&first),
+        "the manager is h1's first node"
+    );
     let before = swarm2_of(&in_node, &first).expect("swarm2 before");
 
     let host_container = sis_lab::host_container_name(&lab.name, 1);
@@ -273,5 +274,6 @@ fn restarting_the_lab_host_that_carries_the_manager_brings_swarm2_back() {
     let what = format!("docker restart of lab host {host_container}, which carries the manager");
     let took = wait_recovered(&what, &in_node, &managers, &before, since);
     eprintln!("recovery after {what}: {:.1} s", took.as_secs_f64());
+    assert_eq!(managers_of(&in_node, &first), managers, "roles changed");
     assert_no_changes(&spec);
 }
