@@ -44,7 +44,7 @@ use sis_types::{
 pub use crate::fake_swarm2::{FakeSwarm2, FakeSwarm2Entry, SharedSwarm2};
 use crate::{
     ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder, LockOutcome,
-    Swarm2Local,
+    NetworkAddressing, Swarm2Local,
 };
 
 /// The operations of [`HostEngine`], as recorded.
@@ -159,8 +159,10 @@ pub struct FakeContainer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeNetwork {
     pub subnet: Ipv4Net,
+    /// Where dynamic addresses come from; `None`: the whole subnet.
+    pub ip_range: Option<Ipv4Net>,
     pub labels: BTreeMap<String, String>,
-    /// Addresses handed out so far.
+    /// Dynamic addresses handed out so far.
     pub allocated: u32,
 }
 
@@ -410,6 +412,7 @@ impl HostEngine for FakeHost {
                     scope: "swarm".to_string(),
                     attachable: true,
                     subnets: vec![n.subnet],
+                    ip_range: n.ip_range,
                     labels: n.labels.clone(),
                 })
                 .into_iter()
@@ -603,9 +606,10 @@ impl HostEngine for FakeHost {
     async fn create_network(
         &self,
         name: &str,
-        subnet: Ipv4Net,
+        addressing: NetworkAddressing,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
+        let subnet = addressing.subnet;
         let mut state = self.call(Op::CreateNetwork, name)?;
         match state.networks.get(name) {
             Some(existing) if existing.subnet == subnet => Ok(()),
@@ -616,6 +620,7 @@ impl HostEngine for FakeHost {
             None => {
                 let network = FakeNetwork {
                     subnet,
+                    ip_range: addressing.ip_range,
                     labels,
                     allocated: 1,
                 };
@@ -645,12 +650,47 @@ impl HostEngine for FakeHost {
         }
         let ip = match &spec.network {
             Some(network) => {
+                let taken = |ip: &str| {
+                    state.containers.values().any(|c| {
+                        c.network.as_deref() == Some(network) && c.ip.as_deref() == Some(ip)
+                    })
+                };
                 let net = state
                     .networks
-                    .get_mut(network)
+                    .get(network)
                     .ok_or_else(|| self.missing("network", network))?;
-                net.allocated += 1;
-                nth_address(net.subnet, net.allocated)
+                match spec.ipv4_address {
+                    // As dockerd: a fixed address must be in the subnet and free.
+                    Some(ip) if !net.subnet.contains(&ip) => {
+                        return Err(EngineError::Other(format!(
+                            "create container {} on {}: address {ip} is not in network {network}'s subnet {}",
+                            spec.name, self.endpoint, net.subnet
+                        )))
+                    }
+                    Some(ip) if taken(&ip.to_string()) => {
+                        return Err(EngineError::Other(format!(
+                            "create container {} on {}: address {ip} of network {network} is already in use",
+                            spec.name, self.endpoint
+                        )))
+                    }
+                    Some(ip) => Some(ip.to_string()),
+                    None => {
+                        let (base, first) = match net.ip_range {
+                            Some(range) => (range, 0),
+                            None => (net.subnet, 1),
+                        };
+                        let mut n = net.allocated;
+                        let ip = loop {
+                            let ip = nth_address(base, first + n);
+                            n += 1;
+                            if !ip.as_deref().is_some_and(taken) {
+                                break ip;
+                            }
+                        };
+                        state.networks.get_mut(network).expect("looked up above").allocated = n;
+                        ip
+                    }
+                }
             }
             None => None,
         };
@@ -865,6 +905,10 @@ mod tests {
             .block_on(f)
     }
 
+    fn net(subnet: &str) -> NetworkAddressing {
+        subnet.parse::<Ipv4Net>().unwrap().into()
+    }
+
     fn node(name: &str) -> ContainerSpec {
         ContainerSpec {
             name: name.into(),
@@ -875,7 +919,49 @@ mod tests {
             network: Some("ring2net".into()),
             profile: None,
             publish: vec![],
+            ipv4_address: None,
+            restart_unless_stopped: true,
         }
+    }
+
+    #[test]
+    fn fixed_addresses_are_kept_and_a_taken_one_is_refused() {
+        block_on(async {
+            let host = FakeHost::new("fake://h1");
+            host.add_image("sis-node:test");
+            let addressing = NetworkAddressing {
+                subnet: "10.9.0.0/24".parse().unwrap(),
+                ip_range: Some("10.9.0.128/25".parse().unwrap()),
+                gateway: Some("10.9.0.1".parse().unwrap()),
+            };
+            host.create_network("ring2net", addressing, BTreeMap::new())
+                .await
+                .unwrap();
+            let fixed = |name: &str, ip: &str| ContainerSpec {
+                ipv4_address: Some(ip.parse().unwrap()),
+                ..node(name)
+            };
+            host.run_container(&fixed("demo-h1-1", "10.9.0.16"))
+                .await
+                .unwrap();
+            host.run_container(&node("demo-lb")).await.unwrap();
+            let e = host
+                .run_container(&fixed("demo-h1-2", "10.9.0.16"))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("already in use"), "{e}");
+            let facts = host.observe("demo", "ring2net").await.unwrap();
+            let ips: Vec<_> = facts
+                .containers
+                .iter()
+                .map(|c| c.ring2net_ip.clone().unwrap())
+                .collect();
+            assert_eq!(ips, ["10.9.0.16", "10.9.0.129"]);
+            assert_eq!(
+                facts.networks[0].ip_range,
+                Some("10.9.0.128/25".parse().unwrap())
+            );
+        });
     }
 
     #[test]
@@ -883,7 +969,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+            host.create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                 .await
                 .unwrap();
             host.run_container(&node("demo-h1-1")).await.unwrap();
@@ -909,7 +995,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://h1");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+            host.create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                 .await
                 .unwrap();
             host.fail_next(Op::RunContainer, "demo-h1-2", 2, Failure::Transient);
@@ -929,15 +1015,14 @@ mod tests {
     fn a_missing_image_and_a_different_subnet_are_errors() {
         block_on(async {
             let host = FakeHost::new("fake://h1");
-            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+            host.create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                 .await
                 .unwrap();
             assert!(host
-                .create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+                .create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                 .await
                 .is_ok());
-            let other =
-                host.create_network("ring2net", "10.8.0.0/16".parse().unwrap(), BTreeMap::new());
+            let other = host.create_network("ring2net", net("10.8.0.0/16"), BTreeMap::new());
             assert!(other.await.unwrap_err().to_string().contains("10.9.0.0/16"));
             let missing = host.run_container(&node("demo-h1-1")).await.unwrap_err();
             assert!(missing.to_string().contains("sis-node:test"));
@@ -997,7 +1082,7 @@ mod tests {
             let b = FakeHost::new("fake://b").with_swarm2(shared);
             for (host, name) in [(&a, "demo-a-1"), (&b, "demo-b-1")] {
                 host.add_image("sis-node:test");
-                host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+                host.create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                     .await
                     .unwrap();
                 host.run_container(&node(name)).await.unwrap();
@@ -1032,7 +1117,7 @@ mod tests {
         block_on(async {
             let host = FakeHost::new("fake://a");
             host.add_image("sis-node:test");
-            host.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+            host.create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                 .await
                 .unwrap();
             host.run_container(&node("demo-a-1")).await.unwrap();
@@ -1128,7 +1213,7 @@ mod tests {
             assert!(b.image_id("sis-node:test").await.unwrap().is_none());
             assert_eq!(b.calls_of(Op::ImportImage), ["sis-workload:test"]);
 
-            a.create_network("ring2net", "10.9.0.0/16".parse().unwrap(), BTreeMap::new())
+            a.create_network("ring2net", net("10.9.0.0/16"), BTreeMap::new())
                 .await
                 .unwrap();
             a.run_container(&node("demo-a-1")).await.unwrap();

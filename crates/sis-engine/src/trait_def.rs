@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,6 +29,33 @@ pub struct ContainerSpec {
     pub profile: Option<NodeProfile>,
     /// Host port → container port (TCP).
     pub publish: Vec<(u16, u16)>,
+    /// Its fixed address on `network` (Docker's IPAM hands it out nowhere else); `None` lets
+    /// Docker choose.
+    pub ipv4_address: Option<Ipv4Addr>,
+    /// Docker starts it again when it exits on its own or its dockerd starts (the host
+    /// restarted), unless someone stopped it (`unless-stopped`).
+    pub restart_unless_stopped: bool,
+}
+
+/// How a network hands out addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkAddressing {
+    pub subnet: Ipv4Net,
+    /// The part of `subnet` Docker's IPAM hands out; `None`: all of it.
+    pub ip_range: Option<Ipv4Net>,
+    /// `None`: Docker's choice (the first address).
+    pub gateway: Option<Ipv4Addr>,
+}
+
+impl From<Ipv4Net> for NetworkAddressing {
+    /// The whole subnet handed out by Docker.
+    fn from(subnet: Ipv4Net) -> Self {
+        NetworkAddressing {
+            subnet,
+            ip_range: None,
+            gateway: None,
+        }
+    }
 }
 
 /// Output of a command run in a container.
@@ -120,7 +148,7 @@ pub trait HostEngine: Send + Sync + 'static {
     fn create_network(
         &self,
         name: &str,
-        subnet: Ipv4Net,
+        addressing: NetworkAddressing,
         labels: BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 

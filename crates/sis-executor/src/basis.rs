@@ -256,6 +256,7 @@ mod tests {
             scope: "swarm".into(),
             attachable: true,
             subnets: vec![subnet.parse().unwrap()],
+            ip_range: None,
             labels: Default::default(),
         };
         let with = |o: &mut Observed, n| {

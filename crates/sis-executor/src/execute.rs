@@ -90,8 +90,8 @@ pub(crate) struct Pass<'a, E> {
     pub(crate) opts: &'a ExecOptions,
     host_slots: BTreeMap<String, Semaphore>,
     join_slots: Semaphore,
-    /// Join tokens and addresses per (manager, role), fetched once per pass. Never printed.
-    pub(crate) tokens: Mutex<BTreeMap<(String, Role), (String, String)>>,
+    /// Join tokens per (manager, role), fetched once per pass. Never printed.
+    pub(crate) tokens: Mutex<BTreeMap<(String, Role), String>>,
 }
 
 /// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
@@ -312,8 +312,19 @@ impl<E: HostEngine> Pass<'_, E> {
                 host,
                 image,
             } => images::copy(self, from_host, host, image, progress).await?,
-            Action::CreateNetwork { host, name, subnet } => {
-                network::create(self, host, name, subnet).await?
+            Action::CreateNetwork {
+                host,
+                name,
+                subnet,
+                ip_range,
+                gateway,
+            } => {
+                let addressing = sis_engine::NetworkAddressing {
+                    subnet: *subnet,
+                    ip_range: Some(*ip_range),
+                    gateway: Some(*gateway),
+                };
+                network::create(self, host, name, addressing).await?
             }
             Action::RemoveNetwork { host, name } => network::remove(self, host, name).await?,
             Action::CreateKvStore {
@@ -322,8 +333,19 @@ impl<E: HostEngine> Pass<'_, E> {
                 image,
                 cmd,
                 network,
+                address,
                 ..
-            } => kvstore::create(self, host, name, image, cmd, network).await?,
+            } => {
+                let kv = kvstore::NewKvStore {
+                    host,
+                    name,
+                    image,
+                    cmd,
+                    network,
+                    address: *address,
+                };
+                kvstore::create(self, kv).await?
+            }
             Action::RemoveKvStore { host, name } => kvstore::remove(self, host, name).await?,
             Action::CreateNode {
                 host,
@@ -332,6 +354,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 image,
                 profile,
                 network,
+                address,
                 args,
                 preload,
                 spec_hash,
@@ -343,6 +366,7 @@ impl<E: HostEngine> Pass<'_, E> {
                     image,
                     profile,
                     network,
+                    address: *address,
                     args,
                     preload,
                     spec_hash,
@@ -351,7 +375,11 @@ impl<E: HostEngine> Pass<'_, E> {
             }
             Action::StartNode { host, name } => nodes::start(self, host, name, progress).await?,
             Action::RemoveNode { host, name } => nodes::remove(self, host, name).await?,
-            Action::InitSwarm2 { host, node } => swarm2::init(self, host, node, progress).await?,
+            Action::InitSwarm2 {
+                host,
+                node,
+                address,
+            } => swarm2::init(self, host, node, *address, progress).await?,
             Action::SetSwarm2Ingress {
                 manager,
                 manager_host,
@@ -363,6 +391,8 @@ impl<E: HostEngine> Pass<'_, E> {
                 role,
                 manager,
                 manager_host,
+                address,
+                manager_address,
             } => {
                 let join = swarm2::Join {
                     host,
@@ -370,6 +400,8 @@ impl<E: HostEngine> Pass<'_, E> {
                     role: *role,
                     manager,
                     manager_host,
+                    address: *address,
+                    manager_address: *manager_address,
                 };
                 return swarm2::join(self, join, progress).await;
             }

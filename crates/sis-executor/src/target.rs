@@ -93,6 +93,8 @@ mod tests {
             role: Role::Worker,
             manager: "demo.h1-1".into(),
             manager_host: "h1".into(),
+            address: "10.9.4.18".parse().unwrap(),
+            manager_address: "10.9.0.16".parse().unwrap(),
         });
         let entry = |hostname: &str| {
             planned(Action::RemoveSwarm2Entry {

@@ -39,6 +39,7 @@ fn create(index: u32) -> Action {
         image: "sis-node:test".into(),
         profile: NodeProfile::Privileged,
         network: "net".to_string(),
+        address: address(index),
         args: Vec::new(),
         preload: Vec::new(),
         spec_hash: "0".to_string(),
@@ -52,7 +53,14 @@ fn join(index: u32) -> Action {
         role: Role::Worker,
         manager: "t-h-1".to_string(),
         manager_host: "h".to_string(),
+        address: address(index),
+        manager_address: address(1),
     }
+}
+
+/// Node `index`'s fixed address on the test network.
+fn address(index: u32) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(10, 9, 0, 15 + index as u8)
 }
 
 /// A host with the image and the network; its nodes form the fake's swarm2.
@@ -63,6 +71,7 @@ fn host() -> Arc<FakeHost> {
         "net".to_string(),
         sis_engine::fake::FakeNetwork {
             subnet: "10.9.0.0/24".parse().unwrap(),
+            ip_range: Some("10.9.0.128/25".parse().unwrap()),
             labels: BTreeMap::new(),
             allocated: 1,
         },
@@ -83,7 +92,7 @@ fn add_named_node(host: &FakeHost, name: &str, index: u32) {
             state: "running".to_string(),
             labels: BTreeMap::new(),
             network: Some("net".to_string()),
-            ip: Some(format!("10.9.0.{}", index + 1)),
+            ip: Some(address(index).to_string()),
         },
     );
 }
@@ -92,7 +101,7 @@ fn add_named_node(host: &FakeHost, name: &str, index: u32) {
 async fn swarm2_of_one(host: &FakeHost) {
     add_node(host, 1);
     add_node(host, 2);
-    host.swarm2_init("t-h-1", "10.9.0.2").await.unwrap();
+    host.swarm2_init("t-h-1", "10.9.0.16").await.unwrap();
 }
 
 /// Records the order in which actions finished.
@@ -138,7 +147,7 @@ async fn transient_errors_are_retried_until_they_pass() {
     let p = plan(vec![(Phase::Nodes, vec![create(1)])]);
     let report = run(&p, &host, &Finished::default()).await;
     assert_eq!(
-        *outcome(&report, "create node t-h-1 on host h"),
+        *outcome(&report, "create node t-h-1 on host h at 10.9.0.16"),
         Outcome::Done
     );
     assert_eq!(host.calls_of(Op::RunContainer).len(), 3);
@@ -155,20 +164,25 @@ async fn a_permanent_failure_skips_the_phases_after_it() {
                 host: "h".to_string(),
                 name: "other".to_string(),
                 subnet: "10.8.0.0/24".parse().unwrap(),
+                ip_range: "10.8.0.128/25".parse().unwrap(),
+                gateway: "10.8.0.1".parse().unwrap(),
             }],
         ),
         (Phase::Nodes, vec![create(1)]),
     ]);
     let report = run(&p, &host, &Finished::default()).await;
     assert!(matches!(
-        outcome(&report, "create network other 10.8.0.0/24 via host h"),
+        outcome(
+            &report,
+            "create network other 10.8.0.0/24 (Docker hands out 10.8.0.128/25) via host h"
+        ),
         Outcome::Failed {
             transient: false,
             ..
         }
     ));
     assert!(matches!(
-        outcome(&report, "create node t-h-1 on host h"),
+        outcome(&report, "create node t-h-1 on host h at 10.9.0.16"),
         Outcome::Skipped(_)
     ));
     assert!(host.calls_of(Op::RunContainer).is_empty());
@@ -186,6 +200,7 @@ async fn a_node_joins_when_its_own_dockerd_is_ready_not_when_all_are() {
             vec![Action::InitSwarm2 {
                 host: "h".to_string(),
                 node: "t-h-1".to_string(),
+                address: address(1),
             }],
         ),
         (Phase::Swarm2Join, vec![join(2), join(3)]),
@@ -197,13 +212,13 @@ async fn a_node_joins_when_its_own_dockerd_is_ready_not_when_all_are() {
         Outcome::Done
     );
     match outcome(&report, "join node t-h-3 to swarm2 as worker") {
-        Outcome::Skipped(why) => assert_eq!(why, "needs: create node t-h-3 on host h"),
+        Outcome::Skipped(why) => assert_eq!(why, "needs: create node t-h-3 on host h at 10.9.0.18"),
         other => panic!("expected a skip, got {other:?}"),
     }
     // The init ran after its node, and node 2 joined after the init.
     let order = finished.0.lock().unwrap().clone();
     let at = |what: &str| order.iter().position(|d| d == what).unwrap();
-    assert!(at("create node t-h-1 on host h") < at("init swarm2 on node t-h-1"));
+    assert!(at("create node t-h-1 on host h at 10.9.0.16") < at("init swarm2 on node t-h-1"));
     assert!(at("init swarm2 on node t-h-1") < at("join node t-h-2 to swarm2 as worker"));
     let swarm2 = host.swarm2();
     assert_eq!(swarm2.role_of("t-h-1"), Some(Role::Manager));
@@ -253,8 +268,8 @@ async fn a_node_already_in_swarm2_counts_as_joined_one_in_another_swarm_fails() 
     host.swarm2_join(
         "t-h-2",
         "SWMTKN-2-fake-swarm2-worker",
-        "10.9.0.2",
-        "10.9.0.3",
+        "10.9.0.16",
+        "10.9.0.17",
     )
     .await
     .unwrap();
@@ -286,8 +301,8 @@ async fn the_shrink_phase_runs_in_order_and_stops_at_a_failure() {
     host.swarm2_join(
         "t-h-2",
         "SWMTKN-2-fake-swarm2-manager",
-        "10.9.0.2",
-        "10.9.0.3",
+        "10.9.0.16",
+        "10.9.0.17",
     )
     .await
     .unwrap();
@@ -326,8 +341,8 @@ async fn a_shrink_demotes_leaves_and_removes_the_entry() {
     host.swarm2_join(
         "t-h-2",
         "SWMTKN-2-fake-swarm2-manager",
-        "10.9.0.2",
-        "10.9.0.3",
+        "10.9.0.16",
+        "10.9.0.17",
     )
     .await
     .unwrap();
@@ -374,6 +389,7 @@ async fn a_node_joins_through_a_manager_on_another_host() {
             vec![Action::InitSwarm2 {
                 host: "h".to_string(),
                 node: "t-h-1".to_string(),
+                address: address(1),
             }],
         ),
         (
@@ -384,6 +400,8 @@ async fn a_node_joins_through_a_manager_on_another_host() {
                 role: Role::Manager,
                 manager: "t-h-1".to_string(),
                 manager_host: "h".to_string(),
+                address: address(2),
+                manager_address: address(1),
             }],
         ),
     ]);

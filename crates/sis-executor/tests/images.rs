@@ -19,6 +19,7 @@ fn host(name: &str) -> Arc<FakeHost> {
         "net".to_string(),
         FakeNetwork {
             subnet: "10.9.0.0/24".parse().unwrap(),
+            ip_range: Some("10.9.0.128/25".parse().unwrap()),
             labels: BTreeMap::new(),
             allocated: 1,
         },
@@ -59,6 +60,7 @@ fn create(host: &str, index: u32, preload: &[&str]) -> Action {
         image: NODE_IMAGE.into(),
         profile: NodeProfile::Privileged,
         network: "net".to_string(),
+        address: std::net::Ipv4Addr::new(10, 9, 0, 15 + index as u8),
         args: Vec::new(),
         preload: preload.iter().map(|i| (*i).into()).collect(),
         spec_hash: "0".to_string(),

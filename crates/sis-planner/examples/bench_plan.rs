@@ -66,6 +66,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
                 scope: "swarm".into(),
                 attachable: true,
                 subnets: vec!["10.9.0.0/16".parse().unwrap()],
+                ip_range: Some("10.9.128.0/17".parse().unwrap()),
                 labels: BTreeMap::new(),
             });
         }

@@ -47,10 +47,10 @@
 //! images
 //!   + pull image docker:dind on host local  (not on the host)
 //! network
-//!   + create network ring2net 10.9.0.0/16 via host local  (swarm1 is initialised in this plan)
+//!   + create network ring2net 10.9.0.0/16 (Docker hands out 10.9.128.0/17) via host local  (swarm1 is initialised in this plan)
 //! dind nodes
-//!   + create node demo.local-1 on host local  (spec wants 2, host has 0)
-//!   + create node demo.local-2 on host local  (spec wants 2, host has 0)
+//!   + create node demo.local-1 on host local at 10.9.0.16  (spec wants 2, host has 0)
+//!   + create node demo.local-2 on host local at 10.9.0.17  (spec wants 2, host has 0)
 //! swarm2 (init)
 //!   ~ init swarm2 on node demo.local-1                       (swarm2 does not exist yet; demo.local-1 is its first manager slot)
 //!   ~ remove swarm2's ingress network via node demo.local-1  (spec says ingress: false; removed before nodes join, so none of them sets it up)

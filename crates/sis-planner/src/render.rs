@@ -55,15 +55,16 @@ pub fn render_text(plan: &Plan) -> String {
                 {
                     None
                 }
-                Action::CreateNode { host, name, .. }
-                    if replaced.contains(&(host.as_str(), name.as_str())) =>
-                {
-                    Some((
-                        "-/+".to_string(),
-                        format!("replace node {name} on host {host}"),
-                        a.reason.as_str(),
-                    ))
-                }
+                Action::CreateNode {
+                    host,
+                    name,
+                    address,
+                    ..
+                } if replaced.contains(&(host.as_str(), name.as_str())) => Some((
+                    "-/+".to_string(),
+                    format!("replace node {name} on host {host} at {address}"),
+                    a.reason.as_str(),
+                )),
                 action => Some((
                     action.mark().symbol().to_string(),
                     action.describe(),

@@ -144,20 +144,9 @@ pub fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// Containers a subnet can hold: all addresses but the network address, the broadcast
-/// address and the gateway.
-pub(crate) fn capacity(prefix: u8) -> u64 {
-    (1u64 << (32 - u32::from(prefix))).saturating_sub(3)
-}
-
-/// Prefix lengths sis accepts for ring2net: /8 is already 16 million addresses,
-/// /30 holds a single container.
+/// Prefix lengths sis accepts for ring2net: /8 is already 16 million addresses; past /26
+/// the address plan leaves no room for nodes (see `validate::addresses`).
 pub(crate) const PREFIXES: std::ops::RangeInclusive<u8> = 8..=30;
-
-/// The longest accepted prefix whose subnet holds `needed` containers.
-pub(crate) fn prefix_for(needed: u64) -> Option<u8> {
-    PREFIXES.rev().find(|&p| capacity(p) >= needed)
-}
 
 #[cfg(test)]
 mod tests {
@@ -217,13 +206,6 @@ mod tests {
             network_of(Ipv4Addr::new(10, 9, 1, 7), 16),
             Ipv4Addr::new(10, 9, 0, 0)
         );
-        assert_eq!(capacity(24), 253);
-        assert_eq!(capacity(30), 1);
-        assert_eq!(capacity(16), 65533);
-        assert_eq!(prefix_for(253), Some(24));
-        assert_eq!(prefix_for(254), Some(23));
-        assert_eq!(prefix_for(1), Some(30));
-        assert_eq!(prefix_for(1 << 24), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::addresses::{self, AddressPlan};
 use crate::error::Problem;
 use crate::rules::{self, CAPABILITIES};
 use crate::shape::at;
@@ -216,38 +217,68 @@ fn subnet(c: &mut Checks, spec: &Spec, bad_subnet: Option<&str>) {
         );
         return c.report("network.subnet", message);
     }
-    let nodes: u64 = spec.hosts.iter().map(|h| u64::from(h.nodes)).sum();
-    let mut parts = vec![format!("{nodes} node{}", if nodes == 1 { "" } else { "s" })];
-    if spec.kvstore.is_some() {
-        parts.push("1 K/V store".to_string());
+    addresses(c, spec);
+}
+
+/// Every node needs a fixed address in the lower half of the subnet (see
+/// [`crate::addresses`]): a block of `addresses_per_host` for each host.
+fn addresses(c: &mut Checks, spec: &Spec) {
+    let net = spec.network.subnet;
+    let prefix = net.prefix_len();
+    let lower = addresses::lower_half_size(net);
+    if lower <= addresses::FIRST_NODE_OFFSET {
+        let message = format!(
+            "{net} leaves no room for nodes: the lower half of the subnet ({lower} addresses) \
+             holds the fixed addresses sis keeps for itself ({} of them) and Docker hands out the \
+             upper half; use a /26 or a shorter prefix such as {}/24",
+            addresses::FIRST_NODE_OFFSET,
+            rules::network_of(net.addr(), 24.min(prefix))
+        );
+        return c.report("network.subnet", message);
     }
-    if spec.swarm2.mode == Swarm2Mode::Classic {
-        parts.push("1 classic swarm manager".to_string());
+    if spec.network.addresses_per_host == Some(0) {
+        let message = format!(
+            "must be at least 1 (each node of a host takes one); leave it out for the default \
+             ({} for {net})",
+            addresses::default_per_host(net)
+        );
+        return c.report("network.addresses_per_host", message);
     }
-    let needed = nodes + parts.len() as u64 - 1;
-    let room = rules::capacity(prefix);
-    if needed <= room {
-        return;
-    }
-    let what = match parts.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => parts.join(""),
+    let plan = AddressPlan::of(spec);
+    let per_host = plan.per_host;
+    let (fix, how) = if spec.network.addresses_per_host.is_some() {
+        (
+            "network.addresses_per_host is",
+            "raise network.addresses_per_host",
+        )
+    } else {
+        (
+            "the default network.addresses_per_host for this subnet is",
+            "set network.addresses_per_host",
+        )
     };
-    let advice = match rules::prefix_for(needed) {
-        Some(p) => format!(
-            "use a /{p} such as {}/{p}, or a shorter prefix",
-            rules::network_of(addr, p)
-        ),
-        None => format!(
-            "even a /{} is too small; use fewer nodes",
-            rules::PREFIXES.start()
-        ),
-    };
-    let plural = if room == 1 { "" } else { "s" };
-    let message = format!(
-        "{text} has room for {room} container{plural}, but {needed} are needed ({what}); {advice}"
-    );
-    c.report("network.subnet", message);
+    for (i, host) in spec.hosts.iter().enumerate() {
+        if host.nodes > per_host {
+            let message = format!(
+                "{} nodes do not fit: {fix} {per_host}, one fixed address per node on {}; \
+                 use a bigger subnet (a shorter prefix than /{prefix}), {how} to at least {}, \
+                 or fewer nodes on host {:?}",
+                host.nodes, spec.network.name, host.nodes, host.name
+            );
+            c.report(&format!("hosts[{i}].nodes"), message);
+        }
+    }
+    let room = plan.host_room();
+    let hosts = spec.hosts.len() as u32;
+    if hosts > room {
+        let message = format!(
+            "{net} has room for {room} host{} of {per_host} node addresses in its lower half, \
+             but the spec has {hosts} hosts; use a bigger subnet (a shorter prefix than /{prefix}) \
+             or a smaller network.addresses_per_host",
+            if room == 1 { "" } else { "s" }
+        );
+        c.report("network.subnet", message);
+    }
 }
 
 fn kvstore(c: &mut Checks, spec: &Spec) {

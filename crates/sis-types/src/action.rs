@@ -1,5 +1,7 @@
 //! Actions and plans: every value resolved, each action with the reason it is needed.
 
+use std::net::Ipv4Addr;
+
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use sis_spec::ImageRef;
@@ -169,11 +171,15 @@ pub enum Action {
         host: String,
         image: ImageRef,
     },
-    /// Create the attachable overlay network through a swarm1 manager host.
+    /// Create the attachable overlay network through a swarm1 manager host. Docker's IPAM
+    /// hands out addresses of `ip_range` only (the upper half of the subnet); the lower half
+    /// holds the fixed addresses of nodes and the K/V store (see `sis_spec::addresses`).
     CreateNetwork {
         host: String,
         name: String,
         subnet: Ipv4Net,
+        ip_range: Ipv4Net,
+        gateway: Ipv4Addr,
     },
     /// Remove the network.
     RemoveNetwork { host: String, name: String },
@@ -186,6 +192,8 @@ pub enum Action {
         /// The arguments given to the image's entrypoint (Docker `Cmd`), resolved for `kind`.
         cmd: Vec<String>,
         network: String,
+        /// Its fixed address on the network.
+        address: Ipv4Addr,
     },
     /// Remove the K/V store container.
     RemoveKvStore { host: String, name: String },
@@ -198,6 +206,8 @@ pub enum Action {
         image: ImageRef,
         profile: NodeProfile,
         network: String,
+        /// Its fixed address on the network, kept across restarts.
+        address: Ipv4Addr,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         args: Vec<String>,
         /// Images loaded into the node from its host's engine once its dockerd answers, before
@@ -211,8 +221,13 @@ pub enum Action {
     StartNode { host: String, name: String },
     /// Remove a node container together with its anonymous volume.
     RemoveNode { host: String, name: String },
-    /// `docker swarm init` inside the node, advertising its ring2net address.
-    InitSwarm2 { host: String, node: String },
+    /// `docker swarm init` inside the node, advertising and listening on its fixed ring2net
+    /// address.
+    InitSwarm2 {
+        host: String,
+        node: String,
+        address: Ipv4Addr,
+    },
     /// Remove (`enabled: false`) or create swarm2's `ingress` network (the routing mesh), on
     /// `manager`. Removing it before nodes join spares each of them the ingress sandbox.
     SetSwarm2Ingress {
@@ -220,13 +235,16 @@ pub enum Action {
         manager_host: String,
         enabled: bool,
     },
-    /// `docker swarm join` inside the node, with a token fetched from `manager`.
+    /// `docker swarm join` inside the node, with a token fetched from `manager`, advertising
+    /// and listening on the node's fixed ring2net address, joining `manager` at its own.
     JoinSwarm2 {
         host: String,
         node: String,
         role: Role,
         manager: String,
         manager_host: String,
+        address: Ipv4Addr,
+        manager_address: Ipv4Addr,
     },
     /// `docker node promote` on a manager.
     PromoteSwarm2 {
@@ -351,19 +369,39 @@ impl Action {
                 host,
                 image,
             } => format!("copy image {image} from host {from_host} to host {host}"),
-            Action::CreateNetwork { host, name, subnet } => {
-                format!("create network {name} {subnet} via host {host}")
+            Action::CreateNetwork {
+                host,
+                name,
+                subnet,
+                ip_range,
+                ..
+            } => {
+                format!(
+                    "create network {name} {subnet} (Docker hands out {ip_range}) via host {host}"
+                )
             }
             Action::RemoveNetwork { host, name } => {
                 format!("remove network {name} via host {host}")
             }
             Action::CreateKvStore {
-                host, name, kind, ..
-            } => format!("create {} K/V store {name} on host {host}", kv_name(*kind)),
+                host,
+                name,
+                kind,
+                address,
+                ..
+            } => format!(
+                "create {} K/V store {name} on host {host} at {address}",
+                kv_name(*kind)
+            ),
             Action::RemoveKvStore { host, name } => {
                 format!("remove K/V store {name} on host {host}")
             }
-            Action::CreateNode { host, name, .. } => format!("create node {name} on host {host}"),
+            Action::CreateNode {
+                host,
+                name,
+                address,
+                ..
+            } => format!("create node {name} on host {host} at {address}"),
             Action::StartNode { host, name } => format!("start node {name} on host {host}"),
             Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
             Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),

@@ -121,6 +121,10 @@ pub struct NetworkObservation {
     pub attachable: bool,
     /// IPv4 subnets of its IPAM config.
     pub subnets: Vec<Ipv4Net>,
+    /// The IPv4 range Docker's IPAM hands out from (`IPRange` of its IPAM config); `None`
+    /// when it hands out the whole subnet (a network made before sis fixed addresses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<Ipv4Net>,
     pub labels: BTreeMap<String, String>,
 }
 

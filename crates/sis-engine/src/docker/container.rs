@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use futures::StreamExt;
@@ -54,10 +55,22 @@ pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
                 .collect(),
         );
     }
+    if spec.restart_unless_stopped {
+        host_config.restart_policy = Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        });
+    }
     let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
         endpoints_config: Some(HashMap::from([(
             network.clone(),
-            EndpointSettings::default(),
+            EndpointSettings {
+                ipam_config: spec.ipv4_address.map(|ip| EndpointIpamConfig {
+                    ipv4_address: Some(ip.to_string()),
+                    ..EndpointIpamConfig::default()
+                }),
+                ..EndpointSettings::default()
+            },
         )])),
     });
     ContainerCreateBody {
@@ -318,6 +331,8 @@ mod tests {
             network: Some("ring2net".into()),
             profile,
             publish: vec![(8500, 8501)],
+            ipv4_address: None,
+            restart_unless_stopped: false,
         }
     }
 

@@ -218,6 +218,8 @@ impl DockerHost {
             network: None,
             profile: Some(spec.profile.clone()),
             publish: Vec::new(),
+            ipv4_address: None,
+            restart_unless_stopped: false,
         });
         body.networking_config = Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(

@@ -20,14 +20,13 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
-use ipnet::Ipv4Net;
 use sis_types::{HostFacts, Role, Swarm2Node};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
 use crate::{
     ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder, LockOutcome,
-    Swarm2Local,
+    NetworkAddressing, Swarm2Local,
 };
 
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
@@ -277,10 +276,10 @@ impl HostEngine for DockerHost {
     async fn create_network(
         &self,
         name: &str,
-        subnet: Ipv4Net,
+        addressing: NetworkAddressing,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
-        network::create(self, name, subnet, labels).await
+        network::create(self, name, addressing, labels).await
     }
 
     async fn remove_network(&self, name: &str) -> Result<(), EngineError> {

@@ -13,7 +13,7 @@ use sis_types::NetworkObservation;
 use super::observe::sorted;
 use super::{is_status, DockerHost};
 use crate::error::message;
-use crate::EngineError;
+use crate::{EngineError, NetworkAddressing};
 
 /// How long a swarm network may take to show its allocation, or to free its name.
 const SETTLE: Duration = Duration::from_secs(15);
@@ -37,6 +37,7 @@ pub(super) async fn inspect(
         scope: network.scope.unwrap_or_default(),
         attachable: network.attachable.unwrap_or(false),
         subnets: ipv4_subnets(network.ipam.as_ref()),
+        ip_range: ipv4_range(network.ipam.as_ref()),
         labels: sorted(network.labels),
     }))
 }
@@ -57,6 +58,7 @@ pub(super) async fn others_with_subnets(
         .filter(|n| n.name.as_deref() != Some(name))
         .map(|n| NetworkObservation {
             subnets: ipv4_subnets(n.ipam.as_ref()),
+            ip_range: ipv4_range(n.ipam.as_ref()),
             id: n.id.unwrap_or_default(),
             name: n.name.unwrap_or_default(),
             driver: n.driver.unwrap_or_default(),
@@ -79,12 +81,21 @@ fn ipv4_subnets(ipam: Option<&Ipam>) -> Vec<Ipv4Net> {
         .collect()
 }
 
+/// The IPv4 range of the first IPAM config that names one.
+fn ipv4_range(ipam: Option<&Ipam>) -> Option<Ipv4Net> {
+    ipam.and_then(|i| i.config.as_ref())
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.ip_range.as_deref()?.parse().ok())
+}
+
 pub(super) async fn create(
     host: &DockerHost,
     name: &str,
-    subnet: Ipv4Net,
+    addressing: NetworkAddressing,
     labels: BTreeMap<String, String>,
 ) -> Result<(), EngineError> {
+    let subnet = addressing.subnet;
     let docker = host.client().await?;
     let deadline = Instant::now() + SETTLE;
     let mut checked_overlaps = false;
@@ -121,6 +132,8 @@ pub(super) async fn create(
             ipam: Some(Ipam {
                 config: Some(vec![IpamConfig {
                     subnet: Some(subnet.to_string()),
+                    ip_range: addressing.ip_range.map(|r| r.to_string()),
+                    gateway: addressing.gateway.map(|g| g.to_string()),
                     ..IpamConfig::default()
                 }]),
                 ..Ipam::default()

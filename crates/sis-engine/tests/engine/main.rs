@@ -28,6 +28,8 @@ fn node_spec(scratch: &Scratch, name: &str, profile: NodeProfile) -> ContainerSp
         network: None,
         profile: Some(profile),
         publish: vec![],
+        ipv4_address: None,
+        restart_unless_stopped: false,
     }
 }
 
@@ -94,7 +96,7 @@ async fn a_capability_profile_node_runs_on_ring2net_answers_exec_and_is_removed_
     );
     let scratch = Scratch::new("node", 0);
     let network = scratch.name("ring2net");
-    host.create_network(&network, net(&scratch.subnet), scratch.labels())
+    host.create_network(&network, net(&scratch.subnet).into(), scratch.labels())
         .await
         .unwrap();
     let name = scratch.name("1");
@@ -287,16 +289,16 @@ async fn creating_the_network_again_is_fine_but_not_with_another_or_overlapping_
     ensure_swarm1(&host).await;
     let scratch = Scratch::new("net", 1);
     let network = scratch.name("ring2net");
-    host.create_network(&network, net(&scratch.subnet), scratch.labels())
+    host.create_network(&network, net(&scratch.subnet).into(), scratch.labels())
         .await
         .unwrap();
-    host.create_network(&network, net(&scratch.subnet), scratch.labels())
+    host.create_network(&network, net(&scratch.subnet).into(), scratch.labels())
         .await
         .unwrap();
 
     let other = support::subnet(2);
     let e = host
-        .create_network(&network, net(&other), scratch.labels())
+        .create_network(&network, net(&other).into(), scratch.labels())
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -308,7 +310,11 @@ async fn creating_the_network_again_is_fine_but_not_with_another_or_overlapping_
 
     let inside = scratch.subnet.replace(".0/24", ".128/25");
     let e = host
-        .create_network(&scratch.name("other"), net(&inside), scratch.labels())
+        .create_network(
+            &scratch.name("other"),
+            net(&inside).into(),
+            scratch.labels(),
+        )
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -464,4 +470,86 @@ async fn an_exported_image_loads_into_a_node_and_a_broken_archive_is_refused() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("sis-absent:1"), "{e}");
+}
+
+/// A container of the workload image on `network`, at `ip` if given.
+fn workload_spec(
+    scratch: &Scratch,
+    name: &str,
+    network: &str,
+    ip: Option<std::net::Ipv4Addr>,
+) -> ContainerSpec {
+    ContainerSpec {
+        image: WORKLOAD_IMAGE.to_string(),
+        network: Some(network.to_string()),
+        profile: None,
+        ipv4_address: ip,
+        restart_unless_stopped: true,
+        ..node_spec(scratch, name, capability_profile())
+    }
+}
+
+#[tokio::test]
+async fn a_fixed_address_survives_a_restart_and_docker_hands_out_only_the_range() {
+    let host = engine().await;
+    ensure_swarm1(&host).await;
+    let scratch = Scratch::new("fixed", 3);
+    let network = scratch.name("ring2net");
+    let subnet = net(&scratch.subnet);
+    let at = |offset: u32| std::net::Ipv4Addr::from(u32::from(subnet.network()) + offset);
+    let range: ipnet::Ipv4Net = ipnet::Ipv4Net::new(at(128), 25).unwrap();
+    let addressing = sis_engine::NetworkAddressing {
+        subnet,
+        ip_range: Some(range),
+        gateway: Some(at(1)),
+    };
+    host.create_network(&network, addressing, scratch.labels())
+        .await
+        .unwrap();
+    let facts = host.observe(&scratch.cluster, &network).await.unwrap();
+    let observed = facts.networks.iter().find(|n| n.name == network).unwrap();
+    assert_eq!(observed.ip_range, Some(range));
+
+    let fixed = scratch.name("fixed");
+    host.run_container(&workload_spec(&scratch, &fixed, &network, Some(at(16))))
+        .await
+        .unwrap();
+    let dynamic = scratch.name("dynamic");
+    host.run_container(&workload_spec(&scratch, &dynamic, &network, None))
+        .await
+        .unwrap();
+    let ip = |name: String| {
+        let host = &host;
+        let network = &network;
+        async move { host.container_ip(&name, network).await.unwrap().unwrap() }
+    };
+    assert_eq!(ip(fixed.clone()).await, at(16).to_string());
+    let handed: std::net::Ipv4Addr = ip(dynamic.clone()).await.parse().unwrap();
+    assert!(range.contains(&handed), "{handed} is not in {range}");
+
+    // A taken address is refused, by dockerd itself.
+    let twin = scratch.name("twin");
+    let e = host
+        .run_container(&workload_spec(&scratch, &twin, &network, Some(at(16))))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains(&twin), "{e}");
+
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let policy = docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.RestartPolicy.Name}}",
+        &fixed,
+    ]);
+    assert_eq!(policy, "unless-stopped");
+    docker(&["restart", &fixed]);
+    assert_eq!(ip(fixed.clone()).await, at(16).to_string());
 }

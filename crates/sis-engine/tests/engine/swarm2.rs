@@ -13,7 +13,7 @@ async fn two_nodes_form_swarm2_and_the_join_token_is_on_no_command_line() {
     let since = format!("{}", unix_now());
     let scratch = Scratch::new("swarm2", 2);
     let network = scratch.name("ring2net");
-    host.create_network(&network, net(&scratch.subnet), scratch.labels())
+    host.create_network(&network, net(&scratch.subnet).into(), scratch.labels())
         .await
         .unwrap();
     let (a, b) = (scratch.name("1"), scratch.name("2"));
@@ -29,6 +29,8 @@ async fn two_nodes_form_swarm2_and_the_join_token_is_on_no_command_line() {
                 cap_drop: local_caps_missing(),
             }),
             publish: vec![],
+            ipv4_address: None,
+            restart_unless_stopped: false,
         };
         host.run_container(&spec).await.unwrap();
     }

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use ipnet::Ipv4Net;
-use sis_engine::{EngineError, HostEngine};
+use sis_engine::{EngineError, HostEngine, NetworkAddressing};
 use sis_types::labels;
 
 use crate::execute::Pass;
@@ -12,11 +11,11 @@ pub(crate) async fn create<E: HostEngine>(
     pass: &Pass<'_, E>,
     host: &str,
     name: &str,
-    subnet: &Ipv4Net,
+    addressing: NetworkAddressing,
 ) -> Result<(), EngineError> {
     let labels = BTreeMap::from([(labels::CLUSTER.to_string(), pass.cluster.to_string())]);
     pass.engine(host)?
-        .create_network(name, *subnet, labels)
+        .create_network(name, addressing, labels)
         .await
 }
 

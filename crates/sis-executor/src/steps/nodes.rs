@@ -2,6 +2,7 @@
 //! started, removed.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
 use sis_types::{labels, ImageRef, NodeProfile};
@@ -17,6 +18,7 @@ pub(crate) struct NewNode<'a> {
     pub image: &'a str,
     pub profile: &'a NodeProfile,
     pub network: &'a str,
+    pub address: Ipv4Addr,
     pub args: &'a [String],
     pub preload: &'a [ImageRef],
     pub spec_hash: &'a str,
@@ -43,6 +45,10 @@ pub(crate) async fn create<E: HostEngine>(
         network: Some(node.network.to_string()),
         profile: Some(node.profile.clone()),
         publish: Vec::new(),
+        ipv4_address: Some(node.address),
+        // Back by itself, at its fixed address and with its swarm2 state, after its host's
+        // dockerd restarts (see docs/design.md, "Addresses and restarts").
+        restart_unless_stopped: true,
     };
     let engine = pass.engine(host)?;
     engine.run_container(&spec).await?;

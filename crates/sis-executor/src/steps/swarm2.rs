@@ -1,6 +1,8 @@
 //! swarm2, the nodes' swarm: made on its first manager, joined, reshaped, shrunk. Every
 //! operation is the engine's; join tokens are fetched here once per pass and never shown.
 
+use std::net::Ipv4Addr;
+
 use sis_engine::{EngineError, HostEngine, JoinOutcome};
 use sis_types::Role;
 
@@ -8,32 +10,15 @@ use crate::events::{Milestone, Outcome, Progress};
 use crate::execute::Pass;
 use crate::steps::nodes::milestone;
 
-/// The node's address on ring2net, which swarm2 advertises and listens on.
-async fn ring2net_ip<E: HostEngine>(
-    pass: &Pass<'_, E>,
-    engine: &E,
-    node: &str,
-) -> Result<String, EngineError> {
-    engine
-        .container_ip(node, pass.network)
-        .await?
-        .ok_or_else(|| {
-            EngineError::Other(format!(
-                "node {node} has no address on network {}",
-                pass.network
-            ))
-        })
-}
-
 pub(crate) async fn init<E: HostEngine>(
     pass: &Pass<'_, E>,
     host: &str,
     node: &str,
+    address: Ipv4Addr,
     progress: &dyn Progress,
 ) -> Result<(), EngineError> {
     let engine = pass.engine(host)?;
-    let addr = ring2net_ip(pass, engine, node).await?;
-    engine.swarm2_init(node, &addr).await?;
+    engine.swarm2_init(node, &address.to_string()).await?;
     milestone(progress, node, Milestone::Joined);
     Ok(())
 }
@@ -56,6 +41,9 @@ pub(crate) struct Join<'a> {
     pub role: Role,
     pub manager: &'a str,
     pub manager_host: &'a str,
+    /// The node's fixed ring2net address, which it advertises and listens on.
+    pub address: Ipv4Addr,
+    pub manager_address: Ipv4Addr,
 }
 
 pub(crate) async fn join<E: HostEngine>(
@@ -69,11 +57,13 @@ pub(crate) async fn join<E: HostEngine>(
         role,
         manager,
         manager_host,
+        address,
+        manager_address,
     } = join;
     let engine = pass.engine(host)?;
     // No look at the node's own state first: one exec less per node; the engine asks it
     // only when dockerd refuses because the node is in a swarm already.
-    let (token, manager_addr) = {
+    let token = {
         let mut tokens = pass.tokens.lock().await;
         let key = (manager.to_string(), role);
         if let Some(cached) = tokens.get(&key) {
@@ -81,14 +71,17 @@ pub(crate) async fn join<E: HostEngine>(
         } else {
             let manager_engine = pass.engine(manager_host)?;
             let token = manager_engine.swarm2_join_token(manager, role).await?;
-            let addr = ring2net_ip(pass, manager_engine, manager).await?;
-            tokens.insert(key, (token.clone(), addr.clone()));
-            (token, addr)
+            tokens.insert(key, token.clone());
+            token
         }
     };
-    let addr = ring2net_ip(pass, engine, node).await?;
     match engine
-        .swarm2_join(node, &token, &manager_addr, &addr)
+        .swarm2_join(
+            node,
+            &token,
+            &manager_address.to_string(),
+            &address.to_string(),
+        )
         .await?
     {
         JoinOutcome::Joined => {

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::Ipv4Net;
+use sis_spec::addresses::AddressPlan;
 use sis_spec::Spec;
 
 use super::{PlanError, PlanProblem, SwarmIdentity};
@@ -151,10 +152,20 @@ fn network_problems(spec: &Spec, hosts: &[HostView], problems: &mut Vec<PlanProb
                     has: n.subnets.clone(),
                     want: want.subnet,
                 });
-            } else if !want.external {
-                if let Some(problem) = foreign_network(spec, h.name(), n) {
-                    problems.push(problem);
-                }
+            } else if let Some(problem) =
+                foreign_network(spec, h.name(), n).filter(|_| !want.external)
+            {
+                problems.push(problem);
+            } else if n.ip_range != Some(AddressPlan::of(spec).dynamic_range()) {
+                let plan = AddressPlan::of(spec);
+                problems.push(PlanProblem::NetworkRange {
+                    network: n.name.clone(),
+                    host: h.name().to_string(),
+                    has: n.ip_range,
+                    want: plan.dynamic_range(),
+                    gateway: plan.gateway(),
+                    external: want.external,
+                });
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use sis_spec::addresses::AddressPlan;
 use sis_spec::{KvKind, Spec};
 
 use super::checks::Checked;
@@ -124,6 +125,7 @@ pub(crate) fn network(spec: &Spec, checked: &Checked, out: &mut Builder) {
         return;
     }
     let via = checked.hosts[view.manager_host].name();
+    let addresses = AddressPlan::of(spec);
     let reason = if view.new {
         "swarm1 is initialised in this plan".to_string()
     } else {
@@ -135,6 +137,8 @@ pub(crate) fn network(spec: &Spec, checked: &Checked, out: &mut Builder) {
             host: via.to_string(),
             name: want.name.clone(),
             subnet: want.subnet,
+            ip_range: addresses.dynamic_range(),
+            gateway: addresses.gateway(),
         },
         reason,
     );
@@ -160,6 +164,14 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 Some(_) if kept => Some(format!("{name} already runs on this host")),
                 Some(_) if c.name != name => Some(format!("the K/V store is named {name}")),
                 Some(_) if !c.is_running() => Some(format!("container is {}", c.state)),
+                Some(_) if super::nodes::moved(c, AddressPlan::of(spec).kvstore()) => {
+                    Some(format!(
+                        "its address on {} is {}, not its fixed {}",
+                        spec.network.name,
+                        c.ring2net_ip.as_deref().unwrap_or_default(),
+                        AddressPlan::of(spec).kvstore()
+                    ))
+                }
                 Some(kv)
                     if !c.image.starts_with("sha256:")
                         && ImageRef::parse(&c.image).canonical() != kv.image().canonical() =>
@@ -202,6 +214,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
             image: kv.image(),
             cmd: kvstore_cmd(kv.kind),
             network: spec.network.name.clone(),
+            address: AddressPlan::of(spec).kvstore(),
         },
         reason,
     );

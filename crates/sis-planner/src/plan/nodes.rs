@@ -1,7 +1,9 @@
 //! The fate of every node slot (host × index) and of every node container nobody wants.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
+use sis_spec::addresses::AddressPlan;
 use sis_spec::{Privileged, Spec};
 
 use super::checks::Checked;
@@ -40,6 +42,8 @@ pub(crate) struct Slot<'a> {
     pub host: usize,
     pub index: u32,
     pub name: String,
+    /// Its fixed address on ring2net.
+    pub address: Ipv4Addr,
     pub container: Option<&'a ContainerObservation>,
     pub fate: Fate,
     /// Why it is created, replaced or started.
@@ -64,6 +68,28 @@ pub(crate) struct Nodes<'a> {
     /// Per host (spec order): profile and spec hash of its nodes.
     pub made_from: Vec<(NodeProfile, String)>,
     pub host_names: Vec<&'a str>,
+    pub addresses: AddressPlan,
+}
+
+impl Nodes<'_> {
+    /// The ring2net address swarm2 reaches node `name` at: its slot's fixed address, else
+    /// (a node on its way out) the fixed address of its index, else the observed one.
+    pub(crate) fn address_of(&self, name: &str) -> Ipv4Addr {
+        if let Some(s) = self.slots.iter().find(|s| s.name == name) {
+            return s.address;
+        }
+        let removal = self.removals.iter().find(|r| r.container.name == name);
+        removal
+            .and_then(|r| r.index.and_then(|i| self.addresses.node(r.host, i)))
+            .or_else(|| removal.and_then(|r| r.container.ring2net_ip.as_deref()?.parse().ok()))
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+/// Node `index` of the host at `host`'s fixed address. Validation makes room for every
+/// node of the spec; the unspecified address stands in for a spec that skipped it.
+fn fixed_address(addresses: &AddressPlan, host: usize, index: u32) -> Ipv4Addr {
+    addresses.node(host, index).unwrap_or(Ipv4Addr::UNSPECIFIED)
 }
 
 pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder) -> Nodes<'a> {
@@ -72,6 +98,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
         removals: Vec::new(),
         made_from: Vec::with_capacity(checked.hosts.len()),
         host_names: checked.hosts.iter().map(|h| h.spec.name.as_str()).collect(),
+        addresses: AddressPlan::of(spec),
     };
     // Hosts that share an engine list the same containers: each is handled once.
     let mut seen = BTreeSet::new();
@@ -168,12 +195,21 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
         for index in 1..=wanted {
             let name = labels::node_name(&spec.name, host, index);
             let container = by_index.get(&index).copied();
+            let address = fixed_address(&nodes.addresses, pos, index);
             let (fate, reason) = match container {
                 None if unprobed => (Fate::Wait, String::new()),
                 None => (Fate::Create, count.clone()),
                 Some(c) if c.label(labels::SPEC_HASH) != Some(hash.as_str()) => {
                     (Fate::Replace, drift(spec, c, &hash))
                 }
+                Some(c) if c.is_running() && moved(c, address) => (
+                    Fate::Replace,
+                    format!(
+                        "its address on {} is {}, not its fixed {address}",
+                        spec.network.name,
+                        c.ring2net_ip.as_deref().unwrap_or_default()
+                    ),
+                ),
                 Some(c) => match c.state.as_str() {
                     "running" => (Fate::Keep, String::new()),
                     "exited" => (Fate::Start, "container is exited".to_string()),
@@ -194,6 +230,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
                 host: pos,
                 index,
                 name,
+                address,
                 container,
                 fate,
                 reason,
@@ -215,6 +252,15 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
         out.note(format!("nodes on host{s} {} {how}", hosts.join(", ")));
     }
     nodes
+}
+
+/// Whether a running container is observed at another ring2net address than `address`
+/// (one made before addresses were fixed, or attached by hand).
+pub(crate) fn moved(c: &ContainerObservation, address: Ipv4Addr) -> bool {
+    c.ring2net_ip
+        .as_deref()
+        .filter(|ip| !ip.is_empty())
+        .is_some_and(|ip| ip.parse() != Ok(address))
 }
 
 /// `swarm2.preload` as written, as actions and the spec hash carry it.
@@ -318,6 +364,7 @@ pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
                         image: spec.swarm2.image.clone(),
                         profile: profile.clone(),
                         network: spec.network.name.clone(),
+                        address: s.address,
                         args: spec.swarm2.args.clone(),
                         preload: spec.swarm2.preload.clone(),
                         spec_hash: hash.clone(),

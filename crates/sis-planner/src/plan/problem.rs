@@ -63,6 +63,16 @@ pub enum PlanProblem {
         has: Vec<Ipv4Net>,
         want: Ipv4Net,
     },
+    /// The spec's network hands out other addresses than the upper half of its subnet (its
+    /// IPAM `ip_range`): the fixed addresses of nodes could be handed to others.
+    NetworkRange {
+        network: String,
+        host: String,
+        has: Option<Ipv4Net>,
+        want: Ipv4Net,
+        gateway: std::net::Ipv4Addr,
+        external: bool,
+    },
     /// Another network of a host overlaps the spec's subnet.
     NetworkOverlap {
         network: String,
@@ -176,6 +186,30 @@ impl fmt::Display for PlanProblem {
                 write!(
                     f,
                     "network `{network}` on host `{host}` {whose}, not cluster {cluster}'s, so sis neither uses nor removes it; set `network.external: true` in the spec to use it as it is (sis then never removes it), remove it (`docker network rm {network}` on host {host}) so sis makes its own labelled {label}={cluster}, or set another network.name"
+                )
+            }
+            PlanProblem::NetworkRange {
+                network,
+                host,
+                has,
+                want,
+                gateway,
+                external,
+            } => {
+                let hands_out = match has {
+                    Some(range) => format!("hands out addresses of {range}"),
+                    None => "hands out every address of its subnet".to_string(),
+                };
+                let what = if *external {
+                    format!(
+                        "make it anew with `--ip-range {want} --gateway {gateway}` (sis keeps the lower half for fixed addresses)"
+                    )
+                } else {
+                    "it was made by an older sis: run `sis destroy` and `sis apply` again, so sis makes it anew".to_string()
+                };
+                write!(
+                    f,
+                    "network `{network}` on host `{host}` {hands_out}, but sis gives nodes fixed addresses in the lower half and needs Docker to hand out {want} only, else nodes could be handed each other's addresses; {what}"
                 )
             }
             PlanProblem::NetworkKind {

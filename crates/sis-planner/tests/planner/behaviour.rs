@@ -58,9 +58,18 @@ fn nodes_are_ordered_by_number_not_by_text() {
     );
     let p = plan(&spec, &cases::observed("empty")).unwrap();
     let created = phase(&p, Phase::Nodes);
-    assert_eq!(created[8], "create node demo.local-9 on host local");
-    assert_eq!(created[9], "create node demo.local-10 on host local");
-    assert_eq!(created[10], "create node demo.local-11 on host local");
+    assert_eq!(
+        created[8],
+        "create node demo.local-9 on host local at 10.9.0.24"
+    );
+    assert_eq!(
+        created[9],
+        "create node demo.local-10 on host local at 10.9.0.25"
+    );
+    assert_eq!(
+        created[10],
+        "create node demo.local-11 on host local at 10.9.0.26"
+    );
 }
 
 #[test]
@@ -165,7 +174,7 @@ fn the_network_is_judged_by_managers_not_workers() {
     let p = plan(&cases::spec("drift"), &o).unwrap();
     assert_eq!(
         phase(&p, Phase::Network),
-        ["create network ring2net 10.9.0.0/16 via host a"]
+        ["create network ring2net 10.9.0.0/16 (Docker hands out 10.9.128.0/17) via host a"]
     );
 }
 
@@ -226,7 +235,7 @@ fn an_exited_kvstore_is_replaced_and_an_unwanted_one_removed() {
         kv_actions,
         [
             "remove K/V store demo.kvstore on host local  (container is exited)",
-            "create consul K/V store demo.kvstore on host local  (replaces the removed one (container is exited))",
+            "create consul K/V store demo.kvstore on host local at 10.9.0.2  (replaces the removed one (container is exited))",
         ]
     );
     let p = plan(&cases::spec("converged"), &o).unwrap();
@@ -428,5 +437,57 @@ fn swarm2_waits_when_its_first_manager_must() {
             "pull image progrium/consul on host local"
         ],
         "{text}"
+    );
+}
+
+#[test]
+fn a_network_that_hands_out_every_address_is_refused() {
+    // Made by an older sis: Docker could hand a node's fixed address to another container.
+    let mut o = cases::observed("converged");
+    facts_mut(&mut o, "local").networks[0].ip_range = None;
+    assert_eq!(
+        problems(&cases::spec("converged"), &o),
+        "network `ring2net` on host `local` hands out every address of its subnet, but sis gives nodes fixed addresses in the lower half and needs Docker to hand out 10.9.128.0/17 only, else nodes could be handed each other's addresses; it was made by an older sis: run `sis destroy` and `sis apply` again, so sis makes it anew"
+    );
+}
+
+#[test]
+fn a_running_node_away_from_its_fixed_address_is_replaced() {
+    let mut o = cases::observed("converged");
+    facts_mut(&mut o, "local").containers[1].ring2net_ip = Some("10.9.200.7".into());
+    let p = plan(&cases::spec("converged"), &o).unwrap();
+    let created: Vec<_> = p
+        .actions()
+        .filter(|a| matches!(a.action, Action::CreateNode { .. }))
+        .map(|a| format!("{}  ({})", a.action.describe(), a.reason))
+        .collect();
+    assert_eq!(
+        created,
+        ["create node demo.local-2 on host local at 10.9.0.17  (its address on ring2net is 10.9.200.7, not its fixed 10.9.0.17)"]
+    );
+}
+
+#[test]
+fn swarm2_joins_carry_the_fixed_addresses() {
+    let p = plan(&cases::spec("empty"), &cases::observed("empty")).unwrap();
+    let swarm2: Vec<_> = p
+        .actions()
+        .filter_map(|a| match &a.action {
+            Action::InitSwarm2 { address, .. } => Some(format!("init {address}")),
+            Action::JoinSwarm2 {
+                address,
+                manager_address,
+                ..
+            } => Some(format!("join {address} via {manager_address}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        swarm2,
+        [
+            "init 10.9.0.16",
+            "join 10.9.0.17 via 10.9.0.16",
+            "join 10.9.0.18 via 10.9.0.16"
+        ]
     );
 }

@@ -255,7 +255,7 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
             Some(c) if !c.is_running() => {}
             _ => return Err("no stopped container".into()),
         },
-        Action::InitSwarm2 { host, node } => {
+        Action::InitSwarm2 { host, node, .. } => {
             if s.swarm2.is_some() {
                 return Err("swarm2 exists".into());
             }
@@ -385,7 +385,13 @@ fn effect(s: &mut Observed, a: &Action) {
         Action::PullImage { host, image } | Action::CopyImage { host, image, .. } => {
             facts_mut(s, host).images.insert(image.to_string());
         }
-        Action::CreateNetwork { host, name, subnet } => {
+        Action::CreateNetwork {
+            host,
+            name,
+            subnet,
+            ip_range,
+            ..
+        } => {
             let cluster = s.cluster.clone();
             facts_mut(s, host)
                 .networks
@@ -396,6 +402,7 @@ fn effect(s: &mut Observed, a: &Action) {
                     scope: "swarm".into(),
                     attachable: true,
                     subnets: vec![*subnet],
+                    ip_range: Some(*ip_range),
                     labels: [(labels::CLUSTER.to_string(), cluster)].into(),
                 });
         }

@@ -237,6 +237,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
                 scope: "swarm".into(),
                 attachable: true,
                 subnets: vec!["10.9.0.0/16".parse().unwrap()],
+                ip_range: Some("10.9.128.0/17".parse().unwrap()),
                 // As sis makes it: an unlabelled one is refused (see the behaviour tests).
                 labels: BTreeMap::from([(labels::CLUSTER.into(), "demo".into())]),
             });

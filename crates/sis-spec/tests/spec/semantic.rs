@@ -194,38 +194,47 @@ fn subnet_is_not_a_reserved_range() {
 }
 
 #[test]
-fn subnet_holds_every_container() {
-    let text = base_with(5, "    nodes: 300");
-    let text = text.replace("10.9.0.0/16", "10.9.1.0/24");
+fn subnet_leaves_room_for_nodes() {
+    let text = base_with(8, "  subnet: 10.9.0.32/27");
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:8:11: network.subnet: 10.9.1.0/24 has room for 253 containers, but 300 are needed (300 nodes); use a /23 such as 10.9.0.0/23, or a shorter prefix"]
+        ["cluster.yaml:8:11: network.subnet: 10.9.0.32/27 leaves no room for nodes: the lower half of the subnet (16 addresses) holds the fixed addresses sis keeps for itself (16 of them) and Docker hands out the upper half; use a /26 or a shorter prefix such as 10.9.0.0/24"]
     );
 }
 
 #[test]
-fn subnet_sizes_count_in_the_singular_too() {
-    let text = base_with(8, "  subnet: 10.9.0.4/30");
+fn a_host_holds_no_more_nodes_than_its_addresses() {
+    let text = base_with(5, "    nodes: 17").replace("10.9.0.0/16", "10.9.1.0/24");
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:8:11: network.subnet: 10.9.0.4/30 has room for 1 container, but 3 are needed (3 nodes); use a /29 such as 10.9.0.0/29, or a shorter prefix"]
+        ["cluster.yaml:5:12: hosts[0].nodes: 17 nodes do not fit: the default network.addresses_per_host for this subnet is 16, one fixed address per node on ring2net; use a bigger subnet (a shorter prefix than /24), set network.addresses_per_host to at least 17, or fewer nodes on host \"a\""]
+    );
+    let text = base_with(8, "  subnet: 10.9.0.0/16\n  addresses_per_host: 2");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:12: hosts[0].nodes: 3 nodes do not fit: network.addresses_per_host is 2, one fixed address per node on ring2net; use a bigger subnet (a shorter prefix than /16), raise network.addresses_per_host to at least 3, or fewer nodes on host \"a\""]
     );
 }
 
 #[test]
-fn subnet_counts_the_kvstore_and_the_classic_manager() {
-    let text = base_with(5, "    nodes: 252").replace("10.9.0.0/16", "10.9.0.0/24");
-    assert_eq!(problems(&text), Vec::<String>::new());
-    let text = base_and(&[
-        "kvstore: {kind: consul, host: a}",
-        "swarm2: {mode: classic}",
-    ]);
-    let text = text
-        .replace("nodes: 3", "nodes: 252")
-        .replace("10.9.0.0/16", "10.9.0.0/24");
+fn the_lower_half_holds_every_hosts_addresses() {
+    let text = base_with(8, "  subnet: 10.9.1.0/24\n  addresses_per_host: 40");
+    let text = text.replace(
+        "  - name: a\n    nodes: 3",
+        "  - {name: a, endpoint: 'tcp://10.0.0.1:2375', nodes: 3}\n  - {name: b, endpoint: 'tcp://10.0.0.2:2375', nodes: 3}\n  - {name: c, endpoint: 'tcp://10.0.0.3:2375', nodes: 3}\n  - {name: d, endpoint: 'tcp://10.0.0.4:2375', nodes: 3}",
+    );
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:8:11: network.subnet: 10.9.0.0/24 has room for 253 containers, but 254 are needed (252 nodes, 1 K/V store and 1 classic swarm manager); use a /23 such as 10.9.0.0/23, or a shorter prefix"]
+        ["cluster.yaml:10:11: network.subnet: 10.9.1.0/24 has room for 2 hosts of 40 node addresses in its lower half, but the spec has 4 hosts; use a bigger subnet (a shorter prefix than /24) or a smaller network.addresses_per_host"]
+    );
+}
+
+#[test]
+fn addresses_per_host_is_not_zero() {
+    let text = base_with(8, "  subnet: 10.9.0.0/16\n  addresses_per_host: 0");
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:9:23: network.addresses_per_host: must be at least 1 (each node of a host takes one); leave it out for the default (1024 for 10.9.0.0/16)"]
     );
 }
 
@@ -234,7 +243,7 @@ fn no_subnet_holds_billions() {
     let text = base_with(5, "    nodes: 4000000000");
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:8:11: network.subnet: 10.9.0.0/16 has room for 65533 containers, but 4000000000 are needed (4000000000 nodes); even a /8 is too small; use fewer nodes"]
+        ["cluster.yaml:5:12: hosts[0].nodes: 4000000000 nodes do not fit: the default network.addresses_per_host for this subnet is 1024, one fixed address per node on ring2net; use a bigger subnet (a shorter prefix than /16), set network.addresses_per_host to at least 4000000000, or fewer nodes on host \"a\""]
     );
 }
 
@@ -454,8 +463,8 @@ fn every_semantic_problem_is_reported_at_once_in_file_order() {
         problems(&text),
         [
             "cluster.yaml:2:7: name: \"Demo\" contains \"D\"; use lower-case letters, digits and \"-\", e.g. \"demo\" (it prefixes every container name)",
+            "cluster.yaml:5:12: hosts[0].nodes: 300 nodes do not fit: the default network.addresses_per_host for this subnet is 16, one fixed address per node on ring2net; use a bigger subnet (a shorter prefix than /24), set network.addresses_per_host to at least 300, or fewer nodes on host \"a\"",
             "cluster.yaml:6:11: hosts[1].name: \"a\" is already the name of hosts[0] (line 4 column 11); host names must be unique",
-            "cluster.yaml:10:11: network.subnet: 10.9.0.0/24 has room for 253 containers, but 301 are needed (300 nodes and 1 K/V store); use a /23 such as 10.9.0.0/23, or a shorter prefix",
             "cluster.yaml:11:31: kvstore.host: no host is named \"c\"; the hosts are a",
             "cluster.yaml:13:13: swarm2.managers: 4 is even; use an odd number such as 3 or 5, so that a majority of managers survives a failure",
             "cluster.yaml:14:12: swarm2.publish: 0 is not a port; use a port from 1 to 65535, or leave publish out",

@@ -128,6 +128,7 @@ fn fresh(spec: &Spec, managers: &[String], nodes: &Nodes, out: &mut Builder, why
         Action::InitSwarm2 {
             host: init_host.to_string(),
             node: first.clone(),
+            address: init.address,
         },
         format!("{why}; {first} is its first manager slot"),
     );
@@ -160,6 +161,8 @@ fn fresh(spec: &Spec, managers: &[String], nodes: &Nodes, out: &mut Builder, why
                 },
                 manager: first.clone(),
                 manager_host: init_host.to_string(),
+                address: s.address,
+                manager_address: init.address,
             },
             with_slot(
                 format!("swarm2 is initialised on {first} in this plan"),

@@ -356,6 +356,8 @@ impl<'a> Decided<'a> {
                 },
                 manager: acting.to_string(),
                 manager_host: host(acting_host),
+                address: s.address,
+                manager_address: nodes.address_of(acting),
             };
             join.push((action, with_slot(base.clone(), slot, wanted)));
         }
