@@ -352,6 +352,7 @@ impl<E: HostEngine> Pass<'_, E> {
             Action::StartNode { host, name } => nodes::start(self, host, name, progress).await?,
             Action::RemoveNode { host, name } => nodes::remove(self, host, name).await?,
             Action::InitSwarm2 { host, node } => swarm2::init(self, host, node, progress).await?,
+            Action::RepairSwarm2 { host, node } => swarm2::repair(self, host, node).await?,
             Action::SetSwarm2Ingress {
                 manager,
                 manager_host,

@@ -38,6 +38,17 @@ pub(crate) async fn init<E: HostEngine>(
     Ok(())
 }
 
+/// `swarm init --force-new-cluster` on the surviving manager `node`, on its ring2net address.
+pub(crate) async fn repair<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    node: &str,
+) -> Result<(), EngineError> {
+    let engine = pass.engine(host)?;
+    let addr = ring2net_ip(pass, engine, node).await?;
+    engine.swarm2_repair(node, &addr).await
+}
+
 pub(crate) async fn set_ingress<E: HostEngine>(
     pass: &Pass<'_, E>,
     manager_host: &str,

@@ -81,7 +81,9 @@ pub async fn apply(args: ApplyArgs) -> CliResult {
     match report.ending {
         Ending::Converged => Ok(()),
         Ending::Interrupted => Err(CliError::code(exit::INTERRUPTED)),
-        Ending::Failed | Ending::TimedOut => Err(CliError::code(exit::ERROR)),
+        Ending::Failed | Ending::TimedOut | Ending::NeedsRepair | Ending::NeedsReplaceAll => {
+            Err(CliError::code(exit::ERROR))
+        }
     }
 }
 
@@ -94,6 +96,8 @@ fn options(args: &ApplyArgs) -> ConvergeOptions {
             joins: args.joins,
             ..ExecOptions::default()
         },
+        repair: args.repair,
+        allow_replace_all: args.allow_replace_all,
     }
 }
 
@@ -105,7 +109,7 @@ fn done_counts(report: &ConvergeReport) -> (usize, usize, usize) {
             if *o == Outcome::Done {
                 match a.action.mark() {
                     Mark::Add => counts.0 += 1,
-                    Mark::Change => counts.1 += 1,
+                    Mark::Change | Mark::Repair => counts.1 += 1,
                     Mark::Remove => counts.2 += 1,
                 }
             }
@@ -136,6 +140,20 @@ fn print_summary(report: &ConvergeReport, args: &ApplyArgs) {
             args.file.display()
         ),
         Ending::Failed => println!("Apply failed after {secs:.1} s: {done}."),
+        Ending::NeedsRepair => eprintln!(
+            "error: stopped before {} changed anything: swarm2 lost its quorum and the plan repairs it \
+             (swarm init --force-new-cluster). `sis plan {file}` shows the repair; \
+             `sis apply --repair {file}` runs it.",
+            if passes == 0 { "apply" } else { "the last pass" },
+            file = args.file.display()
+        ),
+        Ending::NeedsReplaceAll => eprintln!(
+            "error: stopped before {} changed anything: the plan replaces (removes and creates \
+             again) every swarm2 manager or more than half of the nodes, which loses swarm2's \
+             state. `sis plan {file}` shows it; `sis apply --allow-replace-all {file}` runs it.",
+            if passes == 0 { "apply" } else { "the last pass" },
+            file = args.file.display()
+        ),
     }
     if !report.running_at_timeout.is_empty() {
         eprintln!(
