@@ -5,6 +5,7 @@ mod cli;
 mod lab;
 mod multihost;
 mod ownership;
+mod quorum;
 mod support;
 mod survive;
 mod swarm1;

@@ -44,8 +44,10 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
     observed
 }
 
-/// Bound on observing swarm2 as a whole: a manager that hangs must not hold the plan.
-const SWARM2_OBSERVE_TIMEOUT: Duration = Duration::from_secs(45);
+/// Bounds on observing swarm2 (asking for the node list, then reading nodes' own states):
+/// a manager that hangs must not hold the plan.
+const ASK_TIMEOUT: Duration = Duration::from_secs(30);
+const LOCAL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Nodes asked at once, so a large cluster does not storm its hosts.
 const SWARM2_ASK_AT_ONCE: usize = 8;
@@ -54,33 +56,54 @@ const SWARM2_ASK_AT_ONCE: usize = 8;
 /// concurrently, then the other running nodes; the first in that order that answers is used.
 /// When none answers, each running node's own swarm state is recorded instead (with its raft
 /// log time when it is a manager), so the planner can tell a swarm2 that waits or lost its
-/// quorum from none at all. The whole look is bounded in time.
+/// quorum from none at all; when one answers, so is the state of each running node none of
+/// whose entries is ready. The whole look is bounded in time.
 async fn observe_swarm2<E: HostEngine>(
     spec: &Spec,
     hosts: &Hosts<E>,
     observed: &mut Observed,
 ) {
     let candidates = swarm2_candidates(spec, observed);
-    let look = async {
-        let slots: BTreeSet<String> = sis_planner::manager_slots(spec)
-            .into_iter()
-            .map(|(host, index)| labels::node_name(&spec.name, &host, index))
-            .collect();
-        let (first, rest): (Vec<_>, Vec<_>) =
-            candidates.iter().partition(|(_, node)| slots.contains(node));
+    let slots: BTreeSet<String> = sis_planner::manager_slots(spec)
+        .into_iter()
+        .map(|(host, index)| labels::node_name(&spec.name, &host, index))
+        .collect();
+    let (first, rest): (Vec<_>, Vec<_>) = candidates
+        .iter()
+        .partition(|(_, node)| slots.contains(node));
+    let ask = async {
         for wave in [first, rest] {
             if let Some(found) = ask_managers(hosts, &wave).await {
-                return (Some(found), BTreeMap::new());
+                return Some(found);
             }
         }
-        (None, local_states(hosts, &candidates).await)
+        None
     };
-    match tokio::time::timeout(SWARM2_OBSERVE_TIMEOUT, look).await {
-        Ok((swarm2, locals)) => {
-            observed.swarm2 = swarm2;
-            observed.swarm2_locals = locals;
+    let found = tokio::time::timeout(ASK_TIMEOUT, ask)
+        .await
+        .unwrap_or_else(|_| {
+            debug!("no swarm2 manager answered in time");
+            None
+        });
+    // Whose own state to look at: every running node when no manager answered, else those
+    // none of whose entries is ready (waiting, or a new container under an old name).
+    let look_at: Vec<(String, String)> = match &found {
+        None => candidates.clone(),
+        Some(found) => candidates
+            .iter()
+            .filter(|(_, node)| {
+                let mut entries = found.nodes.iter().filter(|e| e.hostname == *node);
+                entries.clone().next().is_some() && !entries.any(|e| e.is_ready())
+            })
+            .cloned()
+            .collect(),
+    };
+    observed.swarm2 = found;
+    if !look_at.is_empty() {
+        match tokio::time::timeout(LOCAL_TIMEOUT, local_states(hosts, &look_at)).await {
+            Ok(locals) => observed.swarm2_locals = locals,
+            Err(_) => debug!("nodes' own swarm states not read in time"),
         }
-        Err(_) => debug!("swarm2 observation timed out"),
     }
 }
 

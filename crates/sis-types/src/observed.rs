@@ -30,9 +30,10 @@ pub struct Observed {
     /// spec's mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swarm2: Option<Swarm2Observation>,
-    /// Each running node's own swarm state (`docker info` in it), by container name; observed
-    /// only when no manager answered with swarm2's node list (empty otherwise, and in older
-    /// recordings). It tells a swarm2 that is there but cannot answer from one that is not.
+    /// Running nodes' own swarm state (`docker info` in them), by container name: of every
+    /// running node when no manager answered with swarm2's node list, else of those none of
+    /// whose entries is ready (empty in older recordings). It tells a swarm2 that is there but
+    /// cannot answer from none, and a member waiting from a new container under an old name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub swarm2_locals: BTreeMap<String, Swarm2LocalObservation>,
 }

@@ -27,7 +27,7 @@
 //! members stay but none is ready (all `unknown` after a leader change), swarm2 waits too.
 //! Only when no node that stays is a member at all is swarm2 initialised anew.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sis_spec::Spec;
 
@@ -37,7 +37,8 @@ mod roles;
 use crate::plan::nodes::{Fate, Nodes};
 use crate::plan::{Builder, PlanError};
 use crate::{
-    labels, manager_slots, Action, Observed, Phase, Role, Swarm2Node, Swarm2Observation,
+    labels, manager_slots, Action, LocalNodeState, Observed, Phase, Role, Swarm2LocalObservation,
+    Swarm2Node, Swarm2Observation,
 };
 
 pub(crate) fn plan(
@@ -61,7 +62,7 @@ pub(crate) fn plan(
         fresh(spec, &managers, nodes, out, "swarm2 does not exist yet");
         return Ok(());
     };
-    let view = View::new(obs, nodes, &managers);
+    let view = View::new(obs, &observed.swarm2_locals, nodes, &managers);
     if view.dies(nodes) {
         let first = &managers[0];
         out.note(format!(
@@ -220,10 +221,17 @@ struct View<'a> {
     departing: Vec<Departing<'a>>,
     departing_of: BTreeMap<&'a str, usize>,
     managers: &'a [String],
+    /// Nodes with entries none of which is ready, whose own state says they are in no swarm.
+    outside: BTreeSet<&'a str>,
 }
 
 impl<'a> View<'a> {
-    fn new(obs: &'a Swarm2Observation, nodes: &'a Nodes, managers: &'a [String]) -> Self {
+    fn new(
+        obs: &'a Swarm2Observation,
+        locals: &'a BTreeMap<String, Swarm2LocalObservation>,
+        nodes: &'a Nodes,
+        managers: &'a [String],
+    ) -> Self {
         let mut entries: BTreeMap<&str, Vec<&Swarm2Node>> = BTreeMap::new();
         for e in &obs.nodes {
             entries.entry(e.hostname.as_str()).or_default().push(e);
@@ -270,7 +278,18 @@ impl<'a> View<'a> {
             .enumerate()
             .map(|(i, d)| (d.name, i))
             .collect();
+        let outside = entries
+            .iter()
+            .filter(|(_, l)| !l.iter().any(|e| e.is_ready()))
+            .filter(|(name, _)| {
+                locals
+                    .get(**name)
+                    .is_some_and(|l| l.state == LocalNodeState::Inactive)
+            })
+            .map(|(name, _)| *name)
+            .collect();
         View {
+            outside,
             entries,
             slot_of,
             departing,
@@ -306,6 +325,7 @@ impl<'a> View<'a> {
         !nodes.slots.iter().any(|s| {
             (self.staying(nodes, &s.name, Fate::Keep) || self.staying(nodes, &s.name, Fate::Start))
                 && self.entries.contains_key(s.name.as_str())
+                && !self.outside.contains(s.name.as_str())
         })
     }
 
