@@ -180,7 +180,8 @@ impl FakeSwarm2 {
     }
 
     /// `swarm init --force-new-cluster`: the node becomes swarm2's only manager and leader;
-    /// the other managers stay in the list as workers whose state is not known.
+    /// the other managers stay in the list as workers (ready when their node still runs in
+    /// it, else of unknown state).
     pub(crate) fn repair(&mut self, node: &str, addr: &str) -> Result<(), EngineError> {
         let id = match self.entry_of(node) {
             Some(e) if e.manager => self.members[node].clone(),
@@ -193,14 +194,16 @@ impl FakeSwarm2 {
             }
         };
         self.quorum_lost = false;
+        let running: BTreeSet<String> = self.members.values().cloned().collect();
         for (other, e) in self.entries.iter_mut() {
             e.leader = *other == id;
             if *other == id {
                 e.addr = addr.to_string();
                 e.status = "ready".to_string();
             } else if e.manager {
+                // Managers still running reconnect as workers; gone ones stay unknown.
                 e.manager = false;
-                e.status = "unknown".to_string();
+                e.status = if running.contains(other) { "ready" } else { "unknown" }.to_string();
             }
         }
         Ok(())
