@@ -58,10 +58,16 @@ fn a_lost_quorum_is_repaired_only_on_request_and_keeps_swarm2() {
 
     // Two of the three managers go: the one left has no quorum.
     docker(&["rm", "-f", "-v", &node(&c, 2), &node(&c, 3)]);
-    let plan = wait_for("the plan to propose the repair", Duration::from_secs(90), || {
-        let run = sis(&["plan", path(&spec)]);
-        run.stdout.contains("! repair swarm2 on node").then_some(run)
-    });
+    let plan = wait_for(
+        "the plan to propose the repair",
+        Duration::from_secs(90),
+        || {
+            let run = sis(&["plan", path(&spec)]);
+            run.stdout
+                .contains("! repair swarm2 on node")
+                .then_some(run)
+        },
+    );
     assert!(plan.stdout.contains(&first), "{plan:?}");
     assert!(!plan.stdout.contains("init swarm2"), "{plan:?}");
     let json = sis(&["plan", path(&spec), "--output", "json"]);
@@ -72,19 +78,30 @@ fn a_lost_quorum_is_repaired_only_on_request_and_keeps_swarm2() {
     let refused = sis(&["apply", path(&spec)]);
     assert_ne!(refused.code, 0, "{refused:?}");
     assert!(refused.stderr.contains("sis apply --repair"), "{refused:?}");
-    assert_eq!(ids_by_name(&c), before, "apply without --repair changed nodes");
+    assert_eq!(
+        ids_by_name(&c),
+        before,
+        "apply without --repair changed nodes"
+    );
 
     let started = Instant::now();
     let run = sis(&["apply", "--repair", path(&spec)]);
     let took = started.elapsed();
     assert_eq!(run.code, 0, "{run:?}");
-    println!("swarm2 repaired and converged in {:.1} s", took.as_secs_f64());
+    println!(
+        "swarm2 repaired and converged in {:.1} s",
+        took.as_secs_f64()
+    );
     // Workers reconnect to the rebuilt swarm2 on their own (its manager kept its address);
     // until then they are `Unknown`, which sis waits for rather than acts on.
-    wait_for("every node Ready after the repair", Duration::from_secs(90), || {
-        let nodes = c.swarm2_nodes();
-        (nodes.len() == 5 && nodes.iter().all(|(_, s, _)| s == "Ready")).then_some(())
-    });
+    wait_for(
+        "every node Ready after the repair",
+        Duration::from_secs(90),
+        || {
+            let nodes = c.swarm2_nodes();
+            (nodes.len() == 5 && nodes.iter().all(|(_, s, _)| s == "Ready")).then_some(())
+        },
+    );
     println!(
         "swarm2 repaired, every node Ready, in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -203,7 +203,12 @@ impl FakeSwarm2 {
             } else if e.manager {
                 // Managers still running reconnect as workers; gone ones stay unknown.
                 e.manager = false;
-                e.status = if running.contains(other) { "ready" } else { "unknown" }.to_string();
+                e.status = if running.contains(other) {
+                    "ready"
+                } else {
+                    "unknown"
+                }
+                .to_string();
             }
         }
         Ok(())

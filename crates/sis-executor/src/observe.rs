@@ -58,11 +58,7 @@ const SWARM2_ASK_AT_ONCE: usize = 8;
 /// log time when it is a manager), so the planner can tell a swarm2 that waits or lost its
 /// quorum from none at all; when one answers, so is the state of each running node none of
 /// whose entries is ready. The whole look is bounded in time.
-async fn observe_swarm2<E: HostEngine>(
-    spec: &Spec,
-    hosts: &Hosts<E>,
-    observed: &mut Observed,
-) {
+async fn observe_swarm2<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>, observed: &mut Observed) {
     let candidates = swarm2_candidates(spec, observed);
     let slots: BTreeSet<String> = sis_planner::manager_slots(spec)
         .into_iter()

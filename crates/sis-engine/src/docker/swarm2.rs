@@ -331,12 +331,16 @@ pub(super) async fn set_role(
     if role == Role::Worker {
         // The node may leave or be removed only once the managers agree it is a worker;
         // before that, its going counts against the quorum.
-        wait_for(&op, &format!("{manager} still lists {node} as a manager"), || async {
-            let nodes = node_list(host, manager).await?;
-            Ok(!nodes
-                .iter()
-                .any(|e| (e.hostname == node || e.id == node) && e.is_manager()))
-        })
+        wait_for(
+            &op,
+            &format!("{manager} still lists {node} as a manager"),
+            || async {
+                let nodes = node_list(host, manager).await?;
+                Ok(!nodes
+                    .iter()
+                    .any(|e| (e.hostname == node || e.id == node) && e.is_manager()))
+            },
+        )
         .await?;
     }
     Ok(())

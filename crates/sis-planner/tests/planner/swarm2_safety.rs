@@ -87,7 +87,9 @@ fn nodes_holding_swarm_state_with_no_manager_answering_plan_no_init() {
         no_swarm2_change(&p);
         assert!(actions_of(&p, Phase::Swarm2Repair).is_empty());
         assert!(
-            p.warnings.iter().any(|w| w.contains("nothing is initialised")),
+            p.warnings
+                .iter()
+                .any(|w| w.contains("nothing is initialised")),
             "{state}: {}",
             render_text(&p)
         );
@@ -129,7 +131,10 @@ fn a_lost_quorum_is_repaired_on_the_manager_with_the_newest_raft_log() {
         "{text}"
     );
     assert!(p.needs_repair());
-    assert!(text.contains("! repair swarm2 on node demo.local-2"), "{text}");
+    assert!(
+        text.contains("! repair swarm2 on node demo.local-2"),
+        "{text}"
+    );
     assert!(text.contains("sis apply --repair"), "{text}");
     assert!(actions_of(&p, Phase::Swarm2Init).is_empty(), "{text}");
     let json = serde_json::to_value(&p).unwrap();

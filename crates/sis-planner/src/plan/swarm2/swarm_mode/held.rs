@@ -49,16 +49,21 @@ pub(super) fn without_node_list(
     if holders.is_empty() {
         return false;
     }
-    let slot_of = |name: &str| managers.iter().position(|m| m == name).unwrap_or(usize::MAX);
+    let slot_of = |name: &str| {
+        managers
+            .iter()
+            .position(|m| m == name)
+            .unwrap_or(usize::MAX)
+    };
     let lost: Vec<_> = holders.iter().filter(|h| h.2.lost_quorum()).collect();
-    let described = |list: &mut dyn Iterator<Item = &str>| list.collect::<Vec<_>>().join(", ");
     if let Some(&&(node, host, local, _)) = lost
         .iter()
         .min_by_key(|h| (Reverse(h.2.raft_time), slot_of(h.0), h.0))
     {
-        let others = described(&mut lost.iter().map(|h| h.0));
+        let others: Vec<&str> = lost.iter().map(|h| h.0).collect();
+        let others = others.join(", ");
         let newest = match local.raft_time {
-            Some(t) => format!("its raft log is the newest (modified at {t})"),
+            Some(t) => format!("its raft log is the newest (modified at Unix time {t})"),
             None => "no manager's raft log time is known".to_string(),
         };
         out.push(
@@ -75,14 +80,11 @@ pub(super) fn without_node_list(
             "swarm2 has lost its quorum; the plan repairs it on {node} (swarm init --force-new-cluster: swarm2 keeps its ID and services, {node} is its only manager until the next passes promote the spec's managers). `sis apply --repair` runs it; `sis apply` alone changes nothing"
         ));
     } else {
-        let states = described(
-            &mut holders
-                .iter()
-                .map(|h| format!("{} {}", h.0, h.2.state))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str),
-        );
+        let states: Vec<String> = holders
+            .iter()
+            .map(|h| format!("{} {}", h.0, h.2.state))
+            .collect();
+        let states = states.join(", ");
         out.warn(format!(
             "swarm2: no manager answers with its node list, yet nodes hold its state ({states}); nothing is initialised anew. Run sis again once its managers are back"
         ));
