@@ -70,6 +70,8 @@ fn a_lost_quorum_is_repaired_only_on_request_and_keeps_swarm2() {
     );
     assert!(plan.stdout.contains(&first), "{plan:?}");
     assert!(!plan.stdout.contains("init swarm2"), "{plan:?}");
+    let status = sis(&["status", path(&spec)]);
+    assert!(status.stdout.contains("lost quorum"), "{status:?}");
     let json = sis(&["plan", path(&spec), "--output", "json"]);
     assert!(json.stdout.contains("\"repair\": true"), "{json:?}");
 
