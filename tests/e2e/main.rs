@@ -6,6 +6,7 @@ mod events;
 mod lab;
 mod multihost;
 mod ownership;
+mod quorum;
 mod restarts;
 mod saved_plan;
 mod support;

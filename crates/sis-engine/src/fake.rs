@@ -70,6 +70,8 @@ pub enum Op {
     ContainerIp,
     Swarm2LocalState,
     Swarm2Init,
+    Swarm2Repair,
+    Swarm2RaftTime,
     Swarm2JoinToken,
     Swarm2Join,
     Swarm2Leave,
@@ -106,6 +108,8 @@ impl fmt::Display for Op {
             Op::ContainerIp => "container_ip",
             Op::Swarm2LocalState => "swarm2_local_state",
             Op::Swarm2Init => "swarm2_init",
+            Op::Swarm2Repair => "swarm2_repair",
+            Op::Swarm2RaftTime => "swarm2_raft_time",
             Op::Swarm2JoinToken => "swarm2_join_token",
             Op::Swarm2Join => "swarm2_join",
             Op::Swarm2Leave => "swarm2_leave",
@@ -791,6 +795,16 @@ impl HostEngine for FakeHost {
     async fn swarm2_init(&self, node: &str, addr: &str) -> Result<(), EngineError> {
         self.swarm2_call(Op::Swarm2Init, node, node)?;
         self.swarm2().init(node, addr)
+    }
+
+    async fn swarm2_repair(&self, node: &str, addr: &str) -> Result<(), EngineError> {
+        self.swarm2_call(Op::Swarm2Repair, node, node)?;
+        self.swarm2().repair(node, addr)
+    }
+
+    async fn swarm2_raft_time(&self, node: &str) -> Result<Option<i64>, EngineError> {
+        self.swarm2_call(Op::Swarm2RaftTime, node, node)?;
+        Ok(self.swarm2().raft_times.get(node).copied())
     }
 
     async fn swarm2_join_token(&self, node: &str, role: Role) -> Result<String, EngineError> {

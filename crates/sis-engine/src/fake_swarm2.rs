@@ -36,6 +36,10 @@ pub struct FakeSwarm2 {
     pub join_refusals: BTreeMap<String, String>,
     /// Nodes that are members of some other swarm, with the managers they know.
     pub other_swarm: BTreeMap<String, Vec<String>>,
+    /// swarm2 lost its quorum: managers answer that there is no leader, until a repair.
+    pub quorum_lost: bool,
+    /// Each manager's raft log time (what `swarm2_raft_time` answers), by node name.
+    pub raft_times: BTreeMap<String, i64>,
     next_id: u32,
 }
 
@@ -47,7 +51,7 @@ pub struct FakeSwarm2Entry {
     pub addr: String,
     pub manager: bool,
     pub leader: bool,
-    /// `ready` or `down`.
+    /// `ready`, `down` or `unknown`.
     pub status: String,
 }
 
@@ -81,6 +85,11 @@ impl FakeSwarm2 {
 
     fn manager(&self, node: &str, op: &str) -> Result<(), EngineError> {
         match self.entry_of(node) {
+            Some(e) if e.manager && self.quorum_lost => Err(refused(
+                node,
+                op,
+                "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.",
+            )),
             Some(e) if e.manager => Ok(()),
             _ => Err(refused(
                 node,
@@ -120,6 +129,15 @@ impl FakeSwarm2 {
                 .collect(),
         };
         let info = match (self.members.get(node), self.entry_of(node)) {
+            (Some(id), Some(e)) if self.quorum_lost && e.manager => serde_json::json!({
+                "LocalNodeState": "active",
+                "NodeID": id,
+                "NodeAddr": e.addr,
+                "ControlAvailable": true,
+                "Error": "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+                "Cluster": {"ID": ""},
+                "RemoteManagers": managers,
+            }),
             (Some(id), Some(e)) => serde_json::json!({
                 "LocalNodeState": "active",
                 "NodeID": id,
@@ -158,6 +176,41 @@ impl FakeSwarm2 {
         self.cluster_id = Some("fake-swarm2".to_string());
         self.ingress = true;
         self.add_entry(node, addr, true);
+        Ok(())
+    }
+
+    /// `swarm init --force-new-cluster`: the node becomes swarm2's only manager and leader;
+    /// the other managers stay in the list as workers (ready when their node still runs in
+    /// it, else of unknown state).
+    pub(crate) fn repair(&mut self, node: &str, addr: &str) -> Result<(), EngineError> {
+        let id = match self.entry_of(node) {
+            Some(e) if e.manager => self.members[node].clone(),
+            _ => {
+                return Err(refused(
+                    node,
+                    "swarm init --force-new-cluster",
+                    "Error response from daemon: This node is not a swarm manager.",
+                ))
+            }
+        };
+        self.quorum_lost = false;
+        let running: BTreeSet<String> = self.members.values().cloned().collect();
+        for (other, e) in self.entries.iter_mut() {
+            e.leader = *other == id;
+            if *other == id {
+                e.addr = addr.to_string();
+                e.status = "ready".to_string();
+            } else if e.manager {
+                // Managers still running reconnect as workers; gone ones stay unknown.
+                e.manager = false;
+                e.status = if running.contains(other) {
+                    "ready"
+                } else {
+                    "unknown"
+                }
+                .to_string();
+            }
+        }
         Ok(())
     }
 
@@ -262,7 +315,11 @@ impl FakeSwarm2 {
                 serde_json::json!({
                     "ID": id,
                     "Hostname": e.hostname,
-                    "Status": if e.status == "ready" { "Ready" } else { "Down" },
+                    "Status": match e.status.as_str() {
+                        "ready" => "Ready",
+                        "unknown" => "Unknown",
+                        _ => "Down",
+                    },
                     "Availability": "Active",
                     "ManagerStatus": manager_status,
                 })

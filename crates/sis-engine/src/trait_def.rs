@@ -216,6 +216,23 @@ pub trait HostEngine: Send + Sync + 'static {
         addr: &str,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 
+    /// `swarm init --force-new-cluster` in manager `node` of a swarm2 that lost its quorum,
+    /// advertising and listening on `addr`: swarm2 goes on with `node` as its one manager.
+    /// Waits (bounded) until the node lists swarm2's nodes again.
+    fn swarm2_repair(
+        &self,
+        node: &str,
+        addr: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// The newest modification time (Unix seconds) of node `node`'s raft log files, `None`
+    /// when it has none (not a manager). The log files are preallocated, so their names do
+    /// not tell how far each log goes; their times do.
+    fn swarm2_raft_time(
+        &self,
+        node: &str,
+    ) -> impl Future<Output = Result<Option<i64>, EngineError>> + Send;
+
     /// swarm2's join token for `role`, read on manager `node`. A secret: never log it.
     fn swarm2_join_token(
         &self,
@@ -238,7 +255,8 @@ pub trait HostEngine: Send + Sync + 'static {
     fn swarm2_leave(&self, node: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// Promotes (`Role::Manager`) or demotes (`Role::Worker`) swarm2 node `node`, on
-    /// manager `manager`.
+    /// manager `manager`. A demotion returns once `manager`'s node list shows `node` as a
+    /// worker (bounded wait): the node may leave or be removed only then.
     fn swarm2_set_role(
         &self,
         manager: &str,
@@ -334,6 +352,8 @@ pub struct Swarm2Local {
     pub cluster_id: Option<String>,
     /// The managers the node knows (`ADDR:PORT`).
     pub remote_managers: Vec<String>,
+    /// dockerd's error, e.g. of a manager whose swarm has no leader.
+    pub error: String,
 }
 
 impl Swarm2Local {

@@ -211,6 +211,7 @@ mod tests {
                 }],
                 ..Swarm2Observation::default()
             }),
+            ..Observed::default()
         }
     }
 

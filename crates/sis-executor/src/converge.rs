@@ -21,6 +21,11 @@ pub struct ConvergeOptions {
     /// Give up when the hosts do not match the spec after this long.
     pub timeout: Duration,
     pub exec: ExecOptions,
+    /// Run a plan that repairs swarm2 (`sis apply --repair`); without it such a plan stops
+    /// the convergence before it changes anything.
+    pub repair: bool,
+    /// Run a plan that replaces every manager or most nodes (`--allow-replace-all`).
+    pub allow_replace_all: bool,
 }
 
 impl Default for ConvergeOptions {
@@ -28,6 +33,8 @@ impl Default for ConvergeOptions {
         ConvergeOptions {
             timeout: Duration::from_secs(600),
             exec: ExecOptions::default(),
+            repair: false,
+            allow_replace_all: false,
         }
     }
 }
@@ -43,6 +50,10 @@ pub enum Ending {
     TimedOut,
     /// Stopped on request (Ctrl-C).
     Interrupted,
+    /// A plan repairs swarm2 and the repair was not asked for: nothing of it ran.
+    NeedsRepair,
+    /// A plan replaces every manager or most nodes, and that was not allowed: nothing of it ran.
+    NeedsReplaceAll,
 }
 
 /// Everything a convergence did.
@@ -124,6 +135,10 @@ pub async fn converge_targeted<E: HostEngine>(
             Some(Ending::Interrupted)
         } else if started.elapsed() >= opts.timeout {
             Some(Ending::TimedOut)
+        } else if plan.needs_repair() && !opts.repair {
+            Some(Ending::NeedsRepair)
+        } else if plan.replaces_most && !opts.allow_replace_all {
+            Some(Ending::NeedsReplaceAll)
         } else {
             None
         };

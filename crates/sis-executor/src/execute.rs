@@ -380,6 +380,11 @@ impl<E: HostEngine> Pass<'_, E> {
                 node,
                 address,
             } => swarm2::init(self, host, node, *address, progress).await?,
+            Action::RepairSwarm2 {
+                host,
+                node,
+                address,
+            } => swarm2::repair(self, host, node, *address).await?,
             Action::SetSwarm2Ingress {
                 manager,
                 manager_host,

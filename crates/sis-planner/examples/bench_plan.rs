@@ -117,6 +117,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
         cluster: spec.name.clone(),
         hosts,
         swarm2,
+        ..Observed::default()
     }
 }
 

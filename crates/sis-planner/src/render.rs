@@ -88,11 +88,19 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     let s = plan.summary();
-    let _ = writeln!(
+    let _ = write!(
         out,
         "\nPlan: {} to add, {} to change, {} to remove.",
         s.add, s.change, s.remove
     );
+    if s.repair > 0 {
+        let _ = write!(
+            out,
+            " {} to repair (marked !; run only by `sis apply --repair`).",
+            s.repair
+        );
+    }
+    out.push('\n');
     out
 }
 

@@ -16,6 +16,9 @@ use sis_spec::ImageRef;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Rebuild swarm2 from its freshest surviving manager after quorum is lost
+    /// (`swarm init --force-new-cluster`). Run only when asked (`sis apply --repair`).
+    Swarm2Repair,
     /// Promote replacements first (quorum), then demote, leave and remove swarm2 entries
     /// of nodes that go away, and remove ghost entries. Not independent: run in plan order.
     Swarm2Shrink,
@@ -48,7 +51,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 12] = [
+    pub const ALL: [Phase; 13] = [
+        Phase::Swarm2Repair,
         Phase::Swarm2Shrink,
         Phase::NodesRemove,
         Phase::KvStoreRemove,
@@ -71,13 +75,18 @@ impl Phase {
     pub fn is_sequential(self) -> bool {
         matches!(
             self,
-            Phase::Swarm1 | Phase::Swarm2Init | Phase::Swarm2Shrink | Phase::Swarm1Leave
+            Phase::Swarm1
+                | Phase::Swarm2Repair
+                | Phase::Swarm2Init
+                | Phase::Swarm2Shrink
+                | Phase::Swarm1Leave
         )
     }
 
     /// Heading used in the printed plan.
     pub fn title(self) -> &'static str {
         match self {
+            Phase::Swarm2Repair => "swarm2 (repair)",
             Phase::Swarm2Shrink => "swarm2 (shrink)",
             Phase::NodesRemove => "dind nodes (remove)",
             Phase::KvStoreRemove => "K/V store (remove)",
@@ -228,6 +237,15 @@ pub enum Action {
         node: String,
         address: Ipv4Addr,
     },
+    /// `docker swarm init --force-new-cluster` inside a surviving manager of a swarm2 that
+    /// lost its quorum, advertising and listening on its fixed ring2net address: swarm2 (its
+    /// ID, services, entries) continues with that manager as its only one. A repair: run only
+    /// when asked.
+    RepairSwarm2 {
+        host: String,
+        node: String,
+        address: Ipv4Addr,
+    },
     /// Remove (`enabled: false`) or create swarm2's `ingress` network (the routing mesh), on
     /// `manager`. Removing it before nodes join spares each of them the ingress sandbox.
     SetSwarm2Ingress {
@@ -273,13 +291,14 @@ pub enum Action {
     },
 }
 
-/// `+` adds, `~` changes, `-` removes.
+/// `+` adds, `~` changes, `-` removes, `!` repairs (runs only when asked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mark {
     Add,
     Change,
     Remove,
+    Repair,
 }
 
 impl Mark {
@@ -288,6 +307,7 @@ impl Mark {
             Mark::Add => '+',
             Mark::Change => '~',
             Mark::Remove => '-',
+            Mark::Repair => '!',
         }
     }
 }
@@ -315,6 +335,7 @@ impl Action {
             | Action::LeaveSwarm2 { .. }
             | Action::RemoveSwarm2Entry { .. }
             | Action::LeaveSwarm1 { .. } => Mark::Remove,
+            Action::RepairSwarm2 { .. } => Mark::Repair,
         }
     }
 
@@ -334,6 +355,7 @@ impl Action {
             | Action::StartNode { host, .. }
             | Action::RemoveNode { host, .. }
             | Action::InitSwarm2 { host, .. }
+            | Action::RepairSwarm2 { host, .. }
             | Action::JoinSwarm2 { host, .. }
             | Action::LeaveSwarm2 { host, .. } => host,
             Action::PromoteSwarm2 { manager_host, .. }
@@ -405,6 +427,9 @@ impl Action {
             Action::StartNode { host, name } => format!("start node {name} on host {host}"),
             Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
             Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),
+            Action::RepairSwarm2 { node, .. } => {
+                format!("repair swarm2 on node {node} (swarm init --force-new-cluster)")
+            }
             Action::SetSwarm2Ingress {
                 manager,
                 enabled: true,
@@ -470,6 +495,10 @@ pub struct Plan {
     /// Things that will work but deserve attention (e.g. more nodes than a host holds calmly).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The plan removes and creates again every swarm2 manager or more than half of the
+    /// nodes; `sis apply` runs it only when allowed explicitly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_most: bool,
 }
 
 /// Counts of a plan's actions by mark.
@@ -478,12 +507,24 @@ pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub remove: usize,
+    /// Repairs, which run only when asked.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repair: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Plan {
     /// True when the hosts already match the spec.
     pub fn is_empty(&self) -> bool {
         self.phases.iter().all(|p| p.actions.is_empty())
+    }
+
+    /// Whether the plan holds a repair (run only by `sis apply --repair`).
+    pub fn needs_repair(&self) -> bool {
+        self.actions().any(|a| a.action.mark() == Mark::Repair)
     }
 
     /// All actions in execution order.
@@ -498,6 +539,7 @@ impl Plan {
                 Mark::Add => s.add += 1,
                 Mark::Change => s.change += 1,
                 Mark::Remove => s.remove += 1,
+                Mark::Repair => s.repair += 1,
             }
         }
         s

@@ -30,6 +30,12 @@ pub struct Observed {
     /// spec's mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swarm2: Option<Swarm2Observation>,
+    /// Running nodes' own swarm state (`docker info` in them), by container name: of every
+    /// running node when no manager answered with swarm2's node list, else of those none of
+    /// whose entries is ready (empty in older recordings). It tells a swarm2 that is there but
+    /// cannot answer from none, and a member waiting from a new container under an old name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub swarm2_locals: BTreeMap<String, Swarm2LocalObservation>,
 }
 
 /// One host: reachable with its facts, or the error.
@@ -188,6 +194,51 @@ impl Swarm2Node {
     }
     pub fn is_ready(&self) -> bool {
         self.status == NodeStatus::Ready
+    }
+}
+
+/// A node's own view of its swarm membership, as `docker info` in it tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Swarm2LocalObservation {
+    /// `inactive`, `pending`, `active`, `error` or `locked`.
+    pub state: LocalNodeState,
+    /// Whether the node is a manager (`ControlAvailable`).
+    #[serde(default)]
+    pub manager: bool,
+    /// The swarm's ID; dockerd tells it to managers that reach a leader only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// dockerd's error, e.g. `rpc error: code = DeadlineExceeded …` of a manager with no leader.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
+    /// The managers the node knows (`ADDR:PORT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_managers: Vec<String>,
+    /// The newest modification time (Unix seconds) of a manager's raft log files: the
+    /// freshest surviving manager is the one to rebuild swarm2 from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raft_time: Option<i64>,
+}
+
+impl Swarm2LocalObservation {
+    /// The node holds swarm state: initialising swarm2 anew would make a second swarm2.
+    pub fn holds_state(&self) -> bool {
+        matches!(
+            self.state,
+            LocalNodeState::Active
+                | LocalNodeState::Pending
+                | LocalNodeState::Error
+                | LocalNodeState::Locked
+        )
+    }
+
+    /// A manager that is in a swarm with no leader: quorum is lost, and only
+    /// `swarm init --force-new-cluster` on a surviving manager brings swarm2 back.
+    pub fn lost_quorum(&self) -> bool {
+        self.state == LocalNodeState::Active
+            && self.manager
+            && !self.error.is_empty()
+            && self.cluster_id.is_none()
     }
 }
 

@@ -327,6 +327,14 @@ impl HostEngine for DockerHost {
         swarm2::init(self, node, addr).await
     }
 
+    async fn swarm2_repair(&self, node: &str, addr: &str) -> Result<(), EngineError> {
+        swarm2::repair(self, node, addr).await
+    }
+
+    async fn swarm2_raft_time(&self, node: &str) -> Result<Option<i64>, EngineError> {
+        swarm2::raft_time(self, node).await
+    }
+
     async fn swarm2_join_token(&self, node: &str, role: Role) -> Result<String, EngineError> {
         swarm2::join_token(self, node, role).await
     }

@@ -82,6 +82,8 @@ pub(crate) fn parse_local_state(json: &str) -> Result<Swarm2Local, serde_json::E
         cluster: Option<Cluster>,
         #[serde(default)]
         remote_managers: Option<Vec<Peer>>,
+        #[serde(default)]
+        error: String,
     }
     #[derive(Deserialize)]
     struct Cluster {
@@ -106,6 +108,7 @@ pub(crate) fn parse_local_state(json: &str) -> Result<Swarm2Local, serde_json::E
             .into_iter()
             .map(|p| p.addr)
             .collect(),
+        error: info.error,
     })
 }
 
@@ -179,6 +182,62 @@ pub(super) async fn init(host: &DockerHost, node: &str, addr: &str) -> Result<()
     .await?;
     Ok(())
 }
+
+/// The directory of a manager's raft log.
+const RAFT_WAL: &str = "/var/lib/docker/swarm/raft/wal-v3-encrypted";
+
+pub(super) async fn repair(host: &DockerHost, node: &str, addr: &str) -> Result<(), EngineError> {
+    let listen = format!("{addr}:2377");
+    let args = [
+        "swarm",
+        "init",
+        "--force-new-cluster",
+        "--advertise-addr",
+        addr,
+        "--listen-addr",
+        &listen,
+    ];
+    docker(host, node, &args, "repair swarm2").await?;
+    // The node elects itself; until then `node ls` says there is no leader.
+    wait_for(
+        "repair swarm2",
+        &format!("node {node} does not list swarm2's nodes"),
+        || async { Ok(node_list(host, node).await.is_ok()) },
+    )
+    .await
+}
+
+pub(super) async fn raft_time(host: &DockerHost, node: &str) -> Result<Option<i64>, EngineError> {
+    // Newest first; no file (a worker, a node in no swarm) prints nothing.
+    let script = format!("stat -c %Y {RAFT_WAL}/* 2>/dev/null | sort -n | tail -n 1");
+    let out = container::exec(host, node, cmd(&["sh", "-c", &script]), EXEC_TIMEOUT).await?;
+    Ok(out.stdout.trim().parse().ok())
+}
+
+/// Polls `done` until it holds, for at most [`CONFIRM_TIMEOUT`].
+async fn wait_for<F, Fut>(op: &str, detail: &str, mut done: F) -> Result<(), EngineError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, EngineError>>,
+{
+    let deadline = tokio::time::Instant::now() + CONFIRM_TIMEOUT;
+    let mut delay = Duration::from_millis(100);
+    while !done().await? {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(EngineError::Timeout {
+                op: op.to_string(),
+                seconds: CONFIRM_TIMEOUT.as_secs(),
+                detail: detail.to_string(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+    Ok(())
+}
+
+/// Bound on waiting for swarm2 to show a change made (a demotion, a repair).
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) async fn join_token(
     host: &DockerHost,
@@ -269,6 +328,21 @@ pub(super) async fn set_role(
     };
     let op = format!("{verb} swarm2 node");
     docker(host, manager, &["node", verb, node], &op).await?;
+    if role == Role::Worker {
+        // The node may leave or be removed only once the managers agree it is a worker;
+        // before that, its going counts against the quorum.
+        wait_for(
+            &op,
+            &format!("{manager} still lists {node} as a manager"),
+            || async {
+                let nodes = node_list(host, manager).await?;
+                Ok(!nodes
+                    .iter()
+                    .any(|e| (e.hostname == node || e.id == node) && e.is_manager()))
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

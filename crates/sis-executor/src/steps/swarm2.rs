@@ -23,6 +23,18 @@ pub(crate) async fn init<E: HostEngine>(
     Ok(())
 }
 
+/// `swarm init --force-new-cluster` on the surviving manager `node`, on its ring2net address.
+pub(crate) async fn repair<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    node: &str,
+    address: Ipv4Addr,
+) -> Result<(), EngineError> {
+    pass.engine(host)?
+        .swarm2_repair(node, &address.to_string())
+        .await
+}
+
 pub(crate) async fn set_ingress<E: HostEngine>(
     pass: &Pass<'_, E>,
     manager_host: &str,

@@ -45,9 +45,15 @@ pub(crate) struct Builder {
     phases: BTreeMap<Phase, Vec<PlannedAction>>,
     notes: Vec<String>,
     warnings: Vec<String>,
+    replaces_most: bool,
 }
 
 impl Builder {
+    /// The plan replaces every manager or most nodes: `sis apply` asks for a flag.
+    pub(crate) fn mark_replaces_most(&mut self) {
+        self.replaces_most = true;
+    }
+
     pub(crate) fn push(&mut self, phase: Phase, action: Action, reason: impl Into<String>) {
         self.phases.entry(phase).or_default().push(PlannedAction {
             action,
@@ -79,6 +85,7 @@ impl Builder {
             phases,
             notes: self.notes,
             warnings: self.warnings,
+            replaces_most: self.replaces_most,
         }
     }
 }

@@ -7,3 +7,4 @@ mod model;
 mod ownership;
 mod properties;
 mod snapshots;
+mod swarm2_safety;

@@ -263,6 +263,14 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err("node is not running".into());
             }
         }
+        Action::RepairSwarm2 { host, node, .. } => {
+            if !container(s, host, node).is_some_and(|c| c.is_running()) {
+                return Err("node is not running".into());
+            }
+            if !s.swarm2_locals.get(node).is_some_and(|l| l.lost_quorum()) {
+                return Err("node is no manager of a swarm2 without quorum".into());
+            }
+        }
         Action::SetSwarm2Ingress {
             manager,
             manager_host,
@@ -461,6 +469,16 @@ fn effect(s: &mut Observed, a: &Action) {
                 cluster_id: Some("model-swarm2".into()),
                 nodes: vec![entry(new_id(), node, "leader")],
                 // Docker creates the ingress network with every new swarm.
+                ingress: Some(true),
+            });
+        }
+        Action::RepairSwarm2 { node, .. } => {
+            // The other managers' entries stay as workers of unknown state.
+            s.swarm2_locals.clear();
+            s.swarm2 = Some(Swarm2Observation {
+                via: node.clone(),
+                cluster_id: Some("model-swarm2".into()),
+                nodes: vec![entry(new_id(), node, "leader")],
                 ingress: Some(true),
             });
         }

@@ -290,6 +290,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
         cluster: "demo".into(),
         hosts,
         swarm2: swarm2_of(case, &nodes),
+        ..Observed::default()
     }
 }
 

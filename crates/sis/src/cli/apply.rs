@@ -29,6 +29,16 @@ pub struct ApplyArgs {
     /// swarm2 joins running at once over the whole cluster.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub joins: usize,
+    /// Run a repair the plan proposes (marked `!`): after swarm2 lost its quorum,
+    /// `swarm init --force-new-cluster` on its freshest surviving manager. Without it, a plan
+    /// with a repair stops `apply` before anything changes.
+    #[arg(long)]
+    pub repair: bool,
+    /// Run a plan that replaces (removes and creates again) every swarm2 manager or more than
+    /// half of the nodes; such a plan loses swarm2's state, and without this flag `apply`
+    /// refuses it before anything changes.
+    #[arg(long)]
+    pub allow_replace_all: bool,
     /// Print only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,

@@ -130,7 +130,9 @@ pub(super) fn finish(
     let exit_code = match report.ending {
         Ending::Converged => exit::OK,
         Ending::Interrupted => exit::INTERRUPTED,
-        Ending::Failed | Ending::TimedOut => exit::ERROR,
+        Ending::Failed | Ending::TimedOut | Ending::NeedsRepair | Ending::NeedsReplaceAll => {
+            exit::ERROR
+        }
     };
     match args.output {
         RunOutput::Json => {
@@ -200,6 +202,8 @@ pub(super) fn options(args: &ApplyArgs) -> ConvergeOptions {
             joins: args.joins,
             ..ExecOptions::default()
         },
+        repair: args.repair,
+        allow_replace_all: args.allow_replace_all,
     }
 }
 
@@ -211,7 +215,7 @@ fn done_counts(report: &ConvergeReport) -> (usize, usize, usize) {
             if *o == Outcome::Done {
                 match a.action.mark() {
                     Mark::Add => counts.0 += 1,
-                    Mark::Change => counts.1 += 1,
+                    Mark::Change | Mark::Repair => counts.1 += 1,
                     Mark::Remove => counts.2 += 1,
                 }
             }
@@ -242,6 +246,20 @@ fn print_summary(report: &ConvergeReport, spec_file: &Path, timeout: std::time::
             spec_file.display()
         ),
         Ending::Failed => println!("Apply failed after {secs:.1} s: {done}."),
+        Ending::NeedsRepair => eprintln!(
+            "error: stopped before {} changed anything: swarm2 lost its quorum and the plan repairs it \
+             (swarm init --force-new-cluster). `sis plan {file}` shows the repair; \
+             `sis apply --repair {file}` runs it.",
+            if passes == 0 { "apply" } else { "the last pass" },
+            file = spec_file.display()
+        ),
+        Ending::NeedsReplaceAll => eprintln!(
+            "error: stopped before {} changed anything: the plan replaces (removes and creates \
+             again) every swarm2 manager or more than half of the nodes, which loses swarm2's \
+             state. `sis plan {file}` shows it; `sis apply --allow-replace-all {file}` runs it.",
+            if passes == 0 { "apply" } else { "the last pass" },
+            file = spec_file.display()
+        ),
     }
     if !report.running_at_timeout.is_empty() {
         eprintln!(

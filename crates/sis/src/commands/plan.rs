@@ -15,6 +15,9 @@ pub struct PlanOutput<'a> {
     #[serde(flatten)]
     pub plan: &'a Plan,
     pub summary: Summary,
+    /// The plan holds a repair, which only `sis apply --repair` runs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repair: bool,
 }
 
 pub async fn plan(args: PlanArgs) -> CliResult {
@@ -76,6 +79,7 @@ pub async fn plan(args: PlanArgs) -> CliResult {
         Output::Json => print_json(&PlanOutput {
             plan: &plan,
             summary: plan.summary(),
+            repair: plan.needs_repair(),
         }),
     }
     if args.detailed_exitcode && !plan.is_empty() {

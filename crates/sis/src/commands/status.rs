@@ -66,7 +66,28 @@ fn render(spec: &Spec, observed: &Observed) -> String {
     }
     match &observed.swarm2 {
         None => {
-            let _ = writeln!(out, "swarm2: not formed");
+            let held: Vec<&String> = observed
+                .swarm2_locals
+                .iter()
+                .filter(|(_, l)| l.holds_state())
+                .map(|(name, _)| name)
+                .collect();
+            let lost = observed.swarm2_locals.values().any(|l| l.lost_quorum());
+            if lost {
+                let _ = writeln!(
+                    out,
+                    "swarm2: NO LEADER: its managers lost quorum ({} nodes hold its state); `sis plan` shows the repair, `sis apply --repair` runs it",
+                    held.len()
+                );
+            } else if !held.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "swarm2: no manager answers ({} nodes hold its state)",
+                    held.len()
+                );
+            } else {
+                let _ = writeln!(out, "swarm2: not formed");
+            }
         }
         Some(s) => {
             let count = |status: &str| s.nodes.iter().filter(|n| n.status == status).count();

@@ -14,9 +14,9 @@ mod swarm_mode;
 
 use sis_spec::{Spec, Swarm2Mode};
 
-use super::nodes::Nodes;
+use super::nodes::{Fate, Nodes};
 use super::{Builder, PlanError, PlanProblem};
-use crate::Observed;
+use crate::{labels, manager_slots, Observed};
 
 /// The problems that keep the spec's mode from being planned at all.
 pub(crate) fn check(spec: &Spec, problems: &mut Vec<PlanProblem>) {
@@ -35,7 +35,44 @@ pub(crate) fn plan(
     out: &mut Builder,
 ) -> Result<(), PlanError> {
     match spec.swarm2.mode {
-        Swarm2Mode::Swarm => swarm_mode::plan(spec, observed.swarm2.as_ref(), nodes, out),
-        Swarm2Mode::Classic => classic::plan(spec),
+        Swarm2Mode::Swarm => swarm_mode::plan(spec, observed, nodes, out)?,
+        Swarm2Mode::Classic => classic::plan(spec)?,
     }
+    mass_replacement(spec, nodes, out);
+    Ok(())
+}
+
+/// Replacing every manager or most nodes at once takes swarm2's state (services, entries,
+/// the cluster itself when no manager stays) with them: the plan says so, and `sis apply`
+/// runs it only when allowed explicitly.
+fn mass_replacement(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
+    let replaced: Vec<&str> = nodes
+        .slots
+        .iter()
+        .filter(|s| s.fate == Fate::Replace && s.container.is_some())
+        .map(|s| s.name.as_str())
+        .collect();
+    if replaced.is_empty() {
+        return;
+    }
+    let managers: Vec<String> = manager_slots(spec)
+        .iter()
+        .map(|(host, index)| labels::node_name(&spec.name, host, *index))
+        .collect();
+    let every_manager =
+        !managers.is_empty() && managers.iter().all(|m| replaced.contains(&m.as_str()));
+    let total = nodes.slots.len();
+    if !every_manager && replaced.len() * 2 <= total {
+        return;
+    }
+    let what = if every_manager {
+        "every swarm2 manager"
+    } else {
+        "more than half of the nodes"
+    };
+    out.warn(format!(
+        "this plan replaces (removes and creates again) {what}: {} of {total} nodes; `sis apply` runs it only with --allow-replace-all",
+        replaced.len()
+    ));
+    out.mark_replaces_most();
 }

@@ -21,22 +21,29 @@
 //! A demotion that would break that rule is deferred to a later run (with a warning), and a
 //! node whose removal needs it stays until then.
 //!
-//! When no node that stays running is a ready member, swarm2 does not outlive the plan: it is
-//! initialised anew, and nodes that stay but hold the old swarm's state are replaced.
+//! swarm2 is never initialised a second time (see [`held`]): when no manager answers with
+//! the node list, the nodes' own swarm states decide; while any node that stays holds swarm
+//! state, swarm2 waits, or — its quorum lost — is repaired from its freshest manager. When
+//! members stay but none is ready (all `unknown` after a leader change), swarm2 waits too.
+//! Only when no node that stays is a member at all is swarm2 initialised anew.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sis_spec::Spec;
 
+mod held;
 mod roles;
 
 use crate::plan::nodes::{Fate, Nodes};
 use crate::plan::{Builder, PlanError};
-use crate::{labels, manager_slots, Action, Phase, Role, Swarm2Node, Swarm2Observation};
+use crate::{
+    labels, manager_slots, Action, LocalNodeState, Observed, Phase, Role, Swarm2LocalObservation,
+    Swarm2Node, Swarm2Observation,
+};
 
 pub(crate) fn plan(
     spec: &Spec,
-    obs: Option<&Swarm2Observation>,
+    observed: &Observed,
     nodes: &mut Nodes,
     out: &mut Builder,
 ) -> Result<(), PlanError> {
@@ -48,42 +55,44 @@ pub(crate) fn plan(
         .iter()
         .map(|(host, index)| labels::node_name(&spec.name, host, *index))
         .collect();
-    let Some(obs) = obs else {
+    let Some(obs) = observed.swarm2.as_ref() else {
+        if held::without_node_list(&observed.swarm2_locals, &managers, nodes, out) {
+            return Ok(());
+        }
         fresh(spec, &managers, nodes, out, "swarm2 does not exist yet");
         return Ok(());
     };
-    let view = View::new(obs, nodes, &managers);
+    let view = View::new(obs, &observed.swarm2_locals, nodes, &managers);
     if view.dies(nodes) {
         let first = &managers[0];
         out.note(format!(
             "swarm2: this plan removes or replaces every ready member ({} among them), so swarm2 is initialised anew on {first}",
             obs.via
         ));
-        let stale: Vec<usize> = (0..nodes.slots.len())
-            .filter(|&i| {
-                let s = &nodes.slots[i];
-                matches!(s.fate, Fate::Keep | Fate::Start)
-                    && view.entries.contains_key(s.name.as_str())
-            })
-            .collect();
-        for i in stale {
-            let s = &mut nodes.slots[i];
-            s.fate = Fate::Replace;
-            s.reason = "holds the state of the old swarm2, which is initialised anew".to_string();
-        }
         fresh(spec, &managers, nodes, out, "swarm2 is initialised anew");
+        return Ok(());
+    }
+    if view.waits(nodes) {
+        for holder in held::wait_for_members(&view, out) {
+            hold(nodes, holder);
+        }
         return Ok(());
     }
     ingress(spec, obs, nodes, out);
     let decided = view.decide(spec, obs, nodes, out)?;
     let deferred = decided.apply(&view, nodes, out);
     for holder in deferred {
-        match holder {
-            Holder::Removal(r) => nodes.removals[r].deferred = true,
-            Holder::Slot(s) => nodes.slots[s].fate = Fate::Keep,
-        }
+        hold(nodes, holder);
     }
     Ok(())
+}
+
+/// A departing container stays until a later run.
+fn hold(nodes: &mut Nodes, holder: Holder) {
+    match holder {
+        Holder::Removal(r) => nodes.removals[r].deferred = true,
+        Holder::Slot(s) => nodes.slots[s].fate = Fate::Keep,
+    }
 }
 
 /// swarm2's ingress network as the spec says, when the observation tells it differs.
@@ -215,10 +224,17 @@ struct View<'a> {
     departing: Vec<Departing<'a>>,
     departing_of: BTreeMap<&'a str, usize>,
     managers: &'a [String],
+    /// Nodes with entries none of which is ready, whose own state says they are in no swarm.
+    outside: BTreeSet<&'a str>,
 }
 
 impl<'a> View<'a> {
-    fn new(obs: &'a Swarm2Observation, nodes: &'a Nodes, managers: &'a [String]) -> Self {
+    fn new(
+        obs: &'a Swarm2Observation,
+        locals: &'a BTreeMap<String, Swarm2LocalObservation>,
+        nodes: &'a Nodes,
+        managers: &'a [String],
+    ) -> Self {
         let mut entries: BTreeMap<&str, Vec<&Swarm2Node>> = BTreeMap::new();
         for e in &obs.nodes {
             entries.entry(e.hostname.as_str()).or_default().push(e);
@@ -265,7 +281,18 @@ impl<'a> View<'a> {
             .enumerate()
             .map(|(i, d)| (d.name, i))
             .collect();
+        let outside = entries
+            .iter()
+            .filter(|(_, l)| !l.iter().any(|e| e.is_ready()))
+            .filter(|(name, _)| {
+                locals
+                    .get(**name)
+                    .is_some_and(|l| l.state == LocalNodeState::Inactive)
+            })
+            .map(|(name, _)| *name)
+            .collect();
         View {
+            outside,
             entries,
             slot_of,
             departing,
@@ -295,8 +322,20 @@ impl<'a> View<'a> {
         self.keep_ready(nodes, name) && self.best(name).is_some_and(|e| e.is_manager())
     }
 
-    /// No node that stays running is a ready member: swarm2 does not outlive this plan.
+    /// No node that stays is a member, whatever its entry's state: swarm2 does not outlive
+    /// this plan.
     fn dies(&self, nodes: &Nodes) -> bool {
+        !nodes.slots.iter().any(|s| {
+            (self.staying(nodes, &s.name, Fate::Keep) || self.staying(nodes, &s.name, Fate::Start))
+                && self.entries.contains_key(s.name.as_str())
+                && !self.outside.contains(s.name.as_str())
+        })
+    }
+
+    /// Members stay, but none of those that stay running is ready (every entry `unknown` for
+    /// a moment after a leader change, or managers restarting): they are waited for, never
+    /// replaced or joined again.
+    fn waits(&self, nodes: &Nodes) -> bool {
         !nodes.slots.iter().any(|s| self.keep_ready(nodes, &s.name))
     }
 

@@ -144,6 +144,20 @@ impl<'a> View<'a> {
                 }
                 continue;
             }
+            if self.outside.contains(name) {
+                // Its own state says it is in no swarm: its entries belong to a container
+                // that is gone (removed and created again by hand, or lost with a repair).
+                for e in self.entries.get(name).into_iter().flatten() {
+                    d.ghosts.push((
+                        e,
+                        format!("ghost: {name} is in no swarm now (its own state is inactive)"),
+                    ));
+                }
+                if s.fate != Fate::Wait {
+                    d.joins.push((i, "node is in no swarm".to_string()));
+                }
+                continue;
+            }
             let Some(entries) = self.entries.get(name).filter(|l| !l.is_empty()) else {
                 if s.fate != Fate::Wait {
                     d.joins.push((i, "node is not in swarm2".to_string()));
