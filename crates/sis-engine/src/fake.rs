@@ -600,10 +600,11 @@ impl HostEngine for FakeHost {
         Ok(())
     }
 
-    async fn create_network(
+    async fn create_network_in(
         &self,
         name: &str,
         subnet: Ipv4Net,
+        _ip_range: Option<Ipv4Net>,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let mut state = self.call(Op::CreateNetwork, name)?;
@@ -875,6 +876,7 @@ mod tests {
             network: Some("ring2net".into()),
             profile: None,
             publish: vec![],
+            ipv4_address: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,6 +29,8 @@ pub struct ContainerSpec {
     pub profile: Option<NodeProfile>,
     /// Host port → container port (TCP).
     pub publish: Vec<(u16, u16)>,
+    /// A fixed address on `network`.
+    pub ipv4_address: Option<Ipv4Addr>,
 }
 
 /// Output of a command run in a container.
@@ -121,6 +124,18 @@ pub trait HostEngine: Send + Sync + 'static {
         &self,
         name: &str,
         subnet: Ipv4Net,
+        labels: BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        self.create_network_in(name, subnet, None, labels)
+    }
+
+    /// [`HostEngine::create_network`] whose dynamic addresses come from `ip_range` only
+    /// (the rest of the subnet is for fixed addresses).
+    fn create_network_in(
+        &self,
+        name: &str,
+        subnet: Ipv4Net,
+        ip_range: Option<Ipv4Net>,
         labels: BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 

@@ -13,7 +13,7 @@ use tracing::{info_span, Instrument};
 use crate::events::{Event, Outcome, Progress};
 use crate::observe::{error_chain, Hosts};
 use crate::schedule::{dependencies, stages};
-use crate::steps::{images, kvstore, network, nodes, swarm1, swarm2};
+use crate::steps::{classic, images, kvstore, network, nodes, swarm1, swarm2};
 
 /// Bounds and timeouts of execution.
 #[derive(Debug, Clone)]
@@ -312,9 +312,12 @@ impl<E: HostEngine> Pass<'_, E> {
                 host,
                 image,
             } => images::copy(self, from_host, host, image, progress).await?,
-            Action::CreateNetwork { host, name, subnet } => {
-                network::create(self, host, name, subnet).await?
-            }
+            Action::CreateNetwork {
+                host,
+                name,
+                subnet,
+                ip_range,
+            } => network::create(self, host, name, subnet, *ip_range).await?,
             Action::RemoveNetwork { host, name } => network::remove(self, host, name).await?,
             Action::CreateKvStore {
                 host,
@@ -322,8 +325,9 @@ impl<E: HostEngine> Pass<'_, E> {
                 image,
                 cmd,
                 network,
+                address,
                 ..
-            } => kvstore::create(self, host, name, image, cmd, network).await?,
+            } => kvstore::create(self, host, name, image, cmd, network, *address).await?,
             Action::RemoveKvStore { host, name } => kvstore::remove(self, host, name).await?,
             Action::CreateNode {
                 host,
@@ -335,6 +339,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 args,
                 preload,
                 spec_hash,
+                address,
             } => {
                 let node = nodes::NewNode {
                     host,
@@ -346,10 +351,59 @@ impl<E: HostEngine> Pass<'_, E> {
                     args,
                     preload,
                     spec_hash,
+                    address: *address,
                 };
                 nodes::create(self, node, progress).await?
             }
             Action::StartNode { host, name } => nodes::start(self, host, name, progress).await?,
+            Action::CreateClassicManager {
+                host,
+                name,
+                image,
+                cmd,
+                network,
+                address,
+                publish,
+                spec_hash,
+            } => {
+                let manager = classic::Manager {
+                    host,
+                    name,
+                    image,
+                    cmd,
+                    network,
+                    address: *address,
+                    publish: *publish,
+                    spec_hash,
+                };
+                classic::create_manager(self, manager).await?
+            }
+            Action::CreateClassicAgent {
+                host,
+                name,
+                node,
+                index,
+                image,
+                cmd,
+                network,
+                spec_hash,
+            } => {
+                let agent = classic::Agent {
+                    host,
+                    name,
+                    node,
+                    index: *index,
+                    image,
+                    cmd,
+                    network,
+                    spec_hash,
+                };
+                classic::create_agent(self, agent).await?
+            }
+            Action::RemoveClassicManager { host, name }
+            | Action::RemoveClassicAgent { host, name } => {
+                classic::remove(self, host, name).await?
+            }
             Action::RemoveNode { host, name } => nodes::remove(self, host, name).await?,
             Action::InitSwarm2 { host, node } => swarm2::init(self, host, node, progress).await?,
             Action::SetSwarm2Ingress {

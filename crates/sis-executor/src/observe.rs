@@ -30,6 +30,7 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
         cluster: spec.name.clone(),
         hosts: join_all(looks).await.into_iter().collect(),
         swarm2: None,
+        classic: None,
     };
     // swarm2 is observed the way the spec's mode runs it; each mode fills its own field.
     match spec.swarm2.mode {

@@ -42,6 +42,7 @@ fn create(index: u32) -> Action {
         args: Vec::new(),
         preload: Vec::new(),
         spec_hash: "0".to_string(),
+        address: None,
     }
 }
 
@@ -155,6 +156,7 @@ async fn a_permanent_failure_skips_the_phases_after_it() {
                 host: "h".to_string(),
                 name: "other".to_string(),
                 subnet: "10.8.0.0/24".parse().unwrap(),
+                ip_range: None,
             }],
         ),
         (Phase::Nodes, vec![create(1)]),

@@ -116,6 +116,7 @@ fn observed(spec: &sis_spec::Spec, running: u32) -> Observed {
         cluster: spec.name.clone(),
         hosts,
         swarm2,
+        classic: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! Actions and plans: every value resolved, each action with the reason it is needed.
 
+use std::net::Ipv4Addr;
+
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use sis_spec::ImageRef;
@@ -174,6 +176,10 @@ pub enum Action {
         host: String,
         name: String,
         subnet: Ipv4Net,
+        /// The part of the subnet Docker may hand out (classic mode: the rest have fixed
+        /// addresses).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ip_range: Option<Ipv4Net>,
     },
     /// Remove the network.
     RemoveNetwork { host: String, name: String },
@@ -186,6 +192,9 @@ pub enum Action {
         /// The arguments given to the image's entrypoint (Docker `Cmd`), resolved for `kind`.
         cmd: Vec<String>,
         network: String,
+        /// Its fixed address on the network (classic mode: the nodes' `--cluster-store`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<Ipv4Addr>,
     },
     /// Remove the K/V store container.
     RemoveKvStore { host: String, name: String },
@@ -206,7 +215,42 @@ pub enum Action {
         preload: Vec<ImageRef>,
         /// Hash of the spec parts the node is made from (`sis.spec-hash` label).
         spec_hash: String,
+        /// Its fixed address on the network (classic mode: where its agent says it listens).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<Ipv4Addr>,
     },
+    /// Create and start classic Swarm's manager (`swarm manage`), published on its host.
+    CreateClassicManager {
+        host: String,
+        name: String,
+        image: ImageRef,
+        /// The arguments given to the image's entrypoint (`swarm`).
+        cmd: Vec<String>,
+        network: String,
+        address: Ipv4Addr,
+        /// Host port of the manager's API (container port 2375).
+        publish: u16,
+        /// `sis.spec-hash` of the container.
+        spec_hash: String,
+    },
+    /// Remove classic Swarm's manager container.
+    RemoveClassicManager { host: String, name: String },
+    /// Create and start the `swarm join` agent of `node`, beside it on the network.
+    CreateClassicAgent {
+        host: String,
+        name: String,
+        node: String,
+        /// The node's index on its host.
+        index: u32,
+        image: ImageRef,
+        /// The arguments given to the image's entrypoint (`swarm`).
+        cmd: Vec<String>,
+        network: String,
+        /// `sis.spec-hash` of the container.
+        spec_hash: String,
+    },
+    /// Remove the agent of a node.
+    RemoveClassicAgent { host: String, name: String },
     /// Start an existing, stopped node and wait until its dockerd answers.
     StartNode { host: String, name: String },
     /// Remove a node container together with its anonymous volume.
@@ -282,7 +326,9 @@ impl Action {
             | Action::CopyImage { .. }
             | Action::CreateNetwork { .. }
             | Action::CreateKvStore { .. }
-            | Action::CreateNode { .. } => Mark::Add,
+            | Action::CreateNode { .. }
+            | Action::CreateClassicManager { .. }
+            | Action::CreateClassicAgent { .. } => Mark::Add,
             Action::InitSwarm1 { .. }
             | Action::JoinSwarm1 { .. }
             | Action::StartNode { .. }
@@ -294,6 +340,8 @@ impl Action {
             Action::RemoveNetwork { .. }
             | Action::RemoveKvStore { .. }
             | Action::RemoveNode { .. }
+            | Action::RemoveClassicManager { .. }
+            | Action::RemoveClassicAgent { .. }
             | Action::LeaveSwarm2 { .. }
             | Action::RemoveSwarm2Entry { .. }
             | Action::LeaveSwarm1 { .. } => Mark::Remove,
@@ -315,6 +363,10 @@ impl Action {
             | Action::CreateNode { host, .. }
             | Action::StartNode { host, .. }
             | Action::RemoveNode { host, .. }
+            | Action::CreateClassicManager { host, .. }
+            | Action::RemoveClassicManager { host, .. }
+            | Action::CreateClassicAgent { host, .. }
+            | Action::RemoveClassicAgent { host, .. }
             | Action::InitSwarm2 { host, .. }
             | Action::JoinSwarm2 { host, .. }
             | Action::LeaveSwarm2 { host, .. } => host,
@@ -351,7 +403,9 @@ impl Action {
                 host,
                 image,
             } => format!("copy image {image} from host {from_host} to host {host}"),
-            Action::CreateNetwork { host, name, subnet } => {
+            Action::CreateNetwork {
+                host, name, subnet, ..
+            } => {
                 format!("create network {name} {subnet} via host {host}")
             }
             Action::RemoveNetwork { host, name } => {
@@ -366,6 +420,25 @@ impl Action {
             Action::CreateNode { host, name, .. } => format!("create node {name} on host {host}"),
             Action::StartNode { host, name } => format!("start node {name} on host {host}"),
             Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
+            Action::CreateClassicManager {
+                host,
+                name,
+                publish,
+                ..
+            } => format!(
+                "create classic swarm manager {name} on host {host}, published on port {publish}"
+            ),
+            Action::RemoveClassicManager { host, name } => {
+                format!("remove classic swarm manager {name} on host {host}")
+            }
+            Action::CreateClassicAgent {
+                host, name, node, ..
+            } => {
+                format!("create swarm agent {name} of node {node} on host {host}")
+            }
+            Action::RemoveClassicAgent { host, name } => {
+                format!("remove swarm agent {name} on host {host}")
+            }
             Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),
             Action::SetSwarm2Ingress {
                 manager,

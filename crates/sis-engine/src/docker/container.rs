@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig,
+    NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use futures::StreamExt;
@@ -57,7 +58,13 @@ pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
         endpoints_config: Some(HashMap::from([(
             network.clone(),
-            EndpointSettings::default(),
+            EndpointSettings {
+                ipam_config: spec.ipv4_address.map(|a| EndpointIpamConfig {
+                    ipv4_address: Some(a.to_string()),
+                    ..EndpointIpamConfig::default()
+                }),
+                ..EndpointSettings::default()
+            },
         )])),
     });
     ContainerCreateBody {
@@ -318,6 +325,7 @@ mod tests {
             network: Some("ring2net".into()),
             profile,
             publish: vec![(8500, 8501)],
+            ipv4_address: None,
         }
     }
 

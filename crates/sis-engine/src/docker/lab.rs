@@ -218,6 +218,7 @@ impl DockerHost {
             network: None,
             profile: Some(spec.profile.clone()),
             publish: Vec::new(),
+            ipv4_address: None,
         });
         body.networking_config = Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(

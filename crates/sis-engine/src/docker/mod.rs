@@ -274,13 +274,14 @@ impl HostEngine for DockerHost {
         images::load_in_container(self, name, tar, timeout).await
     }
 
-    async fn create_network(
+    async fn create_network_in(
         &self,
         name: &str,
         subnet: Ipv4Net,
+        ip_range: Option<Ipv4Net>,
         labels: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
-        network::create(self, name, subnet, labels).await
+        network::create(self, name, subnet, ip_range, labels).await
     }
 
     async fn remove_network(&self, name: &str) -> Result<(), EngineError> {

@@ -83,6 +83,7 @@ pub(super) async fn create(
     host: &DockerHost,
     name: &str,
     subnet: Ipv4Net,
+    ip_range: Option<Ipv4Net>,
     labels: BTreeMap<String, String>,
 ) -> Result<(), EngineError> {
     let docker = host.client().await?;
@@ -121,6 +122,7 @@ pub(super) async fn create(
             ipam: Some(Ipam {
                 config: Some(vec![IpamConfig {
                     subnet: Some(subnet.to_string()),
+                    ip_range: ip_range.map(|r| r.to_string()),
                     ..IpamConfig::default()
                 }]),
                 ..Ipam::default()

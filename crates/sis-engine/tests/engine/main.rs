@@ -28,6 +28,7 @@ fn node_spec(scratch: &Scratch, name: &str, profile: NodeProfile) -> ContainerSp
         network: None,
         profile: Some(profile),
         publish: vec![],
+        ipv4_address: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn spec(name: &str, cluster: &str) -> ContainerSpec {
         network: None,
         profile: None,
         publish: vec![],
+        ipv4_address: None,
     }
 }
 

@@ -29,6 +29,7 @@ async fn two_nodes_form_swarm2_and_the_join_token_is_on_no_command_line() {
                 cap_drop: local_caps_missing(),
             }),
             publish: vec![],
+            ipv4_address: None,
         };
         host.run_container(&spec).await.unwrap();
     }

@@ -14,6 +14,7 @@ pub(crate) async fn create<E: HostEngine>(
     image: &str,
     cmd: &[String],
     network: &str,
+    address: Option<std::net::Ipv4Addr>,
 ) -> Result<(), EngineError> {
     let spec = ContainerSpec {
         name: name.to_string(),
@@ -28,6 +29,7 @@ pub(crate) async fn create<E: HostEngine>(
         network: Some(network.to_string()),
         profile: None,
         publish: Vec::new(),
+        ipv4_address: address,
     };
     pass.engine(host)?.run_container(&spec).await
 }

@@ -13,10 +13,11 @@ pub(crate) async fn create<E: HostEngine>(
     host: &str,
     name: &str,
     subnet: &Ipv4Net,
+    ip_range: Option<Ipv4Net>,
 ) -> Result<(), EngineError> {
     let labels = BTreeMap::from([(labels::CLUSTER.to_string(), pass.cluster.to_string())]);
     pass.engine(host)?
-        .create_network(name, *subnet, labels)
+        .create_network_in(name, *subnet, ip_range, labels)
         .await
 }
 

@@ -20,6 +20,7 @@ pub(crate) struct NewNode<'a> {
     pub args: &'a [String],
     pub preload: &'a [ImageRef],
     pub spec_hash: &'a str,
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 pub(crate) async fn create<E: HostEngine>(
@@ -43,6 +44,7 @@ pub(crate) async fn create<E: HostEngine>(
         network: Some(node.network.to_string()),
         profile: Some(node.profile.clone()),
         publish: Vec::new(),
+        ipv4_address: node.address,
     };
     let engine = pass.engine(host)?;
     engine.run_container(&spec).await?;

@@ -50,7 +50,6 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
             spec: spec.name.clone(),
         });
     }
-    super::swarm2::check(spec, &mut problems);
     if spec.total_nodes() > 0 && spec.swarm2.managers == 0 {
         problems.push(PlanProblem::NoManagers);
     }

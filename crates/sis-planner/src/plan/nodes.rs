@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sis_spec::{Privileged, Spec};
+use sis_spec::{Privileged, Spec, Swarm2Mode};
 
 use super::checks::Checked;
 use super::Builder;
@@ -83,7 +83,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
             &spec.swarm2.image,
             &profile,
             &spec.network.name,
-            &spec.swarm2.args,
+            &dockerd_args(spec),
             &preload_texts(spec),
         );
         let wanted = h.spec.nodes;
@@ -217,6 +217,16 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
     nodes
 }
 
+/// The node's dockerd arguments: the spec's, and in classic mode the K/V store and the
+/// listener on ring2net after them.
+fn dockerd_args(spec: &Spec) -> Vec<String> {
+    let mut args = spec.swarm2.args.clone();
+    if spec.swarm2.mode == Swarm2Mode::Classic {
+        args.extend(super::swarm2::classic::dockerd_args(spec));
+    }
+    args
+}
+
 /// `swarm2.preload` as written, as actions and the spec hash carry it.
 fn preload_texts(spec: &Spec) -> Vec<String> {
     spec.swarm2
@@ -318,9 +328,12 @@ pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
                         image: spec.swarm2.image.clone(),
                         profile: profile.clone(),
                         network: spec.network.name.clone(),
-                        args: spec.swarm2.args.clone(),
+                        args: dockerd_args(spec),
                         preload: spec.swarm2.preload.clone(),
                         spec_hash: hash.clone(),
+                        address: (spec.swarm2.mode == Swarm2Mode::Classic)
+                            .then(|| super::swarm2::classic::node_address(spec, s.host, s.index))
+                            .flatten(),
                     },
                     s.reason.clone(),
                 );

@@ -35,8 +35,6 @@ impl From<PlanProblem> for PlanError {
 pub enum PlanProblem {
     /// The observed state was recorded for another cluster.
     OtherCluster { observed: String, spec: String },
-    /// `swarm2.mode: classic` is not planned.
-    ClassicMode,
     /// Nodes but `swarm2.managers: 0`.
     NoManagers,
     /// `kvstore.host` names no spec host.
@@ -127,9 +125,6 @@ impl fmt::Display for PlanProblem {
             PlanProblem::OtherCluster { observed, spec } => write!(
                 f,
                 "the observed state is of cluster `{observed}` but the spec names cluster `{spec}`; observe again with this spec"
-            ),
-            PlanProblem::ClassicMode => f.write_str(
-                "swarm2.mode: classic is not supported yet by the planner; only swarm mode is planned: set `swarm2.mode: swarm` (the default)",
             ),
             PlanProblem::NoManagers => f.write_str(
                 "swarm2.managers is 0, but swarm2 needs at least one manager: set it to 1, 3 or 5",

@@ -289,6 +289,7 @@ fn observed_of(case: &Case, spec: &Spec) -> Observed {
         cluster: "demo".into(),
         hosts,
         swarm2: swarm2_of(case, &nodes),
+        classic: None,
     }
 }
 
