@@ -35,8 +35,9 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
     // swarm2 is observed the way the spec's mode runs it; each mode fills its own field.
     match spec.swarm2.mode {
         Swarm2Mode::Swarm => observed.swarm2 = observe_swarm2(spec, hosts, &observed).await,
-        // Not planned yet (the planner refuses it), so there is nothing of it to look at.
-        Swarm2Mode::Classic => {}
+        Swarm2Mode::Classic => {
+            observed.classic = crate::observe_classic::observe(spec, hosts, &observed).await
+        }
     }
     observed
 }

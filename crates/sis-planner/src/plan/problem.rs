@@ -37,6 +37,8 @@ pub enum PlanProblem {
     OtherCluster { observed: String, spec: String },
     /// Nodes but `swarm2.managers: 0`.
     NoManagers,
+    /// Classic mode, but the node image's engine has no `--cluster-store` (Docker 23+).
+    ClassicEngineTooNew { node: String, version: String },
     /// `kvstore.host` names no spec host.
     UnknownKvHost { host: String, hosts: Vec<String> },
     /// A spec host missing from the observed state.
@@ -125,6 +127,10 @@ impl fmt::Display for PlanProblem {
             PlanProblem::OtherCluster { observed, spec } => write!(
                 f,
                 "the observed state is of cluster `{observed}` but the spec names cluster `{spec}`; observe again with this spec"
+            ),
+            PlanProblem::ClassicEngineTooNew { node, version } => write!(
+                f,
+                "node {node} runs Docker {version}, which has no --cluster-store (removed in Docker 23), so classic Swarm cannot form: use a node image with Docker 20.10 or older in swarm2.image (e.g. docker:20.10-dind), or swarm2.mode: swarm"
             ),
             PlanProblem::NoManagers => f.write_str(
                 "swarm2.managers is 0, but swarm2 needs at least one manager: set it to 1, 3 or 5",
