@@ -98,6 +98,8 @@ fn nodes_carry_the_cluster_store_and_agents_their_fixed_addresses() {
         agent,
         [
             "join",
+            "--heartbeat=10s",
+            "--ttl=30s",
             "--addr=10.9.0.16:2375",
             "etcd://10.9.0.2:2379/swarm"
         ]

@@ -20,6 +20,12 @@ use crate::{labels, spec_hash_of, Action, ContainerObservation, ImageRef, Observ
 /// The port every node's dockerd and the manager listen on, inside ring2net.
 pub(crate) const DOCKER_PORT: u16 = 2375;
 
+/// How often an agent renews its node's entry, and how long the entry outlives the last
+/// renewal. Shorter than classic Swarm's defaults (60 s, 180 s) so that a removed node
+/// leaves the manager's list within half a minute; one small write per node every 10 s.
+const AGENT_HEARTBEAT: &str = "10s";
+const AGENT_TTL: &str = "30s";
+
 /// The K/V store's URL (`etcd://10.9.0.2:2379`), without a path.
 pub(crate) fn kv_url(spec: &Spec) -> Option<String> {
     let kv = spec.kvstore.as_ref()?;
@@ -199,6 +205,8 @@ fn agents(spec: &Spec, observed: &Observed, nodes: &Nodes, out: &mut Builder) {
             spec,
             vec![
                 "join".to_string(),
+                format!("--heartbeat={AGENT_HEARTBEAT}"),
+                format!("--ttl={AGENT_TTL}"),
                 format!("--addr={addr}:{DOCKER_PORT}"),
                 discovery(spec),
             ],
