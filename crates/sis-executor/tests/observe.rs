@@ -57,7 +57,10 @@ async fn classic_mode_asks_its_manager_through_a_node() {
     let hosts = hosts();
     let observed = observe(&spec("mode: classic"), &hosts).await;
     let asked = beyond_listing(&hosts["h1"]);
-    assert!(!asked.is_empty() && asked.iter().all(|op| *op == Op::Exec), "{asked:?}");
+    assert!(
+        !asked.is_empty() && asked.iter().all(|op| *op == Op::Exec),
+        "{asked:?}"
+    );
     assert_eq!(observed.swarm2, None);
     assert_eq!(observed.classic.unwrap().via, "demo.h1-1");
 }
