@@ -412,21 +412,35 @@ impl Action {
                 format!("remove network {name} via host {host}")
             }
             Action::CreateKvStore {
-                host, name, kind, ..
-            } => format!("create {} K/V store {name} on host {host}", kv_name(*kind)),
+                host,
+                name,
+                kind,
+                address,
+                ..
+            } => format!(
+                "create {} K/V store {name} on host {host}{}",
+                kv_name(*kind),
+                at(address)
+            ),
             Action::RemoveKvStore { host, name } => {
                 format!("remove K/V store {name} on host {host}")
             }
-            Action::CreateNode { host, name, .. } => format!("create node {name} on host {host}"),
+            Action::CreateNode {
+                host,
+                name,
+                address,
+                ..
+            } => format!("create node {name} on host {host}{}", at(address)),
             Action::StartNode { host, name } => format!("start node {name} on host {host}"),
             Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
             Action::CreateClassicManager {
                 host,
                 name,
                 publish,
+                address,
                 ..
             } => format!(
-                "create classic swarm manager {name} on host {host}, published on port {publish}"
+                "create classic swarm manager {name} on host {host} at {address}, published on port {publish}"
             ),
             Action::RemoveClassicManager { host, name } => {
                 format!("remove classic swarm manager {name} on host {host}")
@@ -468,6 +482,11 @@ impl Action {
             }
         }
     }
+}
+
+/// ` at ADDRESS` for a container with a fixed address.
+fn at(address: &Option<Ipv4Addr>) -> String {
+    address.map(|a| format!(" at {a}")).unwrap_or_default()
 }
 
 fn kv_name(kind: sis_spec::KvKind) -> &'static str {

@@ -188,3 +188,36 @@ fn swarm_mode_removes_what_classic_mode_left() {
     );
     assert!(removed.contains(&"remove swarm agent demo.local-1.agent on host local".to_string()));
 }
+
+#[test]
+fn the_kvstore_command_follows_its_image() {
+    let cmd = |kind: &str, image: &str| {
+        let text = std::fs::read_to_string(cases::fixture_dir("classic-empty").join("spec.yaml"))
+            .unwrap()
+            .replace("kind: etcd", &format!("kind: {kind}"))
+            .replace("image: sis-etcd:test", &format!("image: {image}"));
+        let p = plan(&cases::spec_from(&text), &cases::observed("classic-empty")).unwrap();
+        let found = p
+            .actions()
+            .find_map(|a| match &a.action {
+                Action::CreateKvStore { cmd, address, .. } => {
+                    assert_eq!(address.unwrap().to_string(), "10.9.0.2");
+                    Some(cmd.join(" "))
+                }
+                _ => None,
+            })
+            .unwrap();
+        found
+    };
+    assert_eq!(cmd("consul", "progrium/consul"), "-server -bootstrap");
+    assert_eq!(
+        cmd("consul", "hashicorp/consul:1.20"),
+        "agent -server -bootstrap-expect=1 -client=0.0.0.0"
+    );
+    let etcd = "--enable-v2 --listen-client-urls http://0.0.0.0:2379 --advertise-client-urls http://10.9.0.2:2379";
+    assert_eq!(cmd("etcd", "sis-etcd:test"), etcd);
+    assert_eq!(
+        cmd("etcd", "quay.io/coreos/etcd:v3.5.17"),
+        format!("etcd {etcd}")
+    );
+}
