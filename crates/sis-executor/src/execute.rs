@@ -13,7 +13,7 @@ use tracing::{info_span, Instrument};
 use crate::events::{Event, Outcome, Progress};
 use crate::observe::{error_chain, Hosts};
 use crate::schedule::{dependencies, stages};
-use crate::steps::{images, kvstore, network, nodes, swarm1, swarm2};
+use crate::steps::{classic, images, kvstore, network, nodes, swarm1, swarm2};
 
 /// Bounds and timeouts of execution.
 #[derive(Debug, Clone)]
@@ -374,6 +374,54 @@ impl<E: HostEngine> Pass<'_, E> {
                 nodes::create(self, node, progress).await?
             }
             Action::StartNode { host, name } => nodes::start(self, host, name, progress).await?,
+            Action::CreateClassicManager {
+                host,
+                name,
+                image,
+                cmd,
+                network,
+                address,
+                publish,
+                spec_hash,
+            } => {
+                let manager = classic::Manager {
+                    host,
+                    name,
+                    image,
+                    cmd,
+                    network,
+                    address: *address,
+                    publish: *publish,
+                    spec_hash,
+                };
+                classic::create_manager(self, manager).await?
+            }
+            Action::CreateClassicAgent {
+                host,
+                name,
+                node,
+                index,
+                image,
+                cmd,
+                network,
+                spec_hash,
+            } => {
+                let agent = classic::Agent {
+                    host,
+                    name,
+                    node,
+                    index: *index,
+                    image,
+                    cmd,
+                    network,
+                    spec_hash,
+                };
+                classic::create_agent(self, agent).await?
+            }
+            Action::RemoveClassicManager { host, name }
+            | Action::RemoveClassicAgent { host, name } => {
+                classic::remove(self, host, name).await?
+            }
             Action::RemoveNode { host, name } => nodes::remove(self, host, name).await?,
             Action::InitSwarm2 {
                 host,

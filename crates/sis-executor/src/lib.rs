@@ -20,6 +20,7 @@ mod execute;
 mod images;
 pub mod lock;
 mod observe;
+mod observe_classic;
 mod owner;
 mod schedule;
 mod steps;

@@ -34,12 +34,14 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
         hosts: join_all(looks).await.into_iter().collect(),
         swarm2: None,
         swarm2_locals: BTreeMap::new(),
+        classic: None,
     };
     // swarm2 is observed the way the spec's mode runs it; each mode fills its own field.
     match spec.swarm2.mode {
         Swarm2Mode::Swarm => observe_swarm2(spec, hosts, &mut observed).await,
-        // Not planned yet (the planner refuses it), so there is nothing of it to look at.
-        Swarm2Mode::Classic => {}
+        Swarm2Mode::Classic => {
+            observed.classic = crate::observe_classic::observe(spec, hosts, &observed).await
+        }
     }
     observed
 }

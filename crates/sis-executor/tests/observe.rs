@@ -1,5 +1,5 @@
 //! Observing swarm2 follows the spec's mode: swarm mode asks the running nodes for swarm2's
-//! node list; classic mode, not planned yet, asks nothing of them.
+//! node list; classic mode asks its manager's view from inside a running node.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -53,9 +53,14 @@ async fn swarm_mode_asks_the_running_nodes() {
 }
 
 #[tokio::test]
-async fn classic_mode_asks_no_node() {
+async fn classic_mode_asks_its_manager_through_a_node() {
     let hosts = hosts();
     let observed = observe(&spec("mode: classic"), &hosts).await;
-    assert_eq!(beyond_listing(&hosts["h1"]), []);
+    let asked = beyond_listing(&hosts["h1"]);
+    assert!(
+        !asked.is_empty() && asked.iter().all(|op| *op == Op::Exec),
+        "{asked:?}"
+    );
     assert_eq!(observed.swarm2, None);
+    assert_eq!(observed.classic.unwrap().via, "demo.h1-1");
 }

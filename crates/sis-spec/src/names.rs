@@ -19,6 +19,16 @@ pub fn kvstore_name(cluster: &str) -> String {
     format!("{cluster}{SEPARATOR}kvstore")
 }
 
+/// Container name of the classic Swarm agent (`swarm join`) of a node: `demo.local-7.agent`.
+pub fn agent_name(cluster: &str, host: &str, index: u32) -> String {
+    format!("{}{SEPARATOR}agent", node_name(cluster, host, index))
+}
+
+/// Container name (and hostname) of classic Swarm's manager: `demo.manager`.
+pub fn classic_manager_name(cluster: &str) -> String {
+    format!("{cluster}{SEPARATOR}manager")
+}
+
 /// Name of the cluster's apply lock container: `demo.sis-lock`.
 pub fn lock_name(cluster: &str) -> String {
     format!("{cluster}{SEPARATOR}sis-lock")
@@ -36,5 +46,7 @@ mod tests {
         assert_eq!(kvstore_name("demo"), "demo.kvstore");
         assert_ne!(kvstore_name("a"), node_name("a", "kvstore", 1));
         assert_eq!(lock_name("demo"), "demo.sis-lock");
+        assert_eq!(agent_name("demo", "local", 7), "demo.local-7.agent");
+        assert_ne!(classic_manager_name("a"), node_name("a", "manager", 1));
     }
 }

@@ -82,6 +82,11 @@ const KVSTORE: Shape = Shape::Map(&[
     field("image", Optional, Shape::Str),
 ]);
 
+const CLASSIC: Shape = Shape::Map(&[
+    field("image", Optional, Shape::Str),
+    field("host", Optional, Shape::Str),
+]);
+
 const SWARM2: Shape = Shape::Map(&[
     field("mode", Defaulted, Shape::OneOf(&["swarm", "classic"])),
     field("managers", Defaulted, U32),
@@ -89,6 +94,7 @@ const SWARM2: Shape = Shape::Map(&[
     field("privileged", Defaulted, Shape::Privileged),
     field("cap_drop", Defaulted, Shape::List(&Shape::Str)),
     field("publish", Optional, U16),
+    field("classic", Optional, CLASSIC),
     field("args", Defaulted, Shape::List(&Shape::Str)),
     field("ingress", Defaulted, Shape::Bool),
     field("preload", Defaulted, Shape::List(&Shape::Str)),

@@ -160,10 +160,14 @@ pub struct Swarm2 {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(inner(pattern(r"^[A-Z][A-Z_]*$")))]
     pub cap_drop: Vec<String>,
-    /// Host port that publishes swarm2's manager API (classic mode: `swarm manage -H :PORT`).
+    /// Host port that publishes swarm2's manager API (classic mode: the `swarm manage`
+    /// container's API, on the manager's host). Default 2398, as in the seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub publish: Option<u16>,
+    /// Classic mode's manager: its image and host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classic: Option<Classic>,
     /// Extra arguments for each node's dockerd (appended to the image's command).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
@@ -190,10 +194,56 @@ impl Default for Swarm2 {
             privileged: Privileged::default(),
             cap_drop: Vec::new(),
             publish: None,
+            classic: None,
             args: Vec::new(),
             ingress: false,
             preload: Vec::new(),
         }
+    }
+}
+
+/// The default host port of classic Swarm's manager, as in the seed.
+pub const DEFAULT_CLASSIC_PUBLISH: u16 = 2398;
+
+/// The default image of classic Swarm's manager and agents.
+pub const DEFAULT_CLASSIC_IMAGE: &str = "swarm:1.2.9";
+
+/// Classic Swarm's `swarm manage` container and `swarm join` agents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Classic {
+    /// Image of the manager and the agents (entrypoint `swarm`). Default `swarm:1.2.9`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub image: Option<ImageRef>,
+    /// The host (by name) that runs the manager. Default: the K/V store's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl Swarm2 {
+    /// The host port of the manager: `publish`, or 2398.
+    pub fn publish_port(&self) -> u16 {
+        self.publish.unwrap_or(DEFAULT_CLASSIC_PUBLISH)
+    }
+
+    /// The image of classic Swarm's manager and agents.
+    pub fn classic_image(&self) -> ImageRef {
+        self.classic
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .unwrap_or_else(|| ImageRef::parse(DEFAULT_CLASSIC_IMAGE))
+    }
+}
+
+impl Spec {
+    /// The host of classic Swarm's manager: `swarm2.classic.host`, else the K/V store's host.
+    pub fn classic_manager_host(&self) -> Option<&str> {
+        self.swarm2
+            .classic
+            .as_ref()
+            .and_then(|c| c.host.as_deref())
+            .or(self.kvstore.as_ref().map(|kv| kv.host.as_str()))
     }
 }
 

@@ -283,18 +283,7 @@ fn addresses(c: &mut Checks, spec: &Spec) {
 
 fn kvstore(c: &mut Checks, spec: &Spec) {
     let Some(kv) = &spec.kvstore else { return };
-    if spec.host(&kv.host).is_none() {
-        let mut names: Vec<&str> = Vec::new();
-        for host in &spec.hosts {
-            if !names.contains(&host.name.as_str()) {
-                names.push(&host.name);
-            }
-        }
-        let mut message = format!("no host is named {:?}", kv.host);
-        if let Some(near) = closest(&kv.host, names.iter().copied()) {
-            message.push_str(&format!(" (did you mean {near:?}?)"));
-        }
-        message.push_str(&format!("; the hosts are {}", names.join(", ")));
+    if let Some(message) = unknown_host(spec, &kv.host) {
         c.report("kvstore.host", message);
     }
     if kv.image.as_deref() == Some("") {
@@ -310,7 +299,45 @@ fn kvstore(c: &mut Checks, spec: &Spec) {
     }
 }
 
+/// Says which hosts there are when `name` is none of them.
+fn unknown_host(spec: &Spec, name: &str) -> Option<String> {
+    if spec.host(name).is_some() {
+        return None;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for host in &spec.hosts {
+        if !names.contains(&host.name.as_str()) {
+            names.push(&host.name);
+        }
+    }
+    let mut message = format!("no host is named {name:?}");
+    if let Some(near) = closest(name, names.iter().copied()) {
+        message.push_str(&format!(" (did you mean {near:?}?)"));
+    }
+    message.push_str(&format!("; the hosts are {}", names.join(", ")));
+    Some(message)
+}
+
+fn classic(c: &mut Checks, spec: &Spec) {
+    let Some(classic) = &spec.swarm2.classic else {
+        return;
+    };
+    if let Some(message) = classic.host.as_deref().and_then(|h| unknown_host(spec, h)) {
+        c.report("swarm2.classic.host", message);
+    }
+    if let Some(image) = &classic.image {
+        if let Some(message) = image_reference_problem(image) {
+            c.report("swarm2.classic.image", message);
+        }
+    }
+    if spec.swarm2.mode != Swarm2Mode::Classic {
+        let message = "has no effect in swarm mode; remove it, or set mode: classic";
+        c.report("swarm2.classic", message.to_string());
+    }
+}
+
 fn swarm2(c: &mut Checks, spec: &Spec) {
+    classic(c, spec);
     let s = &spec.swarm2;
     let classic = s.mode == Swarm2Mode::Classic;
     if classic && spec.kvstore.is_none() {

@@ -226,6 +226,38 @@ pub enum Action {
         /// Hash of the spec parts the node is made from (`sis.spec-hash` label).
         spec_hash: String,
     },
+    /// Create and start classic Swarm's manager (`swarm manage`), published on its host.
+    CreateClassicManager {
+        host: String,
+        name: String,
+        image: ImageRef,
+        /// The arguments given to the image's entrypoint (`swarm`).
+        cmd: Vec<String>,
+        network: String,
+        address: Ipv4Addr,
+        /// Host port of the manager's API (container port 2375).
+        publish: u16,
+        /// `sis.spec-hash` of the container.
+        spec_hash: String,
+    },
+    /// Remove classic Swarm's manager container.
+    RemoveClassicManager { host: String, name: String },
+    /// Create and start the `swarm join` agent of `node`, beside it on the network.
+    CreateClassicAgent {
+        host: String,
+        name: String,
+        node: String,
+        /// The node's index on its host.
+        index: u32,
+        image: ImageRef,
+        /// The arguments given to the image's entrypoint (`swarm`).
+        cmd: Vec<String>,
+        network: String,
+        /// `sis.spec-hash` of the container.
+        spec_hash: String,
+    },
+    /// Remove the agent of a node.
+    RemoveClassicAgent { host: String, name: String },
     /// Start an existing, stopped node and wait until its dockerd answers.
     StartNode { host: String, name: String },
     /// Remove a node container together with its anonymous volume.
@@ -320,7 +352,9 @@ impl Action {
             | Action::CopyImage { .. }
             | Action::CreateNetwork { .. }
             | Action::CreateKvStore { .. }
-            | Action::CreateNode { .. } => Mark::Add,
+            | Action::CreateNode { .. }
+            | Action::CreateClassicManager { .. }
+            | Action::CreateClassicAgent { .. } => Mark::Add,
             Action::InitSwarm1 { .. }
             | Action::JoinSwarm1 { .. }
             | Action::StartNode { .. }
@@ -332,6 +366,8 @@ impl Action {
             Action::RemoveNetwork { .. }
             | Action::RemoveKvStore { .. }
             | Action::RemoveNode { .. }
+            | Action::RemoveClassicManager { .. }
+            | Action::RemoveClassicAgent { .. }
             | Action::LeaveSwarm2 { .. }
             | Action::RemoveSwarm2Entry { .. }
             | Action::LeaveSwarm1 { .. } => Mark::Remove,
@@ -354,6 +390,10 @@ impl Action {
             | Action::CreateNode { host, .. }
             | Action::StartNode { host, .. }
             | Action::RemoveNode { host, .. }
+            | Action::CreateClassicManager { host, .. }
+            | Action::RemoveClassicManager { host, .. }
+            | Action::CreateClassicAgent { host, .. }
+            | Action::RemoveClassicAgent { host, .. }
             | Action::InitSwarm2 { host, .. }
             | Action::RepairSwarm2 { host, .. }
             | Action::JoinSwarm2 { host, .. }
@@ -426,6 +466,26 @@ impl Action {
             } => format!("create node {name} on host {host} at {address}"),
             Action::StartNode { host, name } => format!("start node {name} on host {host}"),
             Action::RemoveNode { host, name } => format!("remove node {name} on host {host}"),
+            Action::CreateClassicManager {
+                host,
+                name,
+                publish,
+                address,
+                ..
+            } => format!(
+                "create classic swarm manager {name} on host {host} at {address}, published on port {publish}"
+            ),
+            Action::RemoveClassicManager { host, name } => {
+                format!("remove classic swarm manager {name} on host {host}")
+            }
+            Action::CreateClassicAgent {
+                host, name, node, ..
+            } => {
+                format!("create swarm agent {name} of node {node} on host {host}")
+            }
+            Action::RemoveClassicAgent { host, name } => {
+                format!("remove swarm agent {name} on host {host}")
+            }
             Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),
             Action::RepairSwarm2 { node, .. } => {
                 format!("repair swarm2 on node {node} (swarm init --force-new-cluster)")

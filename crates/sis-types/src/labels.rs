@@ -3,7 +3,7 @@
 
 /// The cluster a container, volume or network belongs to.
 pub const CLUSTER: &str = "sis.cluster";
-/// `node`, `kvstore` or `lock`.
+/// `node`, `kvstore`, `lock`, `agent` or `manager`.
 pub const ROLE: &str = "sis.role";
 /// The spec's host name the object was made for.
 pub const HOST: &str = "sis.host";
@@ -18,8 +18,15 @@ pub const SWARM1_CREATED_BY: &str = "sis.swarm1-created-by";
 pub const ROLE_NODE: &str = "node";
 pub const ROLE_KVSTORE: &str = "kvstore";
 pub const ROLE_LOCK: &str = "lock";
+/// Classic mode: a node's `swarm join` agent, and the `swarm manage` container.
+pub const ROLE_AGENT: &str = "agent";
+pub const ROLE_MANAGER: &str = "manager";
+/// On an agent: the node container it announces.
+pub const NODE: &str = "sis.node";
 
 /// How sis names what it makes: `<cluster>.<host>-<index>`, `<cluster>.kvstore`,
 /// `<cluster>.sis-lock`. Defined beside the spec's name rules, so validation checks lengths
 /// with the same functions.
-pub use sis_spec::names::{kvstore_name, lock_name, node_name, SEPARATOR};
+pub use sis_spec::names::{
+    agent_name, classic_manager_name, kvstore_name, lock_name, node_name, SEPARATOR,
+};

@@ -23,7 +23,7 @@ mod states;
 pub use action::*;
 pub use observed::*;
 pub use profile::{
-    missing_capabilities, node_spec_hash, node_spec_hash_with_preload, CAPABILITIES,
+    missing_capabilities, node_spec_hash, node_spec_hash_with_preload, spec_hash_of, CAPABILITIES,
 };
 /// Image references and subnets are parsed by the spec crate; every layer passes these types.
 pub use sis_spec::{ImageRef, Ipv4Net};

@@ -36,6 +36,10 @@ pub struct Observed {
     /// cannot answer from none, and a member waiting from a new container under an old name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub swarm2_locals: BTreeMap<String, Swarm2LocalObservation>,
+    /// swarm2 in classic mode (`swarm2.mode: classic`): what its manager reports, or why it
+    /// could not be asked. `None` in other modes and before the manager exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classic: Option<ClassicObservation>,
 }
 
 /// One host: reachable with its facts, or the error.
@@ -171,6 +175,44 @@ pub struct Swarm2Observation {
     /// Whether swarm2 has its `ingress` network; `None` when not known (older recordings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<bool>,
+}
+
+/// classic Swarm's manager's view (`docker info` of the manager), asked from a node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassicObservation {
+    /// The node container the manager was asked from.
+    pub via: String,
+    /// The nodes the manager lists, in its order.
+    #[serde(default)]
+    pub nodes: Vec<ClassicNode>,
+    /// Why the manager could not be asked (it is not up yet, or is not reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The node image's engine version when it has no `--cluster-store` (Docker 23 and
+    /// later): classic mode cannot work with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupported_engine: Option<String>,
+}
+
+/// One node as classic Swarm's manager lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassicNode {
+    /// The node's name as the manager knows it (its hostname, or `(unknown)` while pending).
+    pub name: String,
+    /// The address the agent announced (`ADDR:2375`).
+    pub addr: String,
+    /// `Healthy`, `Pending` or `Unhealthy`, as the manager says.
+    pub status: String,
+    /// The manager's error for the node, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ClassicObservation {
+    /// Nodes the manager lists as `Healthy`.
+    pub fn healthy(&self) -> usize {
+        self.nodes.iter().filter(|n| n.status == "Healthy").count()
+    }
 }
 
 /// One entry of swarm2's node list.

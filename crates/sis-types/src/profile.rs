@@ -44,6 +44,11 @@ pub fn node_spec_hash_with_preload(
     if !preload.is_empty() {
         canonical["preload"] = serde_json::json!(preload);
     }
+    spec_hash_of(&canonical)
+}
+
+/// The `sis.spec-hash` of any container sis makes, from the JSON of what it is made from.
+pub fn spec_hash_of(canonical: &serde_json::Value) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in canonical.to_string().bytes() {
         hash ^= u64::from(byte);

@@ -100,10 +100,25 @@ async fn exited(host: &DockerHost, name: &str, last: &VecDeque<String>) -> Engin
         Err(_) => "unknown".to_string(),
     };
     EngineError::Other(format!(
-        "node {name} on {} stopped before its dockerd was ready; it is {state}; last log lines:\n{}",
+        "node {name} on {} stopped before its dockerd was ready; it is {state}{}; last log lines:\n{}",
         host.inner.endpoint,
+        hint(last),
         join(last)
     ))
+}
+
+/// What to do when the log says why dockerd refused to start, where sis knows.
+fn hint(last: &VecDeque<String>) -> &'static str {
+    // Docker 23 removed the flags classic mode gives the nodes.
+    if last.iter().any(|l| {
+        l.contains("unknown flag: --cluster-store")
+            || l.contains("unknown flag: --cluster-advertise")
+    }) {
+        "; its dockerd has no --cluster-store (removed in Docker 23): classic mode needs a node \
+         image with Docker 20.10 or older in swarm2.image, or use swarm2.mode: swarm"
+    } else {
+        ""
+    }
 }
 
 fn join(lines: &VecDeque<String>) -> String {
@@ -150,6 +165,13 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dockerd_without_cluster_store_is_explained() {
+        let log = VecDeque::from(["unknown flag: --cluster-store".to_string()]);
+        assert!(hint(&log).contains("Docker 20.10 or older"));
+        assert_eq!(hint(&VecDeque::new()), "");
+    }
 
     #[test]
     fn docker_timestamps_parse_to_epoch_seconds_and_nanos() {

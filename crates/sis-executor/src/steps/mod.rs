@@ -2,6 +2,7 @@
 //! takes the pass (engines, cluster, bounds) and the action's resolved values; none chooses
 //! anything the plan has not said.
 
+pub(crate) mod classic;
 pub(crate) mod images;
 pub(crate) mod kvstore;
 pub(crate) mod network;

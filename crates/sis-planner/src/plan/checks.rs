@@ -51,7 +51,16 @@ pub(crate) fn check<'a>(spec: &'a Spec, observed: &'a Observed) -> Result<Checke
             spec: spec.name.clone(),
         });
     }
-    super::swarm2::check(spec, &mut problems);
+    if spec.swarm2.mode == sis_spec::Swarm2Mode::Classic {
+        if let Some(seen) = &observed.classic {
+            if let Some(version) = &seen.unsupported_engine {
+                problems.push(PlanProblem::ClassicEngineTooNew {
+                    node: seen.via.clone(),
+                    version: version.clone(),
+                });
+            }
+        }
+    }
     if spec.total_nodes() > 0 && spec.swarm2.managers == 0 {
         problems.push(PlanProblem::NoManagers);
     }

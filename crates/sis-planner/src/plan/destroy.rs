@@ -75,6 +75,32 @@ pub fn plan_destroy(spec: &Spec, observed: &Observed, options: DestroyOptions) -
                 format!("node of cluster {}", spec.name),
             );
         }
+        // Classic mode's agents and manager go with the nodes.
+        for c in facts.containers.iter().filter(|c| {
+            matches!(
+                c.label(labels::ROLE),
+                Some(labels::ROLE_AGENT | labels::ROLE_MANAGER)
+            ) && seen.insert(c.id.as_str())
+        }) {
+            let (action, what) = if c.label(labels::ROLE) == Some(labels::ROLE_AGENT) {
+                let action = Action::RemoveClassicAgent {
+                    host: h.name.clone(),
+                    name: c.name.clone(),
+                };
+                (action, "swarm agent")
+            } else {
+                let action = Action::RemoveClassicManager {
+                    host: h.name.clone(),
+                    name: c.name.clone(),
+                };
+                (action, "classic swarm manager")
+            };
+            out.push(
+                Phase::NodesRemove,
+                action,
+                format!("{what} of cluster {}", spec.name),
+            );
+        }
         for c in facts.containers.iter().filter(|c| {
             c.label(labels::ROLE) == Some(labels::ROLE_KVSTORE) && seen.insert(c.id.as_str())
         }) {

@@ -2,8 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use std::net::Ipv4Addr;
+
 use sis_spec::addresses::AddressPlan;
-use sis_spec::{KvKind, Spec};
+use sis_spec::{KvKind, KvStore, Spec, Swarm2Mode};
 
 use super::checks::Checked;
 use super::Builder;
@@ -71,6 +73,12 @@ pub(crate) fn images(spec: &Spec, checked: &Checked, out: &mut Builder) {
         }
         if let Some(kv) = spec.kvstore.as_ref().filter(|kv| kv.host == h.name()) {
             wanted.push(kv.image());
+        }
+        // Classic mode: the agents run beside the nodes, the manager on its host.
+        if spec.swarm2.mode == Swarm2Mode::Classic
+            && (h.spec.nodes > 0 || spec.classic_manager_host() == Some(h.name()))
+        {
+            wanted.push(spec.swarm2.classic_image());
         }
         let mut planned = BTreeSet::new();
         for image in wanted {
@@ -205,6 +213,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
         Some(why) => format!("replaces the removed one ({why})"),
         None => format!("no running K/V store on host {}", kv.host),
     };
+    let address = Some(AddressPlan::of(spec).kvstore());
     out.push(
         Phase::KvStore,
         Action::CreateKvStore {
@@ -212,7 +221,7 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
             name,
             kind: kv.kind,
             image: kv.image(),
-            cmd: kvstore_cmd(kv.kind),
+            cmd: kvstore_cmd(kv, address),
             network: spec.network.name.clone(),
             address: AddressPlan::of(spec).kvstore(),
         },
@@ -221,17 +230,41 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
 }
 
 /// The command of a K/V store container: a single server that needs no peers, answering
-/// on the network.
-fn kvstore_cmd(kind: KvKind) -> Vec<String> {
-    let args: &[&str] = match kind {
-        KvKind::Consul => &["-server", "-bootstrap"],
-        KvKind::Etcd => &[
-            "etcd",
-            "--listen-client-urls",
-            "http://0.0.0.0:2379",
-            "--advertise-client-urls",
-            "http://0.0.0.0:2379",
-        ],
-    };
-    args.iter().map(|s| s.to_string()).collect()
+/// on the network at `address` (else on whatever address it gets), by the image's kind.
+///
+/// - `progrium/consul` (the seed's) has `consul agent` as its entrypoint and wants
+///   `-server -bootstrap`; `hashicorp/consul` and `consul` run their argument as the consul
+///   subcommand, and bind the client API to localhost unless told.
+/// - `quay.io/coreos/etcd` and `gcr.io/etcd-development/etcd` have no entrypoint, so the
+///   command starts with `etcd`; any other etcd image is taken to have etcd as its
+///   entrypoint. `--enable-v2`: dockerd's and classic Swarm's libkv speak etcd's v2 API,
+///   which etcd 3.4 and 3.5 serve only when asked.
+pub(crate) fn kvstore_cmd(kv: &KvStore, address: Option<Ipv4Addr>) -> Vec<String> {
+    let image = kv.image();
+    let path = image.path();
+    let mut args: Vec<String> = Vec::new();
+    match kv.kind {
+        KvKind::Consul if path.ends_with("progrium/consul") => {
+            args.extend(["-server", "-bootstrap"].map(String::from));
+        }
+        KvKind::Consul => {
+            args.extend(
+                ["agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0"].map(String::from),
+            );
+        }
+        KvKind::Etcd => {
+            if path.ends_with("coreos/etcd") || path.ends_with("etcd-development/etcd") {
+                args.push("etcd".to_string());
+            }
+            let advertise = address.map_or("0.0.0.0".to_string(), |a| a.to_string());
+            args.extend([
+                "--enable-v2".to_string(),
+                "--listen-client-urls".to_string(),
+                "http://0.0.0.0:2379".to_string(),
+                "--advertise-client-urls".to_string(),
+                format!("http://{advertise}:2379"),
+            ]);
+        }
+    }
+    args
 }

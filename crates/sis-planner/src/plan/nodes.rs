@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use sis_spec::addresses::AddressPlan;
-use sis_spec::{Privileged, Spec};
+use sis_spec::{Privileged, Spec, Swarm2Mode};
 
 use super::checks::Checked;
 use super::Builder;
@@ -110,7 +110,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
             &spec.swarm2.image,
             &profile,
             &spec.network.name,
-            &spec.swarm2.args,
+            &dockerd_args(spec),
             &preload_texts(spec),
         );
         let wanted = h.spec.nodes;
@@ -263,6 +263,16 @@ pub(crate) fn moved(c: &ContainerObservation, address: Ipv4Addr) -> bool {
         .is_some_and(|ip| ip.parse() != Ok(address))
 }
 
+/// The node's dockerd arguments: the spec's, and in classic mode the K/V store and the
+/// listener on ring2net after them.
+fn dockerd_args(spec: &Spec) -> Vec<String> {
+    let mut args = spec.swarm2.args.clone();
+    if spec.swarm2.mode == Swarm2Mode::Classic {
+        args.extend(super::swarm2::classic::dockerd_args(spec));
+    }
+    args
+}
+
 /// `swarm2.preload` as written, as actions and the spec hash carry it.
 fn preload_texts(spec: &Spec) -> Vec<String> {
     spec.swarm2
@@ -365,7 +375,7 @@ pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
                         profile: profile.clone(),
                         network: spec.network.name.clone(),
                         address: s.address,
-                        args: spec.swarm2.args.clone(),
+                        args: dockerd_args(spec),
                         preload: spec.swarm2.preload.clone(),
                         spec_hash: hash.clone(),
                     },

@@ -35,10 +35,10 @@ impl From<PlanProblem> for PlanError {
 pub enum PlanProblem {
     /// The observed state was recorded for another cluster.
     OtherCluster { observed: String, spec: String },
-    /// `swarm2.mode: classic` is not planned.
-    ClassicMode,
     /// Nodes but `swarm2.managers: 0`.
     NoManagers,
+    /// Classic mode, but the node image's engine has no `--cluster-store` (Docker 23+).
+    ClassicEngineTooNew { node: String, version: String },
     /// `kvstore.host` names no spec host.
     UnknownKvHost { host: String, hosts: Vec<String> },
     /// A spec host missing from the observed state.
@@ -138,8 +138,9 @@ impl fmt::Display for PlanProblem {
                 f,
                 "the observed state is of cluster `{observed}` but the spec names cluster `{spec}`; observe again with this spec"
             ),
-            PlanProblem::ClassicMode => f.write_str(
-                "swarm2.mode: classic is not supported yet by the planner; only swarm mode is planned: set `swarm2.mode: swarm` (the default)",
+            PlanProblem::ClassicEngineTooNew { node, version } => write!(
+                f,
+                "node {node} runs Docker {version}, which has no --cluster-store (removed in Docker 23), so classic Swarm cannot form: use a node image with Docker 20.10 or older in swarm2.image (e.g. docker:20.10-dind), or swarm2.mode: swarm"
             ),
             PlanProblem::NoManagers => f.write_str(
                 "swarm2.managers is 0, but swarm2 needs at least one manager: set it to 1, 3 or 5",

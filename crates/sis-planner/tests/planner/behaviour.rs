@@ -100,21 +100,6 @@ fn a_crowded_host_gets_a_warning_not_a_refusal() {
 }
 
 #[test]
-fn classic_mode_is_refused_for_now() {
-    let yaml = std::fs::read_to_string(cases::fixture_dir("empty").join("spec.yaml")).unwrap();
-    let spec = cases::spec_from(
-        &yaml
-            .replace("swarm2:\n", "swarm2:\n  mode: classic\n")
-            .replace("  managers: 1\n", ""),
-    );
-    let e = problems(&spec, &cases::observed("empty"));
-    assert!(
-        e.contains("swarm2.mode: classic is not supported yet by the planner"),
-        "{e}"
-    );
-}
-
-#[test]
 fn an_observation_of_another_cluster_is_refused() {
     let mut o = cases::observed("converged");
     o.cluster = "other".into();

@@ -3,6 +3,7 @@
 
 mod behaviour;
 mod cases;
+mod classic;
 mod model;
 mod ownership;
 mod properties;

@@ -226,7 +226,23 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err("image or network missing".into());
             }
         }
-        Action::RemoveKvStore { host, name } | Action::RemoveNode { host, name } => {
+        Action::CreateClassicManager {
+            host, name, image, ..
+        }
+        | Action::CreateClassicAgent {
+            host, name, image, ..
+        } => {
+            if container(s, host, name).is_some() {
+                return Err("name in use".into());
+            }
+            if !has_image(facts(s, host)?, image) {
+                return Err("image missing".into());
+            }
+        }
+        Action::RemoveKvStore { host, name }
+        | Action::RemoveNode { host, name }
+        | Action::RemoveClassicManager { host, name }
+        | Action::RemoveClassicAgent { host, name } => {
             if container(s, host, name).is_none() {
                 return Err("no such container".into());
             }
@@ -428,8 +444,46 @@ fn effect(s: &mut Observed, a: &Action) {
             let c = running(new_id(), name, image, labels.into());
             facts_mut(s, host).containers.push(c);
         }
-        Action::RemoveKvStore { host, name } => {
+        Action::RemoveKvStore { host, name }
+        | Action::RemoveClassicManager { host, name }
+        | Action::RemoveClassicAgent { host, name } => {
             facts_mut(s, host).containers.retain(|c| c.name != *name);
+        }
+        Action::CreateClassicManager {
+            host,
+            name,
+            image,
+            spec_hash,
+            ..
+        } => {
+            let labels = [
+                (labels::CLUSTER.to_string(), s.cluster.clone()),
+                (labels::ROLE.to_string(), labels::ROLE_MANAGER.to_string()),
+                (labels::HOST.to_string(), host.clone()),
+                (labels::SPEC_HASH.to_string(), spec_hash.clone()),
+            ];
+            let c = running(new_id(), name, image, labels.into());
+            facts_mut(s, host).containers.push(c);
+        }
+        Action::CreateClassicAgent {
+            host,
+            name,
+            node,
+            index,
+            image,
+            spec_hash,
+            ..
+        } => {
+            let labels = [
+                (labels::CLUSTER.to_string(), s.cluster.clone()),
+                (labels::ROLE.to_string(), labels::ROLE_AGENT.to_string()),
+                (labels::HOST.to_string(), host.clone()),
+                (labels::INDEX.to_string(), index.to_string()),
+                (labels::NODE.to_string(), node.clone()),
+                (labels::SPEC_HASH.to_string(), spec_hash.clone()),
+            ];
+            let c = running(new_id(), name, image, labels.into());
+            facts_mut(s, host).containers.push(c);
         }
         Action::CreateNode {
             host,

@@ -45,6 +45,8 @@ fixtures! {
     demotions_wait_for_a_quorum_of_reachable_managers => "quorum",
     an_ingress_network_the_spec_does_not_want_is_removed => "ingress",
     images_are_copied_from_the_first_host_that_has_them => "images",
+    classic_mode_from_nothing => "classic-empty",
+    converged_classic_mode_has_no_changes => "classic-converged",
 }
 
 #[test]

@@ -349,6 +349,43 @@ fn classic_mode_needs_a_kvstore() {
 }
 
 #[test]
+fn classic_manager_host_must_be_a_host() {
+    let text = base_and(&[
+        "kvstore: {kind: etcd, host: a}",
+        "swarm2:",
+        "  mode: classic",
+        "  classic: {host: zz, image: 'Swarm'}",
+    ]);
+    let found = problems(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("swarm2.classic.host: no host is named \"zz\""),
+        "{found:?}"
+    );
+    assert!(found[1].contains("swarm2.classic.image"), "{found:?}");
+}
+
+#[test]
+fn classic_settings_mean_nothing_in_swarm_mode() {
+    let text = base_and(&["swarm2:", "  classic: {image: 'swarm:1.2.9'}"]);
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("swarm2.classic: has no effect in swarm mode"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn classic_defaults_follow_the_seed() {
+    let text = base_and(&["kvstore: {kind: etcd, host: a}", "swarm2: {mode: classic}"]);
+    let spec = sis_spec::parse_str("cluster.yaml", &text).unwrap();
+    assert_eq!(spec.swarm2.publish_port(), 2398);
+    assert_eq!(spec.swarm2.classic_image().to_string(), "swarm:1.2.9");
+    assert_eq!(spec.classic_manager_host(), Some("a"));
+}
+
+#[test]
 fn node_image_not_empty() {
     let text = base_and(&["swarm2:", "  image: ''"]);
     assert_eq!(

@@ -67,7 +67,7 @@ fn unknown_keys_without_a_likely_one_list_the_allowed_ones() {
     let text = base_and(&["swarm2:", "  color: blue"]);
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:10:3: swarm2: unknown key \"color\"; allowed keys: mode, managers, image, privileged, cap_drop, publish, args, ingress, preload"]
+        ["cluster.yaml:10:3: swarm2: unknown key \"color\"; allowed keys: mode, managers, image, privileged, cap_drop, publish, classic, args, ingress, preload"]
     );
 }
 
@@ -76,7 +76,7 @@ fn merge_keys_are_explained() {
     let text = base_and(&["swarm2:", "  <<: {image: x}"]);
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:10:3: swarm2: unknown key \"<<\" (YAML merge keys are not supported: write the keys out); allowed keys: mode, managers, image, privileged, cap_drop, publish, args, ingress, preload"]
+        ["cluster.yaml:10:3: swarm2: unknown key \"<<\" (YAML merge keys are not supported: write the keys out); allowed keys: mode, managers, image, privileged, cap_drop, publish, classic, args, ingress, preload"]
     );
 }
 

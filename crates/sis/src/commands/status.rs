@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use sis_spec::Spec;
+use sis_spec::{Spec, Swarm2Mode};
 use sis_types::{labels, HostObservation, Observed};
 
 use crate::cli::{Output, StatusArgs};
@@ -64,6 +64,10 @@ fn render(spec: &Spec, observed: &Observed) -> String {
             }
         }
     }
+    if spec.swarm2.mode == Swarm2Mode::Classic {
+        render_classic(spec, observed, &mut out);
+        return out;
+    }
     match &observed.swarm2 {
         None => {
             let held: Vec<&String> = observed
@@ -110,4 +114,57 @@ fn render(spec: &Spec, observed: &Observed) -> String {
         }
     }
     out
+}
+
+/// Classic mode: the manager's count of Healthy, Pending and Unhealthy nodes, each node
+/// that is not Healthy with the manager's error, or why the manager could not be asked.
+fn render_classic(spec: &Spec, observed: &Observed, out: &mut String) {
+    let port = spec.swarm2.publish_port();
+    let host = spec.classic_manager_host().unwrap_or("?");
+    let Some(c) = &observed.classic else {
+        let _ = writeln!(
+            out,
+            "swarm2 (classic): no node runs to ask the manager from"
+        );
+        return;
+    };
+    if let Some(version) = &c.unsupported_engine {
+        let _ = writeln!(
+            out,
+            "swarm2 (classic): node {} runs Docker {version}, which has no --cluster-store (removed in Docker 23): use a node image with Docker 20.10 or older",
+            c.via
+        );
+        return;
+    }
+    if let Some(error) = &c.error {
+        let _ = writeln!(
+            out,
+            "swarm2 (classic): manager not answering (asked via {}): {error}",
+            c.via
+        );
+        return;
+    }
+    let count = |status: &str| c.nodes.iter().filter(|n| n.status == status).count();
+    let _ = writeln!(
+        out,
+        "swarm2 (classic): {} nodes: {} healthy, {} pending, {} unhealthy; manager on host {host} port {port} (seen via {})",
+        c.nodes.len(),
+        count("Healthy"),
+        count("Pending"),
+        count("Unhealthy"),
+        c.via
+    );
+    for n in c.nodes.iter().filter(|n| n.status != "Healthy") {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}{}",
+            n.name,
+            n.addr,
+            n.status,
+            n.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
 }

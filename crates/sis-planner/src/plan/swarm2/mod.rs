@@ -4,27 +4,18 @@
 //! - [`swarm_mode`]: Docker swarm mode (`swarm init` + `swarm join`), planned from
 //!   [`Observed::swarm2`](crate::Observed::swarm2);
 //! - [`classic`]: standalone Swarm (`swarm manage` + `swarm join` agents over the K/V store),
-//!   refused for now.
+//!   planned from the containers observed.
 //!
-//! A mode answers twice: [`check`] adds its refusals to the planner's checks, so they are
-//! listed with every other problem, and [`plan`] plans its swarm2 from the fates of the nodes.
+//! [`plan`] plans the mode's swarm2 from the fates of the nodes.
 
-mod classic;
+pub(crate) mod classic;
 mod swarm_mode;
 
 use sis_spec::{Spec, Swarm2Mode};
 
 use super::nodes::{Fate, Nodes};
-use super::{Builder, PlanError, PlanProblem};
+use super::{Builder, PlanError};
 use crate::{labels, manager_slots, Observed};
-
-/// The problems that keep the spec's mode from being planned at all.
-pub(crate) fn check(spec: &Spec, problems: &mut Vec<PlanProblem>) {
-    match spec.swarm2.mode {
-        Swarm2Mode::Swarm => {}
-        Swarm2Mode::Classic => classic::check(spec, problems),
-    }
-}
 
 /// Plans swarm2 membership and roles in the spec's mode, after the nodes' fates are decided
 /// (and before they are emitted: swarm2 may keep a node for its quorum).
@@ -35,8 +26,11 @@ pub(crate) fn plan(
     out: &mut Builder,
 ) -> Result<(), PlanError> {
     match spec.swarm2.mode {
-        Swarm2Mode::Swarm => swarm_mode::plan(spec, observed, nodes, out)?,
-        Swarm2Mode::Classic => classic::plan(spec)?,
+        Swarm2Mode::Swarm => {
+            classic::remove_all(spec, observed, out);
+            swarm_mode::plan(spec, observed, nodes, out)?
+        }
+        Swarm2Mode::Classic => classic::plan(spec, observed, nodes, out),
     }
     mass_replacement(spec, nodes, out);
     Ok(())
