@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use sis_engine::HostEngine;
-use sis_planner::{plan, PlanError};
+use sis_planner::{plan_with, PlanError, PlanOptions};
 use sis_spec::Spec;
 use sis_types::{Observed, Plan};
 use tokio::sync::watch;
@@ -20,6 +20,8 @@ pub struct ConvergeOptions {
     /// Give up when the hosts do not match the spec after this long.
     pub timeout: Duration,
     pub exec: ExecOptions,
+    /// What every pass's plan may overlook (`--ignore-capacity`).
+    pub plan: PlanOptions,
 }
 
 impl Default for ConvergeOptions {
@@ -27,6 +29,7 @@ impl Default for ConvergeOptions {
         ConvergeOptions {
             timeout: Duration::from_secs(600),
             exec: ExecOptions::default(),
+            plan: PlanOptions::default(),
         }
     }
 }
@@ -86,7 +89,7 @@ pub async fn converge<E: HostEngine>(
             pass: pass_no,
             observed: &observed,
         });
-        let plan = plan(spec, &observed)?;
+        let plan = plan_with(spec, &observed, &opts.plan)?;
         progress.event(&Event::Planned {
             pass: pass_no,
             plan: &plan,

@@ -69,6 +69,7 @@
 //! before managers). Within a phase, actions are listed by host in spec order, then by node
 //! index.
 
+pub mod capacity;
 mod plan;
 mod render;
 mod resolve;
@@ -76,6 +77,9 @@ mod resolve;
 // The shared vocabulary, so the modules here can name it as `crate::…`.
 use sis_types::*;
 
-pub use plan::{plan, plan_destroy, DestroyOptions, PlanError, PlanProblem, SwarmIdentity};
+pub use plan::{
+    plan, plan_destroy, plan_with, DestroyOptions, PlanError, PlanOptions, PlanProblem,
+    SwarmIdentity,
+};
 pub use render::render_text;
 pub use resolve::{manager_slots, resolve_profile};

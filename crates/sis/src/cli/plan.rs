@@ -18,4 +18,8 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan even when a host cannot hold its nodes by sis's capacity estimate (idle CPU,
+    /// memory, free disk per node); the estimate then comes as a warning.
+    #[arg(long)]
+    pub ignore_capacity: bool,
 }

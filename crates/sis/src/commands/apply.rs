@@ -94,6 +94,9 @@ fn options(args: &ApplyArgs) -> ConvergeOptions {
             joins: args.joins,
             ..ExecOptions::default()
         },
+        plan: sis_planner::PlanOptions {
+            ignore_capacity: args.ignore_capacity,
+        },
     }
 }
 

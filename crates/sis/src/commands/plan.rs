@@ -45,7 +45,10 @@ pub async fn plan(args: PlanArgs) -> CliResult {
             sis_executor::observe(&spec, &hosts).await
         }
     };
-    let plan = sis_planner::plan(&spec, &observed).map_err(|e| {
+    let options = sis_planner::PlanOptions {
+        ignore_capacity: args.ignore_capacity,
+    };
+    let plan = sis_planner::plan_with(&spec, &observed, &options).map_err(|e| {
         let mut text = String::from("cannot plan:");
         for p in &e.problems {
             text.push_str(&format!("\n  {p}"));
