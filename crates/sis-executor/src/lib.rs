@@ -12,6 +12,7 @@
 
 mod converge;
 mod deadline;
+pub mod doctor;
 mod events;
 mod execute;
 mod images;
