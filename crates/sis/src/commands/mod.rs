@@ -4,6 +4,7 @@
 mod apply;
 mod completions;
 mod destroy;
+mod doctor;
 mod lab;
 mod man;
 mod plan;
@@ -15,6 +16,7 @@ mod validate;
 pub use apply::apply;
 pub use completions::completions;
 pub use destroy::destroy;
+pub use doctor::doctor;
 pub use lab::lab;
 pub use man::man;
 pub use plan::plan;
