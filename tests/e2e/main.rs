@@ -2,6 +2,7 @@
 //! Run them with tests/run.sh (it starts the engine and builds the node image first).
 
 mod cli;
+mod doctor;
 mod lab;
 mod multihost;
 mod ownership;
