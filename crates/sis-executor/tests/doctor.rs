@@ -149,3 +149,28 @@ fn classic_mode_needs_an_engine_before_23_in_the_nodes() {
     );
     assert!(fix.contains("swarm2.mode: swarm"), "{fix}");
 }
+
+#[test]
+fn every_sysctl_set_to_one_is_flagged_with_its_own_sysctl_line() {
+    let host = FakeHost::new("fake://local");
+    {
+        let mut state = host.state();
+        state.limits.cgroup_version = "2".into();
+        for value in state.limits.sysctls.values_mut() {
+            *value = 1;
+        }
+        state.limits.disk.as_mut().unwrap().free_inodes = Some(10);
+    }
+    let report = run(&spec(10, ""), host);
+    for name in sis_types::DOCTOR_SYSCTLS
+        .iter()
+        .filter(|n| **n != "net.ipv4.neigh.default.gc_thresh1")
+    {
+        let check = report.checks.iter().find(|c| c.name == *name).unwrap();
+        assert_ne!(check.status, Status::Ok, "{check:#?}");
+        let fix = check.fix.as_deref().unwrap_or_default();
+        assert!(fix.starts_with(&format!("sysctl -w {name}=")), "{check:#?}");
+    }
+    let (_, fix) = blocker(&report, "inodes");
+    assert!(fix.starts_with("free inodes in /var/lib/docker"), "{fix}");
+}

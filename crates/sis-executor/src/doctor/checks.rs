@@ -126,15 +126,17 @@ fn resources(
     limits: &HostLimits,
 ) -> Vec<Check> {
     let name = host.name.clone();
-    let existing = facts
+    // As the planner counts: node slots without a container are new, managers among them.
+    let existing: std::collections::BTreeSet<u32> = facts
         .containers
         .iter()
         .filter(|c| c.label(sis_types::labels::ROLE) == Some(sis_types::labels::ROLE_NODE))
-        .count() as u32;
-    let new_nodes = host.nodes.saturating_sub(existing);
+        .filter_map(|c| c.label(sis_types::labels::INDEX)?.parse().ok())
+        .collect();
+    let new_nodes = (1..=host.nodes).filter(|i| !existing.contains(i)).count() as u32;
     let managers = sis_planner::manager_slots(spec)
         .iter()
-        .filter(|(h, i)| *h == host.name && *i > existing)
+        .filter(|(h, i)| *h == host.name && !existing.contains(i))
         .count() as u32;
     let mut facts = facts.clone();
     if facts.disk.is_none() {
