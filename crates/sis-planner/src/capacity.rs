@@ -75,7 +75,9 @@ impl Estimate {
     }
 
     /// One line for people: need against available, per resource, and the largest count.
-    pub fn describe(&self) -> String {
+    /// The free disk changes between two observations of the same host, so a plan's note
+    /// leaves it out (`with_free_disk: false`): the same state plans to the same text.
+    pub fn describe(&self, with_free_disk: bool) -> String {
         let mut parts = vec![
             format!(
                 "CPU {} of {} millicores ({} idle × {NODE_IDLE_MILLICORES}; {CPU_SHARE_PERCENT} % of the cores)",
@@ -90,10 +92,14 @@ impl Estimate {
             ),
         ];
         if let Some(free) = self.disk_free {
+            let of_free = if with_free_disk {
+                format!(" of {} free", size(free))
+            } else {
+                String::new()
+            };
             parts.push(format!(
-                "disk {} of {} free (new nodes × {}, managers + {})",
+                "disk {}{of_free} (new nodes × {}, managers + {})",
                 size(self.disk_bytes),
-                size(free),
                 size(NODE_DISK_BYTES),
                 size(MANAGER_DISK_BYTES)
             ));

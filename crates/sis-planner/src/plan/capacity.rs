@@ -42,7 +42,7 @@ pub(super) fn check(
             problems.push(PlanProblem::Capacity {
                 host: h.name().to_string(),
                 nodes: wanted,
-                estimate: e.describe(),
+                estimate: e.describe(true),
                 exceeded: exceeded.iter().map(|r| r.to_string()).collect(),
                 largest_fit: e.largest_fit(),
             });
@@ -61,12 +61,12 @@ pub(super) fn emit(estimates: Vec<(String, Estimate)>, out: &mut Builder) {
     for (host, e) in estimates {
         let exceeded = e.exceeded();
         if exceeded.is_empty() {
-            out.note(format!("capacity of host {host}: {}", e.describe()));
+            out.note(format!("capacity of host {host}: {}", e.describe(false)));
         } else {
             out.warn(format!(
                 "host {host} does not fit its nodes ({} exceeded), planned anyway (--ignore-capacity): {}",
                 exceeded.join(" and "),
-                e.describe()
+                e.describe(true)
             ));
         }
     }
