@@ -3,6 +3,7 @@
 
 mod classic;
 mod cli;
+mod doctor;
 mod events;
 mod lab;
 mod multihost;

@@ -37,7 +37,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use ipnet::Ipv4Net;
 use sis_types::{
-    labels, ContainerObservation, HostFacts, LocalNodeState, NetworkObservation, Role,
+    labels, ContainerObservation, HostFacts, HostLimits, LocalNodeState, NetworkObservation, Role,
     Swarm1Membership, Swarm2Node,
 };
 
@@ -83,6 +83,7 @@ pub enum Op {
     AcquireLock,
     LockHolder,
     ReleaseLock,
+    HostLimits,
 }
 
 impl fmt::Display for Op {
@@ -121,6 +122,7 @@ impl fmt::Display for Op {
             Op::AcquireLock => "acquire_lock",
             Op::LockHolder => "lock_holder",
             Op::ReleaseLock => "release_lock",
+            Op::HostLimits => "host_limits",
         };
         f.write_str(name)
     }
@@ -183,6 +185,9 @@ pub struct FakeState {
     pub locks: BTreeMap<String, LockHolder>,
     /// What `observe` reports as the capability bounding set (default: full, 41 capabilities).
     pub cap_bnd: Option<u64>,
+    /// What `host_limits` reports, and the disk `observe` reports (default: this machine's
+    /// sysctls and 60 GB free, see [`FakeHost::new`]).
+    pub limits: HostLimits,
     pub calls: Vec<Call>,
     failures: Vec<Injected>,
     /// How long each call of an operation takes (on tokio's clock); none by default.
@@ -227,6 +232,7 @@ impl FakeHost {
                     ..Swarm1Membership::default()
                 },
                 cap_bnd: Some((1 << 41) - 1),
+                limits: default_limits(),
                 ..FakeState::default()
             }),
             swarm2: SharedSwarm2::default(),
@@ -405,6 +411,7 @@ impl HostEngine for FakeHost {
                 .map(|b| sis_types::missing_capabilities(b, last_cap))
                 .unwrap_or_default(),
             swarm1: state.swarm1.clone(),
+            disk: state.limits.disk.clone(),
             images: state.images.clone(),
             networks: state
                 .networks
@@ -895,6 +902,40 @@ impl HostEngine for FakeHost {
             .locks
             .retain(|_, held| held.id != id);
         Ok(())
+    }
+
+    async fn host_limits(&self, node_image: &str) -> Result<HostLimits, EngineError> {
+        Ok(self.call(Op::HostLimits, node_image)?.limits.clone())
+    }
+}
+
+/// The limits of a 2-core, 24 GB test machine with a stock kernel (those `sis doctor` was
+/// first run on), 60 GB free.
+fn default_limits() -> HostLimits {
+    let sysctls = [
+        ("kernel.pid_max", 32768),
+        ("kernel.threads-max", 192730),
+        ("fs.inotify.max_user_instances", 128),
+        ("fs.inotify.max_user_watches", 192536),
+        ("fs.file-max", 2466177),
+        ("fs.nr_open", 1048576),
+        ("net.ipv4.neigh.default.gc_thresh1", 8192),
+        ("net.ipv4.neigh.default.gc_thresh2", 49152),
+        ("net.ipv4.neigh.default.gc_thresh3", 65536),
+        ("net.netfilter.nf_conntrack_max", 262144),
+        ("kernel.keys.root_maxkeys", 1000000),
+        ("kernel.keys.root_maxbytes", 25000000),
+        ("vm.max_map_count", 65530),
+    ];
+    HostLimits {
+        sysctls: sysctls.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        disk: Some(sis_types::DiskSpace {
+            path: "/var/lib/docker".to_string(),
+            free_bytes: 60_000_000_000,
+            free_inodes: Some(16_000_000),
+        }),
+        cgroup_version: "1".to_string(),
+        node_engine_version: Some("20.10.24".to_string()),
     }
 }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::Stream;
 use ipnet::Ipv4Net;
 
-use sis_types::{HostFacts, NodeProfile, Role, Swarm2Node};
+use sis_types::{HostFacts, HostLimits, NodeProfile, Role, Swarm2Node};
 
 use crate::EngineError;
 
@@ -315,6 +315,14 @@ pub trait HostEngine: Send + Sync + 'static {
     /// Remove the lock object with this ID (404 = success). By ID, not by name: a lock that
     /// another run has taken since is a new object, and stays.
     fn release_lock(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// The host's kernel limits that hundreds of nodes run into ([`sis_types::DOCTOR_SYSCTLS`]),
+    /// the free space of the engine's root dir and its cgroup version, read by a short-lived
+    /// container, preferably from `node_image` (then with the node's dockerd version).
+    fn host_limits(
+        &self,
+        node_image: &str,
+    ) -> impl Future<Output = Result<HostLimits, EngineError>> + Send;
 }
 
 /// The result of [`HostEngine::acquire_lock`].

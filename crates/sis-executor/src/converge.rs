@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use sis_engine::HostEngine;
-use sis_planner::{plan, PlanError};
+use sis_planner::{plan_with, PlanError, PlanOptions};
 use sis_spec::Spec;
 use sis_types::{Observed, Plan};
 use tokio::sync::watch;
@@ -26,6 +26,8 @@ pub struct ConvergeOptions {
     pub repair: bool,
     /// Run a plan that replaces every manager or most nodes (`--allow-replace-all`).
     pub allow_replace_all: bool,
+    /// What every pass's plan may overlook (`--ignore-capacity`).
+    pub plan: PlanOptions,
 }
 
 impl Default for ConvergeOptions {
@@ -35,6 +37,7 @@ impl Default for ConvergeOptions {
             exec: ExecOptions::default(),
             repair: false,
             allow_replace_all: false,
+            plan: PlanOptions::default(),
         }
     }
 }
@@ -111,7 +114,7 @@ pub async fn converge_targeted<E: HostEngine>(
             pass: pass_no,
             observed: &observed,
         });
-        let plan = plan(spec, &observed)?;
+        let plan = plan_with(spec, &observed, &opts.plan)?;
         let plan = match targets {
             Some(t) => t.restrict(plan),
             None => plan,

@@ -15,6 +15,7 @@
 mod basis;
 mod converge;
 mod deadline;
+pub mod doctor;
 mod events;
 mod execute;
 mod images;

@@ -7,7 +7,8 @@
 //! plans again on every pass.
 //!
 //! What the planner refuses instead of planning (unreachable hosts, a host in another swarm, a
-//! network of the spec's name that does not fit, classic swarm2) comes back as a
+//! network of the spec's name that does not fit, classic swarm2, a host that cannot hold its
+//! nodes by the [`capacity`] estimate unless [`PlanOptions::ignore_capacity`]) comes back as a
 //! [`PlanError`] listing every problem. [`plan_destroy`] plans the removal of a cluster (and,
 //! with [`DestroyOptions::swarm1`], of a swarm1 that sis made for it), and
 //! [`render_text`] prints a plan the way `terraform plan` does.
@@ -69,6 +70,7 @@
 //! before managers). Within a phase, actions are listed by host in spec order, then by node
 //! index.
 
+pub mod capacity;
 mod plan;
 mod render;
 mod resolve;
@@ -76,6 +78,9 @@ mod resolve;
 // The shared vocabulary, so the modules here can name it as `crate::…`.
 use sis_types::*;
 
-pub use plan::{plan, plan_destroy, DestroyOptions, PlanError, PlanProblem, SwarmIdentity};
+pub use plan::{
+    plan, plan_destroy, plan_with, DestroyOptions, PlanError, PlanOptions, PlanProblem,
+    SwarmIdentity,
+};
 pub use render::render_text;
 pub use resolve::{manager_slots, resolve_profile};

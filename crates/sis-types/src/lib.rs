@@ -16,11 +16,13 @@
 
 mod action;
 pub mod labels;
+mod limits;
 mod observed;
 mod profile;
 mod states;
 
 pub use action::*;
+pub use limits::*;
 pub use observed::*;
 pub use profile::{
     missing_capabilities, node_spec_hash, node_spec_hash_with_preload, spec_hash_of, CAPABILITIES,

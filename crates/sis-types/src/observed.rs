@@ -81,6 +81,10 @@ pub struct HostFacts {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caps_missing: Vec<String>,
     pub swarm1: Swarm1Membership,
+    /// Free space where the engine keeps the nodes' layers and volumes; `None` when it could
+    /// not be probed, and in recordings made before it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<crate::DiskSpace>,
     /// Image references present on the host (`repo:tag`, plus `sha256:` IDs).
     pub images: BTreeSet<String>,
     /// Networks on the host that matter to the cluster (at least the spec's network name, if present).

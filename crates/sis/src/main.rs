@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => block_on(commands::apply(args)),
         Command::Status(args) => block_on(commands::status(args)),
         Command::Destroy(args) => block_on(commands::destroy(args)),
+        Command::Doctor(args) => block_on(commands::doctor(args)),
         Command::Unlock(args) => block_on(commands::unlock(args)),
         Command::Lab(command) => block_on(commands::lab(command)),
         Command::Completions(args) => commands::completions(args),

@@ -3,6 +3,7 @@
 mod container;
 mod images;
 mod lab;
+mod limits;
 pub(crate) mod lock;
 mod network;
 mod observe;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
-use sis_types::{HostFacts, Role, Swarm2Node};
+use sis_types::{HostFacts, HostLimits, Role, Swarm2Node};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
@@ -61,6 +62,8 @@ struct Inner {
     probe_image: Option<String>,
     /// The capability bounding set and last capability, once probed successfully.
     caps: Mutex<Option<(u64, u32)>>,
+    /// The free disk of the engine's root dir, once probed successfully.
+    disk: Mutex<Option<sis_types::DiskSpace>>,
     /// The CA file of a TLS endpoint, named when the engine's certificate is not trusted.
     tls_ca: Option<PathBuf>,
 }
@@ -126,6 +129,7 @@ impl DockerHost {
                 negotiated: OnceCell::new(),
                 probe_image: None,
                 caps: Mutex::new(None),
+                disk: Mutex::new(None),
                 tls_ca: tls.map(|t| t.ca),
             }),
         })
@@ -141,6 +145,7 @@ impl DockerHost {
             negotiated: OnceCell::new(),
             probe_image: Some(image.to_string()),
             caps: Mutex::new(None),
+            disk: Mutex::new(None),
             tls_ca: self.inner.tls_ca.clone(),
         };
         DockerHost {
@@ -393,6 +398,10 @@ impl HostEngine for DockerHost {
 
     async fn release_lock(&self, id: &str) -> Result<(), EngineError> {
         lock::release(self, id).await
+    }
+
+    async fn host_limits(&self, node_image: &str) -> Result<HostLimits, EngineError> {
+        limits::host_limits(self, node_image).await
     }
 }
 

@@ -39,6 +39,7 @@ pub(super) async fn observe(
         }
     }
     let cap = capability_bounding_set(host, &images).await;
+    let disk = cached_disk(host, &images).await;
     Ok(HostFacts {
         endpoint: host.inner.endpoint.clone(),
         version: info.server_version.clone().unwrap_or_default(),
@@ -51,6 +52,7 @@ pub(super) async fn observe(
             .map(|(bnd, last)| missing_capabilities(bnd, last))
             .unwrap_or_default(),
         swarm1,
+        disk,
         images,
         networks,
         containers,
@@ -85,7 +87,7 @@ fn swarm1_membership(info: &SystemInfo) -> Swarm1Membership {
     }
 }
 
-async fn images(host: &DockerHost) -> Result<BTreeSet<String>, EngineError> {
+pub(super) async fn images(host: &DockerHost) -> Result<BTreeSet<String>, EngineError> {
     let docker = host.client().await?;
     let list = docker
         .list_images(Some(ListImagesOptionsBuilder::new().all(false).build()))
@@ -189,9 +191,20 @@ async fn capability_bounding_set(
     *cached
 }
 
+/// The free disk of the engine's root dir, probed once per process (like the capabilities):
+/// a plan counts it against the nodes it creates, and a pass later in the same run needs no
+/// fresher number.
+async fn cached_disk(host: &DockerHost, images: &BTreeSet<String>) -> Option<sis_types::DiskSpace> {
+    let mut cached = host.inner.disk.lock().await;
+    if cached.is_none() {
+        *cached = super::limits::disk(host, images).await;
+    }
+    cached.clone()
+}
+
 /// Images to try for the probe: the preferred one, then those that look like dind images
 /// (they have `cat`), then at most one more.
-fn probe_candidates(preferred: Option<&str>, images: &BTreeSet<String>) -> Vec<String> {
+pub(super) fn probe_candidates(preferred: Option<&str>, images: &BTreeSet<String>) -> Vec<String> {
     let tagged: Vec<&String> = images
         .iter()
         .filter(|i| !i.starts_with("sha256:"))

@@ -5,6 +5,7 @@
 //! fate of every node slot, and [`swarm2`] plans membership and roles from those fates, in
 //! the spec's swarm2 mode.
 
+mod capacity;
 mod checks;
 mod destroy;
 mod infra;
@@ -27,7 +28,25 @@ pub use problem::{PlanError, PlanProblem, SwarmIdentity};
 /// Refuses (with every problem found) when a host is unreachable or in a state the planner
 /// must not change on its own: another swarm, a network of the same name that does not fit.
 pub fn plan(spec: &Spec, observed: &Observed) -> Result<Plan, PlanError> {
+    plan_with(spec, observed, &PlanOptions::default())
+}
+
+/// What a plan may overlook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Plan a spec whose nodes do not fit a host's cores, memory or free disk (by
+    /// [`crate::capacity::estimate`]); the estimate then comes as a warning.
+    pub ignore_capacity: bool,
+}
+
+/// [`plan`], with `options`.
+pub fn plan_with(
+    spec: &Spec,
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
     let checked = checks::check(spec, observed)?;
+    let estimates = capacity::check(spec, &checked, options)?;
     let mut out = Builder::default();
     infra::swarm1(&checked, &mut out);
     infra::images(spec, &checked, &mut out);
@@ -36,6 +55,7 @@ pub fn plan(spec: &Spec, observed: &Observed) -> Result<Plan, PlanError> {
     let mut nodes = nodes::analyse(spec, &checked, &mut out);
     swarm2::plan(spec, observed, &mut nodes, &mut out)?;
     nodes::emit(spec, &nodes, &mut out);
+    capacity::emit(estimates, &mut out);
     Ok(out.finish(&spec.name))
 }
 

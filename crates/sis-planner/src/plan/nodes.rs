@@ -20,7 +20,7 @@ use crate::{
 pub(crate) const NODES_PER_CPU: u32 = 100;
 
 /// Memory an idle dind node takes (measured: ~50 MB).
-pub(crate) const NODE_IDLE_MEMORY: u64 = 50 * 1000 * 1000;
+pub(crate) const NODE_IDLE_MEMORY: u64 = crate::capacity::NODE_MEMORY_BYTES;
 
 /// What happens to a node slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

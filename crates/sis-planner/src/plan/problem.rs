@@ -113,6 +113,16 @@ pub enum PlanProblem {
     },
     /// swarm2 was observed, but no running node is a ready manager.
     NoReadySwarm2Manager { via: String },
+    /// A host cannot hold its nodes by the capacity estimate.
+    Capacity {
+        host: String,
+        nodes: u32,
+        /// The estimate, for people ([`crate::capacity::Estimate::describe`]).
+        estimate: String,
+        /// The resources the count exceeds.
+        exceeded: Vec<String>,
+        largest_fit: u32,
+    },
 }
 
 /// How a swarm is told apart: its cluster ID, or (from a worker) the managers it names.
@@ -292,6 +302,17 @@ impl fmt::Display for PlanProblem {
             } => write!(
                 f,
                 "host `{host}` ({endpoint}) is in another swarm ({theirs}) than host `{reference}` ({ours}); run `docker swarm leave` on host {host} (with `--force` if it is a manager there) so sis can join it to swarm1, or remove it from the spec"
+            ),
+            PlanProblem::Capacity {
+                host,
+                nodes,
+                estimate,
+                exceeded,
+                largest_fit,
+            } => write!(
+                f,
+                "host `{host}` cannot hold {nodes} nodes ({} exceeded): {estimate}; set its nodes to at most {largest_fit} or spread them over more hosts (`sis doctor` shows every limit), or plan anyway with --ignore-capacity",
+                exceeded.join(" and ")
             ),
             PlanProblem::NoReadySwarm2Manager { via } => write!(
                 f,

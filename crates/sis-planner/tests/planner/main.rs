@@ -2,6 +2,7 @@
 //! that plans are applied to, and properties over random specs and states.
 
 mod behaviour;
+mod capacity;
 mod cases;
 mod classic;
 mod model;

@@ -46,4 +46,8 @@ pub struct ApplyArgs {
     /// joined, Ready) to this JSON file.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+    /// Plan even when a host cannot hold its nodes by sis's capacity estimate (idle CPU,
+    /// memory, free disk per node); the estimate then comes as a warning.
+    #[arg(long)]
+    pub ignore_capacity: bool,
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod destroy;
+mod doctor;
 mod lab;
 mod plan;
 mod status;
@@ -14,6 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use apply::ApplyArgs;
 pub use destroy::DestroyArgs;
+pub use doctor::DoctorArgs;
 pub use lab::{LabCommand, LabDownArgs, LabStatusArgs, LabUpArgs};
 pub use plan::PlanArgs;
 pub use status::StatusArgs;
@@ -77,6 +79,20 @@ them; otherwise it refuses (exit 3) and lists what changed (docs/saved-plan.md).
     /// Remove every container, volume and network of the cluster from its hosts
     /// (`--swarm1`: and swarm1, when sis made it for the cluster).
     Destroy(DestroyArgs),
+    /// Check each host's limits (pids, inotify, open files, neighbour table, conntrack, keys,
+    /// disk, memory, cores, capabilities, engine) against what the spec needs; exit 1 when
+    /// one blocks it.
+    #[command(
+        long_about = "Check each host's limits against what the spec needs.\n\n\
+Per host: kernel.pid_max and threads-max, inotify instances and watches, open files, the \
+neighbour table against the containers on the spec's network, conntrack, root's kernel keys, \
+vm.max_map_count, free disk and inodes where the engine keeps the nodes' volumes, memory, \
+cores, the capability bounding set and the engine. Each check shows the value, what the spec \
+needs (with the formula) and the fix. The values are read through the Docker API by a \
+short-lived container, so remote hosts are checked the same way.\n\n\
+Exits 1 when any check blocks the spec, 0 otherwise."
+    )]
+    Doctor(DoctorArgs),
     /// Remove the cluster's lock from its hosts, saying who held it (a lock left by a run of
     /// another machine that died; one left on this machine is taken over by the next run).
     Unlock(UnlockArgs),

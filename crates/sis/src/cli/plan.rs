@@ -26,4 +26,8 @@ pub struct PlanArgs {
     /// how many actions on other hosts it left out.
     #[arg(long = "target", value_name = "host:NAME", value_parser = parse_target)]
     pub targets: Vec<String>,
+    /// Plan even when a host cannot hold its nodes by sis's capacity estimate (idle CPU,
+    /// memory, free disk per node); the estimate then comes as a warning.
+    #[arg(long)]
+    pub ignore_capacity: bool,
 }

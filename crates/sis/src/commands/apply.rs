@@ -204,6 +204,9 @@ pub(super) fn options(args: &ApplyArgs) -> ConvergeOptions {
         },
         repair: args.repair,
         allow_replace_all: args.allow_replace_all,
+        plan: sis_planner::PlanOptions {
+            ignore_capacity: args.ignore_capacity,
+        },
     }
 }
 

@@ -50,7 +50,10 @@ pub async fn plan(args: PlanArgs) -> CliResult {
         }
     };
     let targets = crate::spec::targets(&spec, &args.targets)?;
-    let plan = sis_planner::plan(&spec, &observed).map_err(|e| {
+    let options = sis_planner::PlanOptions {
+        ignore_capacity: args.ignore_capacity,
+    };
+    let plan = sis_planner::plan_with(&spec, &observed, &options).map_err(|e| {
         let mut text = String::from("cannot plan:");
         for p in &e.problems {
             text.push_str(&format!("\n  {p}"));

@@ -55,6 +55,19 @@ fn render(spec: &Spec, observed: &Observed) -> String {
                     nodes.len(),
                     h.nodes
                 );
+                // Where the nodes' layers and volumes go: what a larger spec needs of it.
+                let disk = match &f.disk {
+                    Some(d) => format!(
+                        "{} free in {}{}",
+                        sis_planner::capacity::size(d.free_bytes),
+                        d.path,
+                        d.free_inodes
+                            .map(|n| format!(", {n} inodes"))
+                            .unwrap_or_default()
+                    ),
+                    None => "unknown (no image on the host to probe it with)".to_string(),
+                };
+                let _ = writeln!(out, "  disk: {disk}");
             }
             Some(HostObservation::Unreachable { endpoint, error }) => {
                 let _ = writeln!(out, "host {}: {endpoint}: UNREACHABLE: {error}", h.name);

@@ -1,0 +1,54 @@
+//! A host's kernel limits and disk, as read by a short-lived probe container
+//! (`sis doctor`, and the free disk the planner's capacity estimate counts on).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Free space of the filesystem where the engine keeps containers and volumes (its
+/// `DockerRootDir`): the nodes' writable layers and their `/var/lib/docker` volumes go there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSpace {
+    /// The engine's `DockerRootDir`, e.g. `/var/lib/docker`.
+    pub path: String,
+    pub free_bytes: u64,
+    /// Free inodes; `None` when the filesystem does not count them (e.g. btrfs reports 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_inodes: Option<u64>,
+}
+
+/// What the probe read on a host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostLimits {
+    /// Sysctl name (dotted, e.g. `kernel.pid_max`) → value, for those the probe could read.
+    pub sysctls: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskSpace>,
+    /// The engine's cgroup version (`1` or `2`; empty when not reported).
+    #[serde(default)]
+    pub cgroup_version: String,
+    /// The version of dockerd in the node image (`dockerd --version` in the probe), when the
+    /// probe ran from the spec's node image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_engine_version: Option<String>,
+}
+
+/// The sysctls `sis doctor` reads. None of them needs the probe in the host's pid namespace
+/// except `kernel.pid_max` (per pid namespace since Linux 6.14: a container sees its own);
+/// the `net.*` ones exist only in the host's network namespace (a container's has no
+/// `gc_thresh*`), so the probe runs with the host's pid and network namespaces.
+pub const DOCTOR_SYSCTLS: &[&str] = &[
+    "kernel.pid_max",
+    "kernel.threads-max",
+    "fs.inotify.max_user_instances",
+    "fs.inotify.max_user_watches",
+    "fs.file-max",
+    "fs.nr_open",
+    "net.ipv4.neigh.default.gc_thresh1",
+    "net.ipv4.neigh.default.gc_thresh2",
+    "net.ipv4.neigh.default.gc_thresh3",
+    "net.netfilter.nf_conntrack_max",
+    "kernel.keys.root_maxkeys",
+    "kernel.keys.root_maxbytes",
+    "vm.max_map_count",
+];
