@@ -28,7 +28,7 @@ mod ownership;
 mod trait_def;
 
 pub use docker::{
-    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, TlsPaths, LOCK_IMAGE,
+    DockerHost, LabContainer, LabelledContainer, LabHostSpec, LabImage, LabNetwork, TlsPaths, LOCK_IMAGE,
     LOCK_OWNER_LABEL,
 };
 pub use error::EngineError;

@@ -10,6 +10,7 @@
 //! It is generic over [`sis_engine::HostEngine`]: the bollard engine in production and the
 //! real-engine tests, an in-memory fake in unit tests of the logic here.
 
+pub mod chaos;
 mod converge;
 mod deadline;
 mod events;
