@@ -9,6 +9,7 @@ mod exit;
 mod hosts;
 mod output;
 mod progress;
+mod runlog;
 mod signals;
 mod spec;
 mod timeline;
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
         Command::Destroy(args) => block_on(commands::destroy(args)),
         Command::Unlock(args) => block_on(commands::unlock(args)),
         Command::Lab(command) => block_on(commands::lab(command)),
+        Command::Chaos(args) => block_on(commands::chaos(args)),
+        Command::Watch(args) => block_on(commands::watch(args)),
+        Command::Report(args) => commands::report(args),
         Command::Completions(args) => commands::completions(args),
         Command::Man(args) => commands::man(args),
     };
