@@ -65,8 +65,12 @@ pub async fn inject(
     fault: &PlannedFault,
     owner: &str,
 ) -> Result<(), String> {
-    write_marker(spec, hosts, fault, owner).await?;
     let engine = |m: &Member| hosts[&m.host].clone();
+    if fault.kind == FaultKind::Netem && fault.netem.delay.is_some() {
+        let first = &fault.targets[0];
+        netem_available(&engine(first), &first.name).await?;
+    }
+    write_marker(spec, hosts, fault, owner).await?;
     match fault.kind {
         FaultKind::Kill | FaultKind::Stop | FaultKind::Pause | FaultKind::Restart => {
             let acts = fault.targets.iter().map(|m| {
@@ -92,10 +96,6 @@ pub async fn inject(
             join_all(acts).await.into_iter().collect::<Result<Vec<()>, _>>()?;
         }
         FaultKind::Netem => {
-            if fault.netem.delay.is_some() {
-                let first = &fault.targets[0];
-                netem_available(&engine(first), &first.name).await?;
-            }
             let acts = fault.targets.iter().map(|m| {
                 let engine = engine(m);
                 let script = netem_script(&fault.id, m, &fault.netem);
@@ -224,7 +224,7 @@ async fn netem_available(engine: &DockerHost, node: &str) -> Result<(), String> 
 
 /// Removes sis's rules (of fault `id`, or all) and sis's root qdiscs from a node; says how
 /// many of each it removed.
-pub(crate) fn heal_script(id: Option<&str>) -> String {
+pub(crate) fn heal_script(id: Option<&str>, qdiscs: bool) -> String {
     let pattern = match id {
         Some(id) => format!("{RULE_COMMENT}{id}([\" ]|$)"),
         None => RULE_COMMENT.to_string(),
@@ -234,10 +234,11 @@ pub(crate) fn heal_script(id: Option<&str>) -> String {
 iptables -w -S | grep -E -- '{pattern}' | sed 's/^-A /-D /' > /tmp/.sis-heal || true
 while read -r rule; do eval "iptables -w $rule" && rules=$((rules+1)); done < /tmp/.sis-heal
 rm -f /tmp/.sis-heal
-for dev in $(ls /sys/class/net); do
+for dev in $({list}); do
   if tc qdisc show dev "$dev" | grep -q ' {QDISC_HANDLE} root'; then tc qdisc del dev "$dev" root && qdiscs=$((qdiscs+1)); fi
 done
-echo "$rules $qdiscs""#
+echo "$rules $qdiscs""#,
+        list = if qdiscs { "ls /sys/class/net" } else { "true" }
     )
 }
 
@@ -369,9 +370,20 @@ pub async fn heal(spec: &Spec, hosts: &Hosts<DockerHost>, id: Option<&str>) -> H
         }
     }
     // Started again, a node has a fresh namespace; the rest may hold rules.
-    let script = heal_script(id);
-    let cleans = all.iter().filter(|m| m.is_node() && !report.started.contains(&m.name)).map(|m| {
-        let script = script.clone();
+    // One fault's qdiscs are those on the nodes it shaped (qdiscs carry no fault ID).
+    let shaped: Vec<String> = found
+        .iter()
+        .filter(|(_, c)| c.labels.get(FAULT_KIND).map(String::as_str) == Some("netem"))
+        .flat_map(|(_, c)| c.labels.get(FAULT_TARGETS).cloned().unwrap_or_default().split(',').map(String::from).collect::<Vec<_>>())
+        .collect();
+    // Only running nodes can run the script: a node paused or stopped by another fault is
+    // left to that fault's heal.
+    let cleans = all.iter().filter(|m| {
+        m.is_node()
+            && (m.state == ContainerState::Running || report.unpaused.contains(&m.name))
+    });
+    let cleans = cleans.map(|m| {
+        let script = heal_script(id, id.is_none() || shaped.contains(&m.name));
         async move {
             let out = hosts[&m.host]
                 .exec(&m.name, vec!["sh".into(), "-c".into(), script], EXEC_TIMEOUT)
@@ -423,6 +435,7 @@ mod tests {
     fn scripts_mark_every_rule() {
         let s = partition_script("f1", &["10.0.0.2".parse().unwrap()]);
         assert_eq!(s.matches("--comment sis-fault:f1").count(), 2);
-        assert!(heal_script(Some("f1")).contains("sis-fault:f1([\" ]|$)"), "f1 must not match f10");
+        assert!(!heal_script(Some("f1"), false).contains("/sys/class/net"));
+        assert!(heal_script(Some("f1"), true).contains("sis-fault:f1([\" ]|$)"), "f1 must not match f10");
     }
 }

@@ -50,7 +50,8 @@ pub fn chart(
         .iter()
         .flat_map(|s| s.points.iter().filter_map(|p| p.1))
         .fold(0.0f64, f64::max);
-    let ymax = nice_ceiling(ymax.max(1.0) * 1.1);
+    // Percentages keep their scale, so that charts compare at a glance.
+    let ymax = if y_unit == "%" { 100.0 } else { nice_ceiling(ymax.max(1.0) * 1.1) };
     let pw = W - LEFT - RIGHT;
     let ph = H - TOP - BOTTOM;
     let x = |t: f64| LEFT + pw * (t / span).clamp(0.0, 1.0);
