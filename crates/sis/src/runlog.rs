@@ -23,7 +23,8 @@ pub fn append(path: &Path, cluster: &str, mut record: Value) -> Result<(), Strin
         writeln!(file, "{header}").map_err(fail)?;
     }
     if let Value::Object(map) = &mut record {
-        map.entry("t").or_insert(json!(sis_executor::chaos::now_secs()));
+        map.entry("t")
+            .or_insert(json!(sis_executor::chaos::now_secs()));
     }
     writeln!(file, "{record}").map_err(fail)
 }

@@ -83,8 +83,13 @@ impl DockerHost {
         key: &str,
         value: &str,
     ) -> Result<Vec<LabelledContainer>, EngineError> {
-        let list = labelled(self, key, value, &format!("list containers labelled {key}={value}"))
-            .await?;
+        let list = labelled(
+            self,
+            key,
+            value,
+            &format!("list containers labelled {key}={value}"),
+        )
+        .await?;
         Ok(list
             .into_iter()
             .map(|c| LabelledContainer {

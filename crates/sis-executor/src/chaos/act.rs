@@ -85,7 +85,10 @@ pub async fn inject(
                     .map_err(err)
                 }
             });
-            join_all(acts).await.into_iter().collect::<Result<Vec<()>, _>>()?;
+            join_all(acts)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<()>, _>>()?;
         }
         FaultKind::Partition => {
             let acts = fault.blocks.iter().map(|(m, addrs)| {
@@ -93,7 +96,10 @@ pub async fn inject(
                 let script = partition_script(&fault.id, addrs);
                 async move { run_script(&engine, &m.name, script).await }
             });
-            join_all(acts).await.into_iter().collect::<Result<Vec<()>, _>>()?;
+            join_all(acts)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<()>, _>>()?;
         }
         FaultKind::Netem => {
             let acts = fault.targets.iter().map(|m| {
@@ -101,7 +107,10 @@ pub async fn inject(
                 let script = netem_script(&fault.id, m, &fault.netem);
                 async move { run_script(&engine, &m.name, script?).await }
             });
-            join_all(acts).await.into_iter().collect::<Result<Vec<()>, _>>()?;
+            join_all(acts)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<()>, _>>()?;
         }
     }
     Ok(())
@@ -117,7 +126,11 @@ async fn write_marker(
         // Nothing lasts, so nothing is left to heal.
         return Ok(());
     }
-    let host = fault.targets.first().map(|m| m.host.clone()).unwrap_or_else(|| spec.hosts[0].name.clone());
+    let host = fault
+        .targets
+        .first()
+        .map(|m| m.host.clone())
+        .unwrap_or_else(|| spec.hosts[0].name.clone());
     let mut l = BTreeMap::new();
     l.insert(FAULT_CLUSTER.to_string(), spec.name.clone());
     l.insert(labels::ROLE.to_string(), "fault".to_string());
@@ -127,12 +140,22 @@ async fn write_marker(
     l.insert(FAULT_TARGETS.to_string(), names.join(","));
     l.insert(FAULT_DETAIL.to_string(), fault.detail.clone());
     if let Some(d) = fault.duration {
-        l.insert(FAULT_UNTIL.to_string(), ((super::now_secs() + d.as_secs_f64()) as i64).to_string());
+        l.insert(
+            FAULT_UNTIL.to_string(),
+            ((super::now_secs() + d.as_secs_f64()) as i64).to_string(),
+        );
     }
     let name = marker_name(&spec.name, &fault.id);
-    match hosts[&host].acquire_lock(&name, owner, l).await.map_err(err)? {
+    match hosts[&host]
+        .acquire_lock(&name, owner, l)
+        .await
+        .map_err(err)?
+    {
         LockOutcome::Acquired { .. } => Ok(()),
-        LockOutcome::Held(h) => Err(format!("fault {} is recorded already (by {})", fault.id, h.owner)),
+        LockOutcome::Held(h) => Err(format!(
+            "fault {} is recorded already (by {})",
+            fault.id, h.owner
+        )),
     }
 }
 
@@ -170,14 +193,21 @@ pub(crate) fn partition_script(id: &str, addrs: &[std::net::Ipv4Addr]) -> String
 
 /// The ring2net interface is the one holding the node's address (found in the node, not
 /// assumed). Loss: `statistic` DROP rules both ways on it; rate: `tbf`; delay: `netem`.
-pub(crate) fn netem_script(id: &str, m: &Member, n: &super::NetemOptions) -> Result<String, String> {
+pub(crate) fn netem_script(
+    id: &str,
+    m: &Member,
+    n: &super::NetemOptions,
+) -> Result<String, String> {
     let addr = m
         .address
         .ok_or_else(|| format!("{} has no known ring2net address", m.name))?;
     let c = comment(id);
     let mut lines = vec![
         "set -e".to_string(),
-        format!("dev=$(ip -o -4 addr show | awk '$4 ~ /^{}\\// {{print $2}}' | head -n1)", addr.to_string().replace('.', "\\.")),
+        format!(
+            "dev=$(ip -o -4 addr show | awk '$4 ~ /^{}\\// {{print $2}}' | head -n1)",
+            addr.to_string().replace('.', "\\.")
+        ),
         format!("[ -n \"$dev\" ] || {{ echo 'no interface holds {addr}' >&2; exit 3; }}"),
     ];
     if let Some(p) = n.loss {
@@ -206,7 +236,11 @@ pub(crate) fn netem_script(id: &str, m: &Member, n: &super::NetemOptions) -> Res
 async fn netem_available(engine: &DockerHost, node: &str) -> Result<(), String> {
     let probe = "tc qdisc add dev lo root handle 5152: netem delay 1ms && tc qdisc del dev lo root handle 5152:";
     let out = engine
-        .exec(node, vec!["sh".into(), "-c".into(), probe.into()], EXEC_TIMEOUT)
+        .exec(
+            node,
+            vec!["sh".into(), "-c".into(), probe.into()],
+            EXEC_TIMEOUT,
+        )
         .await
         .map_err(err)?;
     if out.exit_code == 0 {
@@ -247,7 +281,10 @@ pub(crate) fn rules_by_fault(iptables_s: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for line in iptables_s.lines() {
         if let Some(rest) = line.split(RULE_COMMENT).nth(1) {
-            let id: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             *out.entry(id).or_insert(0) += 1;
         }
     }
@@ -255,9 +292,15 @@ pub(crate) fn rules_by_fault(iptables_s: &str) -> BTreeMap<String, usize> {
 }
 
 /// Every fault marker of the cluster, per host.
-async fn markers(spec: &Spec, hosts: &Hosts<DockerHost>) -> (Vec<(String, LabelledContainer)>, Vec<String>) {
+async fn markers(
+    spec: &Spec,
+    hosts: &Hosts<DockerHost>,
+) -> (Vec<(String, LabelledContainer)>, Vec<String>) {
     let looks = hosts.iter().map(|(name, engine)| async move {
-        (name.clone(), engine.labelled_containers(FAULT_CLUSTER, &spec.name).await)
+        (
+            name.clone(),
+            engine.labelled_containers(FAULT_CLUSTER, &spec.name).await,
+        )
     });
     let mut found = Vec::new();
     let mut errors = Vec::new();
@@ -283,7 +326,11 @@ pub async fn list(spec: &Spec, hosts: &Hosts<DockerHost>) -> (Vec<FaultRecord>, 
             FaultRecord {
                 id,
                 kind: label(FAULT_KIND),
-                targets: label(FAULT_TARGETS).split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                targets: label(FAULT_TARGETS)
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
                 detail: label(FAULT_DETAIL),
                 started: c.created,
                 until: label(FAULT_UNTIL).parse().ok(),
@@ -299,7 +346,11 @@ pub async fn list(spec: &Spec, hosts: &Hosts<DockerHost>) -> (Vec<FaultRecord>, 
         .collect();
     let looks = running.iter().map(|m| async move {
         let out = hosts[&m.host]
-            .exec(&m.name, vec!["iptables".into(), "-w".into(), "-S".into()], EXEC_TIMEOUT)
+            .exec(
+                &m.name,
+                vec!["iptables".into(), "-w".into(), "-S".into()],
+                EXEC_TIMEOUT,
+            )
             .await;
         (m, out)
     });
@@ -347,7 +398,15 @@ pub async fn heal(spec: &Spec, hosts: &Hosts<DockerHost>, id: Option<&str>) -> H
                     Some("kill" | "stop" | "pause")
                 )
             })
-            .flat_map(|(_, c)| c.labels.get(FAULT_TARGETS).cloned().unwrap_or_default().split(',').map(String::from).collect::<Vec<_>>())
+            .flat_map(|(_, c)| {
+                c.labels
+                    .get(FAULT_TARGETS)
+                    .cloned()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
             .collect()
     });
     let observed = observe(spec, hosts).await;
@@ -358,10 +417,14 @@ pub async fn heal(spec: &Spec, hosts: &Hosts<DockerHost>, id: Option<&str>) -> H
         }
         let engine = &hosts[&m.host];
         let done = match m.state {
-            ContainerState::Paused => engine.unpause_container(&m.name).await.map(|_| &mut report.unpaused),
-            ContainerState::Exited | ContainerState::Dead => {
-                engine.start_container(&m.name).await.map(|_| &mut report.started)
-            }
+            ContainerState::Paused => engine
+                .unpause_container(&m.name)
+                .await
+                .map(|_| &mut report.unpaused),
+            ContainerState::Exited | ContainerState::Dead => engine
+                .start_container(&m.name)
+                .await
+                .map(|_| &mut report.started),
             _ => continue,
         };
         match done {
@@ -374,19 +437,30 @@ pub async fn heal(spec: &Spec, hosts: &Hosts<DockerHost>, id: Option<&str>) -> H
     let shaped: Vec<String> = found
         .iter()
         .filter(|(_, c)| c.labels.get(FAULT_KIND).map(String::as_str) == Some("netem"))
-        .flat_map(|(_, c)| c.labels.get(FAULT_TARGETS).cloned().unwrap_or_default().split(',').map(String::from).collect::<Vec<_>>())
+        .flat_map(|(_, c)| {
+            c.labels
+                .get(FAULT_TARGETS)
+                .cloned()
+                .unwrap_or_default()
+                .split(',')
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
         .collect();
     // Only running nodes can run the script: a node paused or stopped by another fault is
     // left to that fault's heal.
     let cleans = all.iter().filter(|m| {
-        m.is_node()
-            && (m.state == ContainerState::Running || report.unpaused.contains(&m.name))
+        m.is_node() && (m.state == ContainerState::Running || report.unpaused.contains(&m.name))
     });
     let cleans = cleans.map(|m| {
         let script = heal_script(id, id.is_none() || shaped.contains(&m.name));
         async move {
             let out = hosts[&m.host]
-                .exec(&m.name, vec!["sh".into(), "-c".into(), script], EXEC_TIMEOUT)
+                .exec(
+                    &m.name,
+                    vec!["sh".into(), "-c".into(), script],
+                    EXEC_TIMEOUT,
+                )
                 .await;
             (m, out)
         }
@@ -394,11 +468,19 @@ pub async fn heal(spec: &Spec, hosts: &Hosts<DockerHost>, id: Option<&str>) -> H
     for (m, out) in join_all(cleans).await {
         match out {
             Ok(o) if o.exit_code == 0 => {
-                let mut counts = o.stdout.split_whitespace().filter_map(|n| n.parse::<usize>().ok());
+                let mut counts = o
+                    .stdout
+                    .split_whitespace()
+                    .filter_map(|n| n.parse::<usize>().ok());
                 report.rules_removed += counts.next().unwrap_or(0);
                 report.qdiscs_removed += counts.next().unwrap_or(0);
             }
-            Ok(o) => report.errors.push(format!("{}: exit {}: {}", m.name, o.exit_code, o.stderr.trim())),
+            Ok(o) => report.errors.push(format!(
+                "{}: exit {}: {}",
+                m.name,
+                o.exit_code,
+                o.stderr.trim()
+            )),
             Err(e) => report.errors.push(format!("{}: {}", m.name, err(e))),
         }
     }
@@ -436,6 +518,9 @@ mod tests {
         let s = partition_script("f1", &["10.0.0.2".parse().unwrap()]);
         assert_eq!(s.matches("--comment sis-fault:f1").count(), 2);
         assert!(!heal_script(Some("f1"), false).contains("/sys/class/net"));
-        assert!(heal_script(Some("f1"), true).contains("sis-fault:f1([\" ]|$)"), "f1 must not match f10");
+        assert!(
+            heal_script(Some("f1"), true).contains("sis-fault:f1([\" ]|$)"),
+            "f1 must not match f10"
+        );
     }
 }

@@ -130,7 +130,13 @@ impl PlannedFault {
                     } else {
                         "kvstore"
                     });
-                    let _ = writeln!(out, "  {} {} ({}, {role})", self.kind.as_str(), m.name, m.host);
+                    let _ = writeln!(
+                        out,
+                        "  {} {} ({}, {role})",
+                        self.kind.as_str(),
+                        m.name,
+                        m.host
+                    );
                 }
             }
         }
@@ -167,7 +173,8 @@ pub fn plan_fault(
     match request.kind {
         FaultKind::Partition => {
             let address = |m: &Member| {
-                m.address.ok_or_else(|| format!("{} has no known ring2net address", m.name))
+                m.address
+                    .ok_or_else(|| format!("{} has no known ring2net address", m.name))
             };
             let in_nodes = |group: &[Member]| -> Result<(), String> {
                 match group.iter().find(|m| !m.is_node()) {
@@ -189,7 +196,10 @@ pub fn plan_fault(
                             .cloned()
                             .collect(),
                     };
-                    if let Some(both) = others.iter().find(|o| targets.iter().any(|t| t.name == o.name)) {
+                    if let Some(both) = others
+                        .iter()
+                        .find(|o| targets.iter().any(|t| t.name == o.name))
+                    {
                         return Err(format!("{} is on both sides of the partition", both.name));
                     }
                     if others.is_empty() {
@@ -212,7 +222,8 @@ pub fn plan_fault(
                     detail = format!("partition isolate {target_text}");
                 }
                 Some(Shape::Halves) => {
-                    let pool: Vec<Member> = targets.iter().filter(|m| m.is_node()).cloned().collect();
+                    let pool: Vec<Member> =
+                        targets.iter().filter(|m| m.is_node()).cloned().collect();
                     if pool.len() < 2 {
                         return Err("halves needs at least two nodes".to_string());
                     }
@@ -223,18 +234,27 @@ pub fn plan_fault(
                     for m in small {
                         blocks.push((m.clone(), addrs.clone()));
                     }
-                    let names = |g: &[Member]| g.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(",");
+                    let names = |g: &[Member]| {
+                        g.iter()
+                            .map(|m| m.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
                     detail = format!("partition halves [{}] | [{}]", names(small), names(large));
                 }
                 Some(Shape::MajoritiesRing) => {
-                    let pool: Vec<Member> = targets.iter().filter(|m| m.is_node()).cloned().collect();
+                    let pool: Vec<Member> =
+                        targets.iter().filter(|m| m.is_node()).cloned().collect();
                     if pool.len() < 3 {
                         return Err("majorities-ring needs at least three nodes".to_string());
                     }
                     let ring = shuffle_order(rng, pool);
                     for (i, m) in ring.iter().enumerate() {
                         let unseen = ring_unseen(ring.len(), i);
-                        let addrs = unseen.iter().map(|&j| address(&ring[j])).collect::<Result<Vec<_>, _>>()?;
+                        let addrs = unseen
+                            .iter()
+                            .map(|&j| address(&ring[j]))
+                            .collect::<Result<Vec<_>, _>>()?;
                         blocks.push((m.clone(), addrs));
                     }
                     let names: Vec<&str> = ring.iter().map(|m| m.name.as_str()).collect();
@@ -262,14 +282,22 @@ pub fn plan_fault(
             }
             if let Some(l) = n.loss {
                 if !(0.0..=1.0).contains(&l) {
-                    return Err(format!("--loss {l}: a probability from 0 to 1 (or 0% to 100%)"));
+                    return Err(format!(
+                        "--loss {l}: a probability from 0 to 1 (or 0% to 100%)"
+                    ));
                 }
                 detail.push_str(&format!(" loss {:.1}%", l * 100.0));
             }
-            for (name, v) in [("rate", &n.rate), ("delay", &n.delay), ("jitter", &n.jitter)] {
+            for (name, v) in [
+                ("rate", &n.rate),
+                ("delay", &n.delay),
+                ("jitter", &n.jitter),
+            ] {
                 if let Some(v) = v {
                     if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
-                        return Err(format!("--{name} {v:?}: use tc's units, e.g. 1mbit or 100ms"));
+                        return Err(format!(
+                            "--{name} {v:?}: use tc's units, e.g. 1mbit or 100ms"
+                        ));
                     }
                     detail.push_str(&format!(" {name} {v}"));
                 }
@@ -328,7 +356,8 @@ mod tests {
                 kind: MemberKind::Node,
                 address: Some(Ipv4Addr::new(10, 0, 0, i)),
                 state: ContainerState::Running,
-                manager_status: (i <= 3).then(|| if i == 1 { "leader" } else { "reachable" }.to_string()),
+                manager_status: (i <= 3)
+                    .then(|| if i == 1 { "leader" } else { "reachable" }.to_string()),
             })
             .collect()
     }
@@ -364,7 +393,10 @@ mod tests {
         let mut r = request(FaultKind::Partition, Some("leader"));
         r.from = Some("workers".into());
         let p = plan(&r, 5).unwrap();
-        assert_eq!(p.blocks[0].1, vec![Ipv4Addr::new(10, 0, 0, 4), Ipv4Addr::new(10, 0, 0, 5)]);
+        assert_eq!(
+            p.blocks[0].1,
+            vec![Ipv4Addr::new(10, 0, 0, 4), Ipv4Addr::new(10, 0, 0, 5)]
+        );
         r.from = Some("managers".into());
         assert!(plan(&r, 5).unwrap_err().contains("both sides"));
     }
@@ -379,7 +411,10 @@ mod tests {
         r.shape = Some(Shape::MajoritiesRing);
         let p = plan(&r, 5).unwrap();
         assert_eq!(p.blocks.len(), 5);
-        assert!(p.blocks.iter().all(|(_, a)| a.len() == 2), "each sees 3 of 5");
+        assert!(
+            p.blocks.iter().all(|(_, a)| a.len() == 2),
+            "each sees 3 of 5"
+        );
         assert_eq!(ring_unseen(5, 0), vec![2, 3]);
         assert_eq!(ring_unseen(4, 0), vec![2], "sees 3 of 4");
     }
@@ -387,7 +422,9 @@ mod tests {
     #[test]
     fn netem_options_are_checked() {
         let r = request(FaultKind::Netem, Some("leader"));
-        assert!(plan(&r, 3).unwrap_err().contains("--loss, --rate or --delay"));
+        assert!(plan(&r, 3)
+            .unwrap_err()
+            .contains("--loss, --rate or --delay"));
         let mut r = r;
         r.netem.loss = Some(1.5);
         assert!(plan(&r, 3).unwrap_err().contains("probability"));
@@ -395,10 +432,15 @@ mod tests {
         r.netem.rate = Some("1mbit; reboot".into());
         assert!(plan(&r, 3).unwrap_err().contains("tc's units"));
         r.netem.rate = Some("1mbit".into());
-        assert_eq!(plan(&r, 3).unwrap().detail, "netem leader loss 30.0% rate 1mbit");
+        assert_eq!(
+            plan(&r, 3).unwrap().detail,
+            "netem leader loss 30.0% rate 1mbit"
+        );
         let mut k = request(FaultKind::Kill, Some("leader"));
         k.from = Some("workers".into());
         assert!(plan(&k, 3).unwrap_err().contains("belong to partition"));
-        assert!(plan(&request(FaultKind::Kill, None), 3).unwrap_err().contains("--target"));
+        assert!(plan(&request(FaultKind::Kill, None), 3)
+            .unwrap_err()
+            .contains("--target"));
     }
 }

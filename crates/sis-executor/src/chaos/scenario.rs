@@ -46,7 +46,9 @@ pub struct Scenario {
 /// Parses and checks a scenario; the error lists every problem as `FILE:LINE:COLUMN: …`.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, Vec<String>> {
     let mut problems = Vec::new();
-    let mut at = |pos: (usize, usize), msg: String| problems.push(format!("{file}:{}:{}: {msg}", pos.0, pos.1));
+    let mut at = |pos: (usize, usize), msg: String| {
+        problems.push(format!("{file}:{}:{}: {msg}", pos.0, pos.1))
+    };
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, false) {
@@ -59,7 +61,10 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, Vec<String>> {
         return Err(problems);
     };
     let Value::Map(entries) = &root.value else {
-        at(root.pos, "a scenario is a mapping with `steps:` (and `seed:`)".to_string());
+        at(
+            root.pos,
+            "a scenario is a mapping with `steps:` (and `seed:`)".to_string(),
+        );
         return Err(problems);
     };
     let mut seed = None;
@@ -84,14 +89,16 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, Vec<String>> {
                     _ => at(v.pos, "steps: a list of at least one step".to_string()),
                 }
             }
-            Some(other) => at(k.pos, format!("unknown key {other:?}: a scenario has seed and steps")),
+            Some(other) => at(
+                k.pos,
+                format!("unknown key {other:?}: a scenario has seed and steps"),
+            ),
             None => at(k.pos, "keys are plain words".to_string()),
         }
     }
     if !saw_steps {
         at(root.pos, "missing `steps:`".to_string());
     }
-    drop(at);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -107,15 +114,30 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
         return None;
     };
     let mut ok = true;
-    let get = |key: &str| entries.iter().find(|(k, _)| k.text() == Some(key)).map(|(_, v)| v);
+    let get = |key: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k.text() == Some(key))
+            .map(|(_, v)| v)
+    };
     for (k, _) in entries {
-        let known = k.text().is_some_and(|t| STEP_KEYS.split(", ").any(|s| s == t));
+        let known = k
+            .text()
+            .is_some_and(|t| STEP_KEYS.split(", ").any(|s| s == t));
         if !known {
-            at(k.pos, format!("unknown step key {:?}: use {STEP_KEYS}", k.text().unwrap_or("")));
+            at(
+                k.pos,
+                format!(
+                    "unknown step key {:?}: use {STEP_KEYS}",
+                    k.text().unwrap_or("")
+                ),
+            );
             ok = false;
         }
     }
-    let text = |key: &str, at: &mut dyn FnMut((usize, usize), String)| -> Option<(String, (usize, usize))> {
+    let text = |key: &str,
+                at: &mut dyn FnMut((usize, usize), String)|
+     -> Option<(String, (usize, usize))> {
         let v = get(key)?;
         match v.text() {
             Some(t) => Some((t.to_string(), v.pos)),
@@ -125,15 +147,19 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
             }
         }
     };
-    let duration = |key: &str, t: &(String, (usize, usize)), at: &mut dyn FnMut((usize, usize), String)| {
-        match parse_duration(&t.0) {
-            Some(d) => Some(d),
-            None => {
-                at(t.1, format!("{key}: {:?} is not a duration: use e.g. 0s, 90s, 5m", t.0));
-                None
+    let duration =
+        |key: &str, t: &(String, (usize, usize)), at: &mut dyn FnMut((usize, usize), String)| {
+            match parse_duration(&t.0) {
+                Some(d) => Some(d),
+                None => {
+                    at(
+                        t.1,
+                        format!("{key}: {:?} is not a duration: use e.g. 0s, 90s, 5m", t.0),
+                    );
+                    None
+                }
             }
-        }
-    };
+        };
     let at_text = text("at", at);
     let start = match &at_text {
         None => {
@@ -148,12 +174,18 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
     };
     let kind = match text("fault", at) {
         None => {
-            at(item.pos, "a step needs `fault:` (kill, stop, pause, restart, partition, netem)".to_string());
+            at(
+                item.pos,
+                "a step needs `fault:` (kill, stop, pause, restart, partition, netem)".to_string(),
+            );
             ok = false;
             FaultKind::Kill
         }
         Some((t, pos)) => FaultKind::parse(&t).unwrap_or_else(|| {
-            at(pos, format!("unknown fault {t:?}: use kill, stop, pause, restart, partition or netem"));
+            at(
+                pos,
+                format!("unknown fault {t:?}: use kill, stop, pause, restart, partition or netem"),
+            );
             ok = false;
             FaultKind::Kill
         }),
@@ -168,16 +200,26 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
                 None
             }
             None => {
-                at(pos, format!("unknown shape {t:?}: use isolate, halves or majorities-ring"));
+                at(
+                    pos,
+                    format!("unknown shape {t:?}: use isolate, halves or majorities-ring"),
+                );
                 ok = false;
                 None
             }
         },
     };
     let target = text("target", at);
-    let needs_target = !(kind == FaultKind::Partition && matches!(shape, Some(Shape::Halves | Shape::MajoritiesRing)));
+    let needs_target = !(kind == FaultKind::Partition
+        && matches!(shape, Some(Shape::Halves | Shape::MajoritiesRing)));
     if target.is_none() && needs_target {
-        at(item.pos, format!("a {} step needs `target:` (a selector, e.g. leader)", kind.as_str()));
+        at(
+            item.pos,
+            format!(
+                "a {} step needs `target:` (a selector, e.g. leader)",
+                kind.as_str()
+            ),
+        );
         ok = false;
     }
     if let Some((t, pos)) = &target {
@@ -208,7 +250,9 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
     };
     let mut netem = NetemOptions::default();
     for key in ["loss", "rate", "delay", "jitter"] {
-        let Some((t, pos)) = text(key, at) else { continue };
+        let Some((t, pos)) = text(key, at) else {
+            continue;
+        };
         if kind != FaultKind::Netem {
             at(pos, format!("{key} belongs to netem"));
             ok = false;
@@ -223,7 +267,10 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
                 match value.filter(|v| (0.0..=1.0).contains(v)) {
                     Some(v) => netem.loss = Some(v),
                     None => {
-                        at(pos, format!("loss: {t:?} is not a probability: use e.g. 0.3 or 30%"));
+                        at(
+                            pos,
+                            format!("loss: {t:?} is not a probability: use e.g. 0.3 or 30%"),
+                        );
                         ok = false;
                     }
                 }
@@ -233,8 +280,15 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
             _ => netem.jitter = Some(t),
         }
     }
-    if kind == FaultKind::Netem && netem.loss.is_none() && netem.rate.is_none() && netem.delay.is_none() {
-        at(item.pos, "a netem step needs loss, rate or delay".to_string());
+    if kind == FaultKind::Netem
+        && netem.loss.is_none()
+        && netem.rate.is_none()
+        && netem.delay.is_none()
+    {
+        at(
+            item.pos,
+            "a netem step needs loss, rate or delay".to_string(),
+        );
         ok = false;
     }
     ok.then(|| Step {
@@ -254,7 +308,9 @@ fn parse_step(item: &Node, at: &mut impl FnMut((usize, usize), String)) -> Optio
 /// `90`, `90s`, `5m`, `1h`.
 fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let n: u64 = text[..split].parse().ok()?;
     let factor = match &text[split..] {
         "" | "s" => 1,
@@ -318,9 +374,24 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let pos = (mark.line(), mark.col() + 1);
         match ev {
-            Event::Scalar(text, ..) => self.push(Node { pos, value: Value::Scalar(text) }),
-            Event::SequenceStart(..) => self.stack.push((Node { pos, value: Value::Seq(Vec::new()) }, None)),
-            Event::MappingStart(..) => self.stack.push((Node { pos, value: Value::Map(Vec::new()) }, None)),
+            Event::Scalar(text, ..) => self.push(Node {
+                pos,
+                value: Value::Scalar(text),
+            }),
+            Event::SequenceStart(..) => self.stack.push((
+                Node {
+                    pos,
+                    value: Value::Seq(Vec::new()),
+                },
+                None,
+            )),
+            Event::MappingStart(..) => self.stack.push((
+                Node {
+                    pos,
+                    value: Value::Map(Vec::new()),
+                },
+                None,
+            )),
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some((mut node, _)) = self.stack.pop() {
                     // A mapping's mark falls after its first key; the key is where people look.
@@ -347,8 +418,19 @@ mod tests {
     fn a_good_scenario_reads_in_start_order() {
         let s = parse(GOOD, "s.yaml").unwrap();
         assert_eq!(s.seed, Some(7));
-        let kinds: Vec<_> = s.steps.iter().map(|s| (s.at.as_secs(), s.request.kind)).collect();
-        assert_eq!(kinds, [(0, FaultKind::Kill), (30, FaultKind::Partition), (60, FaultKind::Netem)]);
+        let kinds: Vec<_> = s
+            .steps
+            .iter()
+            .map(|s| (s.at.as_secs(), s.request.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (0, FaultKind::Kill),
+                (30, FaultKind::Partition),
+                (60, FaultKind::Netem)
+            ]
+        );
         assert_eq!(s.steps[1].request.duration, Some(Duration::from_secs(20)));
         assert_eq!(s.steps[1].request.shape, Some(Shape::Isolate));
         assert_eq!(s.steps[2].request.netem.loss, Some(0.2));
@@ -370,7 +452,10 @@ mod tests {
             "s.yaml:9:5: a netem step needs loss, rate or delay",
         ];
         for e in expect {
-            assert!(problems.iter().any(|p| p.starts_with(e)), "missing {e:?} in {problems:#?}");
+            assert!(
+                problems.iter().any(|p| p.starts_with(e)),
+                "missing {e:?} in {problems:#?}"
+            );
         }
         assert_eq!(problems.len(), expect.len(), "{problems:#?}");
     }
@@ -378,8 +463,12 @@ mod tests {
     #[test]
     fn shape_of_the_document() {
         assert!(parse("", "s.yaml").unwrap_err()[0].contains("empty scenario"));
-        assert!(parse("- a\n", "s.yaml").unwrap_err()[0].starts_with("s.yaml:1:1: a scenario is a mapping"));
-        assert!(parse("seed: x\n", "s.yaml").unwrap_err().iter().any(|p| p.contains("missing `steps:`")));
+        assert!(parse("- a\n", "s.yaml").unwrap_err()[0]
+            .starts_with("s.yaml:1:1: a scenario is a mapping"));
+        assert!(parse("seed: x\n", "s.yaml")
+            .unwrap_err()
+            .iter()
+            .any(|p| p.contains("missing `steps:`")));
         assert!(parse("steps: [\n", "s.yaml").unwrap_err()[0].contains("not YAML"));
     }
 }

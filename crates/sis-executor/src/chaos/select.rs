@@ -54,7 +54,10 @@ pub fn members(spec: &Spec, observed: &Observed) -> Vec<Member> {
             let observed_ip = c.ring2net_ip.as_deref().and_then(|ip| ip.parse().ok());
             match c.label(labels::ROLE) {
                 Some(labels::ROLE_NODE) => {
-                    let index: u32 = c.label(labels::INDEX).and_then(|i| i.parse().ok()).unwrap_or(0);
+                    let index: u32 = c
+                        .label(labels::INDEX)
+                        .and_then(|i| i.parse().ok())
+                        .unwrap_or(0);
                     let manager_status = observed.swarm2.as_ref().and_then(|s| {
                         s.nodes
                             .iter()
@@ -211,13 +214,27 @@ pub fn resolve(
                 .copied()
                 .filter(|m| m.manager_status.as_deref() == Some("leader"))
                 .collect(),
-            Selector::Managers => nodes.iter().copied().filter(|m| m.manager_status.is_some()).collect(),
-            Selector::Workers => nodes.iter().copied().filter(|m| m.manager_status.is_none()).collect(),
+            Selector::Managers => nodes
+                .iter()
+                .copied()
+                .filter(|m| m.manager_status.is_some())
+                .collect(),
+            Selector::Workers => nodes
+                .iter()
+                .copied()
+                .filter(|m| m.manager_status.is_none())
+                .collect(),
             Selector::All => nodes.clone(),
-            Selector::KvStore => members.iter().filter(|m| m.kind == MemberKind::KvStore).collect(),
+            Selector::KvStore => members
+                .iter()
+                .filter(|m| m.kind == MemberKind::KvStore)
+                .collect(),
             Selector::Node(name) => {
                 let full = format!("{cluster}{}{name}", labels::SEPARATOR);
-                members.iter().filter(|m| m.name == *name || m.name == full).collect()
+                members
+                    .iter()
+                    .filter(|m| m.name == *name || m.name == full)
+                    .collect()
             }
             Selector::Host(host) => nodes.iter().copied().filter(|m| m.host == *host).collect(),
             Selector::RandomCount(n) => rng.choose(&nodes, *n),
@@ -227,7 +244,9 @@ pub fn resolve(
             }
         };
         if these.is_empty() {
-            return Err(format!("selector {s} matches no container of cluster {cluster}"));
+            return Err(format!(
+                "selector {s} matches no container of cluster {cluster}"
+            ));
         }
         picked.extend(these);
     }
@@ -284,7 +303,11 @@ mod tests {
         assert_eq!(names("leader", 0).unwrap(), ["c.a-1"]);
         assert_eq!(names("managers", 0).unwrap(), ["c.a-1", "c.a-2", "c.b-1"]);
         assert_eq!(names("workers", 0).unwrap(), ["c.a-3", "c.b-2"]);
-        assert_eq!(names("all", 0).unwrap().len(), 5, "all nodes, not the K/V store");
+        assert_eq!(
+            names("all", 0).unwrap().len(),
+            5,
+            "all nodes, not the K/V store"
+        );
         assert_eq!(names("kvstore", 0).unwrap(), ["c.kvstore"]);
     }
 
@@ -293,7 +316,10 @@ mod tests {
         assert_eq!(names("node:a-2", 0).unwrap(), ["c.a-2"]);
         assert_eq!(names("node:c.b-2", 0).unwrap(), ["c.b-2"]);
         assert_eq!(names("host:b", 0).unwrap(), ["c.b-1", "c.b-2"]);
-        assert_eq!(names("leader, host:b,leader", 0).unwrap(), ["c.a-1", "c.b-1", "c.b-2"]);
+        assert_eq!(
+            names("leader, host:b,leader", 0).unwrap(),
+            ["c.a-1", "c.b-1", "c.b-2"]
+        );
     }
 
     #[test]
@@ -307,13 +333,21 @@ mod tests {
         assert!(spread.len() > 1, "different seeds pick differently");
         assert_eq!(names("random:40%", 1).unwrap().len(), 2, "40% of 5 nodes");
         assert_eq!(names("random:1%", 1).unwrap().len(), 1, "at least one");
-        assert_eq!(names("random:9", 1).unwrap().len(), 5, "no more than there are");
+        assert_eq!(
+            names("random:9", 1).unwrap().len(),
+            5,
+            "no more than there are"
+        );
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert!(names("leaders", 0).unwrap_err().contains("unknown selector \"leaders\""));
-        assert!(names("node:nope", 0).unwrap_err().contains("node:nope matches no container"));
+        assert!(names("leaders", 0)
+            .unwrap_err()
+            .contains("unknown selector \"leaders\""));
+        assert!(names("node:nope", 0)
+            .unwrap_err()
+            .contains("node:nope matches no container"));
         assert!(names("random:0", 0).unwrap_err().contains("above 0"));
         assert!(names("random:150%", 0).unwrap_err().contains("1% to 100%"));
         assert!(names("leader,", 0).unwrap_err().contains("empty selector"));

@@ -80,7 +80,8 @@ running actions finish and start no new ones; run apply again to finish."
     #[command(subcommand)]
     Lab(LabCommand),
     /// Break the cluster on purpose (kill, stop, pause, partition, netem), list and heal faults.
-    #[command(long_about = "Break the cluster on purpose, inside its own containers only.\n\n\
+    #[command(
+        long_about = "Break the cluster on purpose, inside its own containers only.\n\n\
 Faults: kill, stop, pause, restart (containers), partition (iptables DROP rules in the nodes' \
 network namespaces), netem (loss, rate; delay where the kernel has sch_netem). Targets are \
 selectors resolved against the observed cluster: leader, managers, workers, all, kvstore, \
@@ -89,7 +90,8 @@ and `list` find it from any machine, even after sis was killed.\n\n\
 Examples:\n  sis chaos c.yaml kill --target leader\n  \
 sis chaos c.yaml partition --shape isolate --target random:1 --duration 30s\n  \
 sis chaos c.yaml netem --target workers --loss 20% --rate 1mbit\n  sis chaos c.yaml list\n  \
-sis chaos c.yaml heal\n  sis chaos c.yaml run scenario.yaml --plan")]
+sis chaos c.yaml heal\n  sis chaos c.yaml run scenario.yaml --plan"
+    )]
     Chaos(ChaosArgs),
     /// Sample the cluster (nodes, leader, API latency, host CPU, memory, disk) into a
     /// JSON-lines file.

@@ -71,7 +71,11 @@ fn seed_or_new(seed: Option<u64>) -> u64 {
 /// Who injects, for the marker.
 fn owner(what: &str) -> String {
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    format!("sis chaos {what} (pid {} on {})", std::process::id(), host.trim())
+    format!(
+        "sis chaos {what} (pid {} on {})",
+        std::process::id(),
+        host.trim()
+    )
 }
 
 async fn plan_now(
@@ -132,7 +136,10 @@ async fn start(
         let undo = if report.errors.is_empty() {
             "what was done is undone".to_string()
         } else {
-            format!("undoing failed too ({}); run `sis chaos FILE heal`", report.errors.join("; "))
+            format!(
+                "undoing failed too ({}); run `sis chaos FILE heal`",
+                report.errors.join("; ")
+            )
         };
         return Err(format!("fault {} failed: {e}; {undo}", fault.id));
     }
@@ -257,7 +264,12 @@ async fn run_scenario(
     if run.plan {
         for step in &sc.steps {
             let fault = plan_now(spec, hosts, &step.request, &mut rng).await?;
-            print!("at {} s (line {}): {}", step.at.as_secs(), step.line, fault.describe());
+            print!(
+                "at {} s (line {}): {}",
+                step.at.as_secs(),
+                step.line,
+                fault.describe()
+            );
         }
         println!("(--plan: targets as the cluster is now; nothing changed)");
         return Ok(());

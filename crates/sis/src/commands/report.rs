@@ -13,7 +13,8 @@ use crate::exit::CliResult;
 use crate::runlog;
 
 pub fn report(args: ReportArgs) -> CliResult {
-    let text = std::fs::read_to_string(&args.run).map_err(|e| format!("{}: {e}", args.run.display()))?;
+    let text =
+        std::fs::read_to_string(&args.run).map_err(|e| format!("{}: {e}", args.run.display()))?;
     let run = Run::parse(&text).map_err(|e| format!("{}: {e}", args.run.display()))?;
     let html = run.html();
     std::fs::write(&args.out, html).map_err(|e| format!("{}: {e}", args.out.display()))?;
@@ -40,26 +41,52 @@ struct Run {
 
 impl Run {
     fn parse(text: &str) -> Result<Run, String> {
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let (_, first) = lines.next().ok_or("empty file: no header line")?;
         let header: Value = serde_json::from_str(first).map_err(|e| format!("line 1: {e}"))?;
         if header["format"] != runlog::FORMAT {
-            return Err(format!("line 1: not a sis run file (format {:?}, expected {:?})", header["format"], runlog::FORMAT));
+            return Err(format!(
+                "line 1: not a sis run file (format {:?}, expected {:?})",
+                header["format"],
+                runlog::FORMAT
+            ));
         }
         if header["version"].as_u64() != Some(u64::from(runlog::VERSION)) {
-            return Err(format!("line 1: version {} of the run format is not known (this sis reads {})", header["version"], runlog::VERSION));
+            return Err(format!(
+                "line 1: version {} of the run format is not known (this sis reads {})",
+                header["version"],
+                runlog::VERSION
+            ));
         }
-        let mut run = Run { cluster: header["cluster"].as_str().unwrap_or("").to_string(), t0: f64::MAX, ..Run::default() };
+        let mut run = Run {
+            cluster: header["cluster"].as_str().unwrap_or("").to_string(),
+            t0: f64::MAX,
+            ..Run::default()
+        };
         for (i, line) in lines {
-            let v: Value = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-            let t = v["t"].as_f64().ok_or_else(|| format!("line {}: no time `t`", i + 1))?;
+            let v: Value =
+                serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+            let t = v["t"]
+                .as_f64()
+                .ok_or_else(|| format!("line {}: no time `t`", i + 1))?;
             run.t0 = run.t0.min(t);
             match v["type"].as_str() {
                 Some("sample") => run.samples.push((t, v)),
-                Some("leader_change") => run.leader_changes.push((t, v["to"].as_str().unwrap_or("none").to_string())),
+                Some("leader_change") => run
+                    .leader_changes
+                    .push((t, v["to"].as_str().unwrap_or("none").to_string())),
                 Some("fault_start") => {
                     let id = v["id"].as_str().unwrap_or("").to_string();
-                    let what = format!("{} {}", id, v["detail"].as_str().unwrap_or(v["kind"].as_str().unwrap_or("")));
+                    let what = format!(
+                        "{} {}",
+                        id,
+                        v["detail"]
+                            .as_str()
+                            .unwrap_or(v["kind"].as_str().unwrap_or(""))
+                    );
                     let entry = run.faults.entry(id).or_insert((what, t, None));
                     entry.1 = entry.1.min(t);
                 }
@@ -99,12 +126,22 @@ impl Run {
         hosts
     }
 
-    fn series(&self, name: &str, color: &str, dashed: bool, f: impl Fn(&Value) -> Option<f64>) -> Series {
+    fn series(
+        &self,
+        name: &str,
+        color: &str,
+        dashed: bool,
+        f: impl Fn(&Value) -> Option<f64>,
+    ) -> Series {
         Series {
             name: name.to_string(),
             color: color.to_string(),
             dashed,
-            points: self.samples.iter().map(|(t, v)| (t - self.t0, f(v))).collect(),
+            points: self
+                .samples
+                .iter()
+                .map(|(t, v)| (t - self.t0, f(v)))
+                .collect(),
         }
     }
 
@@ -113,7 +150,9 @@ impl Run {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                self.series(h, PALETTE[i % PALETTE.len()], false, |v| v["hosts"][h][key].as_f64().map(|x| x * scale))
+                self.series(h, PALETTE[i % PALETTE.len()], false, |v| {
+                    v["hosts"][h][key].as_f64().map(|x| x * scale)
+                })
             })
             .collect()
     }
@@ -124,26 +163,44 @@ impl Run {
         let windows: Vec<Window> = self
             .faults
             .values()
-            .map(|(what, s, e)| Window { from: s - self.t0, to: e.unwrap_or(end) - self.t0, label: what.clone() })
+            .map(|(what, s, e)| Window {
+                from: s - self.t0,
+                to: e.unwrap_or(end) - self.t0,
+                label: what.clone(),
+            })
             .collect();
         let marks: Vec<Mark> = self
             .leader_changes
             .iter()
-            .map(|(t, to)| Mark { at: t - self.t0, label: format!("leader → {}", short(to)) })
+            .map(|(t, to)| Mark {
+                at: t - self.t0,
+                label: format!("leader → {}", short(to)),
+            })
             .collect();
         let mut ready = self.per_host("ready", 1.0);
         ready.push(self.series("down (all hosts)", "#000", true, |v| {
-            v["hosts"].as_object().map(|m| m.values().filter_map(|h| h["down"].as_f64()).sum())
+            v["hosts"]
+                .as_object()
+                .map(|m| m.values().filter_map(|h| h["down"].as_f64()).sum())
         }));
         let charts = [
-            chart("Ready swarm2 nodes per host", "nodes", span, &ready, &windows, &marks),
+            chart(
+                "Ready swarm2 nodes per host",
+                "nodes",
+                span,
+                &ready,
+                &windows,
+                &marks,
+            ),
             chart(
                 "swarm2 managers: listed and answering (leader changes marked)",
                 "managers",
                 span,
                 &[
                     self.series("managers", "#999", true, |v| v["managers"].as_f64()),
-                    self.series("answering", "#542788", false, |v| v["managers_reachable"].as_f64()),
+                    self.series("answering", "#542788", false, |v| {
+                        v["managers_reachable"].as_f64()
+                    }),
                 ],
                 &windows,
                 &marks,
@@ -159,9 +216,30 @@ impl Run {
                 &windows,
                 &marks,
             ),
-            chart("Host CPU busy", "%", span, &self.per_host("cpu_pct", 1.0), &windows, &[]),
-            chart("Host memory used", "%", span, &self.per_host("mem_used_pct", 1.0), &windows, &[]),
-            chart("Free disk where the nodes' volumes live", "GiB", span, &self.per_host("disk_free_bytes", 1.0 / (1u64 << 30) as f64), &windows, &[]),
+            chart(
+                "Host CPU busy",
+                "%",
+                span,
+                &self.per_host("cpu_pct", 1.0),
+                &windows,
+                &[],
+            ),
+            chart(
+                "Host memory used",
+                "%",
+                span,
+                &self.per_host("mem_used_pct", 1.0),
+                &windows,
+                &[],
+            ),
+            chart(
+                "Free disk where the nodes' volumes live",
+                "GiB",
+                span,
+                &self.per_host("disk_free_bytes", 1.0 / (1u64 << 30) as f64),
+                &windows,
+                &[],
+            ),
         ];
         let mut h = String::new();
         let _ = write!(
@@ -181,8 +259,15 @@ impl Run {
         if !self.faults.is_empty() {
             h.push_str("<table><tr><th>fault</th><th>from (s)</th><th>to (s)</th></tr>\n");
             for (what, s, e) in self.faults.values() {
-                let to = e.map(|e| format!("{:.0}", e - self.t0)).unwrap_or_else(|| "still active".into());
-                let _ = writeln!(h, "<tr><td>{}</td><td>{:.0}</td><td>{to}</td></tr>", escape(what), s - self.t0);
+                let to = e
+                    .map(|e| format!("{:.0}", e - self.t0))
+                    .unwrap_or_else(|| "still active".into());
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{:.0}</td><td>{to}</td></tr>",
+                    escape(what),
+                    s - self.t0
+                );
             }
             h.push_str("</table>\n");
         }
@@ -218,21 +303,33 @@ mod tests {
     fn a_run_becomes_one_page_with_its_faults_and_leaders() {
         let run = Run::parse(RUN).unwrap();
         assert_eq!(run.samples.len(), 3);
-        assert_eq!(run.faults.len(), 1, "chaos's event and the marker's are one fault");
+        assert_eq!(
+            run.faults.len(),
+            1,
+            "chaos's event and the marker's are one fault"
+        );
         assert_eq!(run.faults["f1"].1, 101.0);
         assert_eq!(run.faults["f1"].2, Some(112.0));
         assert_eq!(run.leader_changes.len(), 2);
         let html = run.html();
         assert_eq!(html.matches("<svg").count(), 6);
         assert!(html.contains("leader → local-2"));
-        assert!(!html.contains("<script") && !html.contains("http://") || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+        assert!(
+            !html.contains("<script") && !html.contains("http://")
+                || html.matches("http://").count()
+                    == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+        );
     }
 
     #[test]
     fn other_files_are_refused_with_the_reason() {
         assert!(Run::parse("").unwrap_err().contains("empty"));
-        assert!(Run::parse("{\"format\":\"x\"}").unwrap_err().contains("not a sis run file"));
-        assert!(Run::parse("{\"format\":\"sis-run\",\"version\":9}").unwrap_err().contains("version 9"));
+        assert!(Run::parse("{\"format\":\"x\"}")
+            .unwrap_err()
+            .contains("not a sis run file"));
+        assert!(Run::parse("{\"format\":\"sis-run\",\"version\":9}")
+            .unwrap_err()
+            .contains("version 9"));
         let bad = "{\"format\":\"sis-run\",\"version\":1}\n{nope\n";
         assert!(Run::parse(bad).unwrap_err().starts_with("line 2:"));
     }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-pub const PALETTE: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+pub const PALETTE: &[&str] = &[
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+];
 
 /// One line of a chart; `None` values break it.
 pub struct Series {
@@ -33,7 +35,10 @@ const TOP: f64 = 34.0;
 const BOTTOM: f64 = 40.0;
 
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A chart over seconds `0..span`; `y_unit` labels the axis.
@@ -51,7 +56,11 @@ pub fn chart(
         .flat_map(|s| s.points.iter().filter_map(|p| p.1))
         .fold(0.0f64, f64::max);
     // Percentages keep their scale, so that charts compare at a glance.
-    let ymax = if y_unit == "%" { 100.0 } else { nice_ceiling(ymax.max(1.0) * 1.1) };
+    let ymax = if y_unit == "%" {
+        100.0
+    } else {
+        nice_ceiling(ymax.max(1.0) * 1.1)
+    };
     let pw = W - LEFT - RIGHT;
     let ph = H - TOP - BOTTOM;
     let x = |t: f64| LEFT + pw * (t / span).clamp(0.0, 1.0);
@@ -129,7 +138,11 @@ pub fn chart(
         );
     }
     for se in series {
-        let dash = if se.dashed { r#" stroke-dasharray="6,3""# } else { "" };
+        let dash = if se.dashed {
+            r#" stroke-dasharray="6,3""#
+        } else {
+            ""
+        };
         for run in se.points.split(|p| p.1.is_none()).filter(|r| !r.is_empty()) {
             let pts: Vec<String> = run
                 .iter()
@@ -137,7 +150,11 @@ pub fn chart(
                 .collect();
             if pts.len() == 1 {
                 let (px, py) = pts[0].split_once(',').unwrap_or(("0", "0"));
-                let _ = writeln!(s, r#"<circle cx="{px}" cy="{py}" r="2.5" fill="{}"/>"#, se.color);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{px}" cy="{py}" r="2.5" fill="{}"/>"#,
+                    se.color
+                );
             } else {
                 let _ = writeln!(
                     s,
@@ -172,7 +189,11 @@ fn nice_ceiling(v: f64) -> f64 {
         return 1.0;
     }
     let p = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|c| *c >= v - 1e-9).unwrap_or(10.0 * p)
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|c| *c >= v - 1e-9)
+        .unwrap_or(10.0 * p)
 }
 
 fn fmt_num(v: f64) -> String {
@@ -193,9 +214,26 @@ mod tests {
             "a <b>",
             "n",
             60.0,
-            &[Series { name: "x".into(), color: "#000".into(), dashed: false, points: vec![(0.0, Some(1.0)), (30.0, None), (40.0, Some(2.0)), (50.0, Some(3.0))] }],
-            &[Window { from: 10.0, to: 20.0, label: "kill".into() }],
-            &[Mark { at: 15.0, label: "leader".into() }],
+            &[Series {
+                name: "x".into(),
+                color: "#000".into(),
+                dashed: false,
+                points: vec![
+                    (0.0, Some(1.0)),
+                    (30.0, None),
+                    (40.0, Some(2.0)),
+                    (50.0, Some(3.0)),
+                ],
+            }],
+            &[Window {
+                from: 10.0,
+                to: 20.0,
+                label: "kill".into(),
+            }],
+            &[Mark {
+                at: 15.0,
+                label: "leader".into(),
+            }],
         );
         assert!(s.starts_with("<svg") && s.ends_with("</svg>\n"));
         assert!(s.contains("a &lt;b&gt;"));

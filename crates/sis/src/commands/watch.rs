@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
 use sis_engine::{DockerHost, HostEngine};
-use sis_executor::chaos::{select, FAULT_CLUSTER, FAULT_DETAIL, FAULT_ID, FAULT_KIND, FAULT_TARGETS};
+use sis_executor::chaos::{
+    select, FAULT_CLUSTER, FAULT_DETAIL, FAULT_ID, FAULT_KIND, FAULT_TARGETS,
+};
 use sis_executor::Hosts;
 use sis_spec::Spec;
 use sis_types::ContainerState;
@@ -39,7 +41,9 @@ pub async fn watch(args: WatchArgs) -> CliResult {
         spec.name,
         args.interval.as_secs(),
         args.out.display(),
-        args.for_.map(|d| format!(" for {} s", d.as_secs())).unwrap_or_default()
+        args.for_
+            .map(|d| format!(" for {} s", d.as_secs()))
+            .unwrap_or_default()
     );
     loop {
         let tick = Instant::now();
@@ -76,8 +80,11 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
     let observed = sis_executor::observe(spec, hosts).await;
     let members = select::members(spec, &observed);
     let running = |m: &&select::Member| m.state == ContainerState::Running;
-    let managers: Vec<&select::Member> =
-        members.iter().filter(|m| m.manager_status.is_some()).filter(running).collect();
+    let managers: Vec<&select::Member> = members
+        .iter()
+        .filter(|m| m.manager_status.is_some())
+        .filter(running)
+        .collect();
     let timed = join_all(managers.iter().map(|m| async move {
         let t = Instant::now();
         let list = hosts[&m.host].swarm2_node_list(&m.name).await;
@@ -94,15 +101,32 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
             }
         }
     }
-    let host_of: BTreeMap<&str, &str> =
-        members.iter().map(|m| (m.name.as_str(), m.host.as_str())).collect();
+    let host_of: BTreeMap<&str, &str> = members
+        .iter()
+        .map(|m| (m.name.as_str(), m.host.as_str()))
+        .collect();
     let mut per_host: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for h in &spec.hosts {
-        let nodes: Vec<_> = members.iter().filter(|m| m.host == h.name && m.is_node()).collect();
+        let nodes: Vec<_> = members
+            .iter()
+            .filter(|m| m.host == h.name && m.is_node())
+            .collect();
         let mut m = Map::new();
         m.insert("containers".into(), json!(nodes.len()));
-        m.insert("running".into(), json!(nodes.iter().filter(|n| n.state == ContainerState::Running).count()));
-        m.insert("paused".into(), json!(nodes.iter().filter(|n| n.state == ContainerState::Paused).count()));
+        m.insert(
+            "running".into(),
+            json!(nodes
+                .iter()
+                .filter(|n| n.state == ContainerState::Running)
+                .count()),
+        );
+        m.insert(
+            "paused".into(),
+            json!(nodes
+                .iter()
+                .filter(|n| n.state == ContainerState::Paused)
+                .count()),
+        );
         let (mut ready, mut down, mut other) = (0, 0, 0);
         for n in node_list.iter().flatten() {
             if host_of.get(n.hostname.as_str()) != Some(&h.name.as_str()) {
@@ -121,11 +145,19 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
     }
     // Host resources, read in one running node per host.
     let probes = spec.hosts.iter().filter_map(|h| {
-        let node = members.iter().find(|m| m.host == h.name && m.is_node() && m.state == ContainerState::Running)?;
+        let node = members
+            .iter()
+            .find(|m| m.host == h.name && m.is_node() && m.state == ContainerState::Running)?;
         let engine = hosts[&h.name].clone();
         let name = node.name.clone();
         Some(async move {
-            let r = engine.exec(&name, vec!["sh".into(), "-c".into(), PROBE.into()], PROBE_TIMEOUT).await;
+            let r = engine
+                .exec(
+                    &name,
+                    vec!["sh".into(), "-c".into(), PROBE.into()],
+                    PROBE_TIMEOUT,
+                )
+                .await;
             (h.name.clone(), r)
         })
     });
@@ -136,7 +168,10 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
         if let Some((busy, all)) = probe.cpu {
             if let Some((b0, a0)) = st.cpu.insert(host.clone(), (busy, all)) {
                 if all > a0 {
-                    m.insert("cpu_pct".into(), json!(100.0 * (busy - b0.min(busy)) as f64 / (all - a0) as f64));
+                    m.insert(
+                        "cpu_pct".into(),
+                        json!(100.0 * (busy - b0.min(busy)) as f64 / (all - a0) as f64),
+                    );
                 }
             }
         }
@@ -159,7 +194,11 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
         out.push(json!({"type": "leader_change", "from": st.leader, "to": leader}));
         st.leader = leader.clone();
     }
-    let manager_count = node_list.iter().flatten().filter(|n| n.is_manager()).count();
+    let manager_count = node_list
+        .iter()
+        .flatten()
+        .filter(|n| n.is_manager())
+        .count();
     out.push(json!({
         "type": "sample",
         "hosts": per_host,
@@ -171,14 +210,19 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
     // Fault markers appearing and going.
     let mut now_faults = BTreeSet::new();
     for (_, engine) in hosts.iter() {
-        let Ok(list) = engine.labelled_containers(FAULT_CLUSTER, &spec.name).await else { continue };
+        let Ok(list) = engine.labelled_containers(FAULT_CLUSTER, &spec.name).await else {
+            continue;
+        };
         for c in list {
             let label = |k: &str| c.labels.get(k).cloned().unwrap_or_default();
             let id = label(FAULT_ID);
             if !st.faults.contains(&id) {
-                let targets: Vec<String> = label(FAULT_TARGETS).split(',').map(String::from).collect();
-                out.push(json!({"type": "fault_start", "id": id, "kind": label(FAULT_KIND),
-                    "targets": targets, "detail": label(FAULT_DETAIL), "seen": "marker"}));
+                let targets: Vec<String> =
+                    label(FAULT_TARGETS).split(',').map(String::from).collect();
+                out.push(
+                    json!({"type": "fault_start", "id": id, "kind": label(FAULT_KIND),
+                    "targets": targets, "detail": label(FAULT_DETAIL), "seen": "marker"}),
+                );
             }
             now_faults.insert(id);
         }
@@ -196,7 +240,8 @@ fn percentiles(samples: &mut [f64]) -> Value {
         return json!({"p50": null, "p99": null, "n": 0});
     }
     samples.sort_by(|a, b| a.total_cmp(b));
-    let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+    let rank =
+        |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
     json!({"p50": rank(0.50), "p99": rank(0.99), "n": samples.len()})
 }
 
