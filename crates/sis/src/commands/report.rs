@@ -258,7 +258,9 @@ impl Run {
         );
         if !self.faults.is_empty() {
             h.push_str("<table><tr><th>fault</th><th>from (s)</th><th>to (s)</th></tr>\n");
-            for (what, s, e) in self.faults.values() {
+            let mut by_start: Vec<_> = self.faults.values().collect();
+            by_start.sort_by(|a, b| a.1.total_cmp(&b.1));
+            for (what, s, e) in by_start {
                 let to = e
                     .map(|e| format!("{:.0}", e - self.t0))
                     .unwrap_or_else(|| "still active".into());
