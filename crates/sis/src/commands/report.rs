@@ -212,6 +212,9 @@ impl Run {
                 &[
                     self.series("p50", "#1f77b4", false, |v| v["api_ms"]["p50"].as_f64()),
                     self.series("p99", "#d62728", false, |v| v["api_ms"]["p99"].as_f64()),
+                    self.series("whole look at swarm2", "#777", true, |v| {
+                        v["swarm2_ms"].as_f64()
+                    }),
                 ],
                 &windows,
                 &marks,
