@@ -340,7 +340,23 @@ pub async fn list(spec: &Spec, hosts: &Hosts<DockerHost>) -> (Vec<FaultRecord>, 
         );
     }
     let observed = observe(spec, hosts).await;
-    let running: Vec<Member> = members(spec, &observed)
+    let all = members(spec, &observed);
+    // A kill or stop whose containers run again (an apply started them) is over but for
+    // its record.
+    for r in records.values_mut() {
+        let up = |t: &String| {
+            all.iter()
+                .any(|m| &m.name == t && m.state == ContainerState::Running)
+        };
+        if matches!(r.kind.as_str(), "kill" | "stop")
+            && !r.targets.is_empty()
+            && r.targets.iter().all(up)
+        {
+            r.detail
+                .push_str(" [its containers run again; heal removes the record]");
+        }
+    }
+    let running: Vec<Member> = all
         .into_iter()
         .filter(|m| m.is_node() && m.state == ContainerState::Running)
         .collect();
