@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sis` binary against the local Docker engine.
 //! Run them with tests/run.sh (it starts the engine and builds the node image first).
 
+mod chaos;
 mod classic;
 mod cli;
 mod doctor;

@@ -13,6 +13,7 @@
 //! real-engine tests, an in-memory fake in unit tests of the logic here.
 
 mod basis;
+pub mod chaos;
 mod converge;
 mod deadline;
 pub mod doctor;

@@ -10,6 +10,7 @@ mod hosts;
 mod jsonl;
 mod output;
 mod progress;
+mod runlog;
 mod saved_plan;
 mod signals;
 mod spec;
@@ -35,6 +36,9 @@ fn main() -> ExitCode {
         Command::Doctor(args) => block_on(commands::doctor(args)),
         Command::Unlock(args) => block_on(commands::unlock(args)),
         Command::Lab(command) => block_on(commands::lab(command)),
+        Command::Chaos(args) => block_on(commands::chaos(args)),
+        Command::Watch(args) => block_on(commands::watch(args)),
+        Command::Report(args) => commands::report(args),
         Command::Completions(args) => commands::completions(args),
         Command::Man(args) => commands::man(args),
     };

@@ -1,5 +1,6 @@
 //! [`DockerHost`]: the bollard implementation of [`HostEngine`].
 
+mod chaos;
 mod container;
 mod images;
 mod lab;
@@ -30,6 +31,7 @@ use crate::{
     NetworkAddressing, Swarm2Local,
 };
 
+pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
 

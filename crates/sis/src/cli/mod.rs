@@ -2,6 +2,7 @@
 //! its own. The commands (`crate::commands`) turn them into options for the libraries.
 
 mod apply;
+mod chaos;
 mod destroy;
 mod doctor;
 mod lab;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use apply::ApplyArgs;
+pub use chaos::{ChaosAction, ChaosArgs, CommonArgs, FaultArgs, ReportArgs, RunArgs, WatchArgs};
 pub use destroy::DestroyArgs;
 pub use doctor::DoctorArgs;
 pub use lab::{LabCommand, LabDownArgs, LabStatusArgs, LabUpArgs};
@@ -98,6 +100,25 @@ Exits 1 when any check blocks the spec, 0 otherwise."
     Unlock(UnlockArgs),
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Break the cluster on purpose (kill, stop, pause, partition, netem), list and heal faults.
+    #[command(
+        long_about = "Break the cluster on purpose, inside its own containers only.\n\n\
+Faults: kill, stop, pause, restart (containers), partition (iptables DROP rules in the nodes' \
+network namespaces), netem (loss, rate; delay where the kernel has sch_netem). Targets are \
+selectors resolved against the observed cluster: leader, managers, workers, all, kvstore, \
+node:NAME, host:NAME, random:N, random:P%. Every fault is recorded on the hosts, so `heal` \
+and `list` find it from any machine, even after sis was killed.\n\n\
+Examples:\n  sis chaos c.yaml kill --target leader\n  \
+sis chaos c.yaml partition --shape isolate --target random:1 --duration 30s\n  \
+sis chaos c.yaml netem --target workers --loss 20% --rate 1mbit\n  sis chaos c.yaml list\n  \
+sis chaos c.yaml heal\n  sis chaos c.yaml run scenario.yaml --plan"
+    )]
+    Chaos(ChaosArgs),
+    /// Sample the cluster (nodes, leader, API latency, host CPU, memory, disk) into a
+    /// JSON-lines file.
+    Watch(WatchArgs),
+    /// Turn a `sis watch` file into one self-contained HTML page of plots.
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(long_about = "Print a shell completion script on stdout.\n\n\
 Examples:\n  sis completions bash > /etc/bash_completion.d/sis\n  \
