@@ -16,6 +16,13 @@ if ! command -v dockerd >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq docker.io iptables debootstrap >/dev/null
 fi
+# Headless Chromium renders `sis report` pages in the chaos tests.
+command -v chromium >/dev/null 2>&1 || {
+    echo "engine-up: installing chromium (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+}
 command -v debootstrap >/dev/null 2>&1 || {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

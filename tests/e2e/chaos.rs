@@ -329,8 +329,7 @@ fn render_in_chromium(c: &Cluster, report: &std::path::Path) {
             .output()
             .is_ok_and(|o| o.status.success())
     }) else {
-        eprintln!("chromium is not installed: the report was not rendered");
-        return;
+        panic!("chromium is not installed (tests/engine-up.sh installs it): the report cannot be rendered")
     };
     let profile = c.dir.join("chromium-profile");
     let shot = c.dir.join("report.png");
