@@ -13,7 +13,7 @@ use tracing::{info_span, Instrument};
 use crate::events::{Event, Outcome, Progress};
 use crate::observe::{error_chain, Hosts};
 use crate::schedule::{dependencies, stages};
-use crate::steps::{classic, images, kvstore, network, nodes, swarm1, swarm2};
+use crate::steps::{self, classic, images, kvstore, network, nodes, swarm1, swarm2};
 
 /// Bounds and timeouts of execution.
 #[derive(Debug, Clone)]
@@ -346,7 +346,9 @@ impl<E: HostEngine> Pass<'_, E> {
                 };
                 kvstore::create(self, kv).await?
             }
-            Action::RemoveKvStore { host, name } => kvstore::remove(self, host, name).await?,
+            Action::RemoveKvStore { host, name } => {
+                steps::remove_container(self, host, name).await?
+            }
             Action::CreateNode {
                 host,
                 name,
@@ -420,9 +422,9 @@ impl<E: HostEngine> Pass<'_, E> {
             }
             Action::RemoveClassicManager { host, name }
             | Action::RemoveClassicAgent { host, name } => {
-                classic::remove(self, host, name).await?
+                steps::remove_container(self, host, name).await?
             }
-            Action::RemoveNode { host, name } => nodes::remove(self, host, name).await?,
+            Action::RemoveNode { host, name } => steps::remove_container(self, host, name).await?,
             Action::InitSwarm2 {
                 host,
                 node,

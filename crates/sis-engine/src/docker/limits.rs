@@ -4,13 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptions, RemoveContainerOptionsBuilder,
-};
-use futures::StreamExt;
 use sis_types::{labels, DiskSpace, HostLimits, DOCTOR_SYSCTLS};
 
-use super::{is_status, DockerHost};
+use super::DockerHost;
 use crate::EngineError;
 
 /// Where the probe sees the engine's `DockerRootDir` (bound read-only).
@@ -66,7 +62,6 @@ pub(super) async fn host_limits(
 /// Runs the probe from `image` in the host's pid and network namespaces (see
 /// [`DOCTOR_SYSCTLS`] for why) and returns what it printed.
 async fn run(host: &DockerHost, image: &str, root: &str) -> Result<String, EngineError> {
-    let docker = host.client().await?;
     let mut cmd = vec!["-c".to_string(), SCRIPT.to_string(), "sh".to_string()];
     cmd.extend(DOCTOR_SYSCTLS.iter().map(|s| s.to_string()));
     let config = ContainerCreateBody {
@@ -86,54 +81,13 @@ async fn run(host: &DockerHost, image: &str, root: &str) -> Result<String, Engin
         }),
         ..ContainerCreateBody::default()
     };
-    let id = docker
-        .create_container(None::<CreateContainerOptions>, config)
-        .await
-        .map_err(host.fail(format!("create limits probe from {image}")))?
-        .id;
-    let result = async {
-        let attach = docker
-            .attach_container(
-                &id,
-                Some(
-                    AttachContainerOptionsBuilder::new()
-                        .stdout(true)
-                        .stderr(true)
-                        .stream(true)
-                        .logs(true)
-                        .build(),
-                ),
-            )
-            .await
-            .map_err(host.fail("attach limits probe"))?;
-        docker
-            .start_container(&id, None)
-            .await
-            .map_err(host.fail(format!("start limits probe from {image}")))?;
-        let mut output = String::new();
-        let mut stream = attach.output;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(host.fail("read limits probe"))?;
-            output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        }
-        if !output.contains("\ndf ") {
-            return Err(EngineError::Other(format!(
-                "limits probe from {image}: unexpected output {output:?}"
-            )));
-        }
-        Ok(output)
+    let output = super::probe::run(host, "limits probe", config).await?;
+    if !output.contains("\ndf ") {
+        return Err(EngineError::Other(format!(
+            "limits probe from {image}: unexpected output {output:?}"
+        )));
     }
-    .await;
-    let remove = RemoveContainerOptionsBuilder::new()
-        .force(true)
-        .v(true)
-        .build();
-    if let Err(e) = docker.remove_container(&id, Some(remove)).await {
-        if !is_status(&e, 404) && !is_status(&e, 409) {
-            tracing::debug!("removing limits probe {id}: {e}");
-        }
-    }
-    result
+    Ok(output)
 }
 
 /// The probe's output as [`HostLimits`] (without the cgroup version, which `docker info` tells).

@@ -8,6 +8,7 @@ mod limits;
 pub(crate) mod lock;
 mod network;
 mod observe;
+mod probe;
 mod ready;
 mod swarm1;
 pub(crate) mod swarm2;

@@ -3,16 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bollard::models::{ContainerCreateBody, ContainerSummary, HostConfig, SystemInfo};
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptions, ListContainersOptionsBuilder,
-    ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
-};
-use futures::StreamExt;
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListImagesOptionsBuilder};
 use sis_types::{
     labels, missing_capabilities, ContainerObservation, HostFacts, LocalNodeState, Swarm1Membership,
 };
 
-use super::{is_status, DockerHost};
+use super::DockerHost;
 use crate::EngineError;
 
 pub(super) async fn observe(
@@ -229,7 +225,6 @@ pub(super) fn probe_candidates(preferred: Option<&str>, images: &BTreeSet<String
 /// pid namespace. The container is attached before it starts (so no output is lost) and
 /// removes itself when it exits.
 async fn probe(host: &DockerHost, image: &str) -> Result<(u64, u32), EngineError> {
-    let docker = host.client().await?;
     let config = ContainerCreateBody {
         image: Some(image.to_string()),
         entrypoint: Some(vec!["cat".to_string()]),
@@ -249,55 +244,12 @@ async fn probe(host: &DockerHost, image: &str) -> Result<(u64, u32), EngineError
         }),
         ..ContainerCreateBody::default()
     };
-    let id = docker
-        .create_container(None::<CreateContainerOptions>, config)
-        .await
-        .map_err(host.fail(format!("create capability probe from {image}")))?
-        .id;
-    let result = async {
-        let attach = docker
-            .attach_container(
-                &id,
-                Some(
-                    AttachContainerOptionsBuilder::new()
-                        .stdout(true)
-                        .stderr(true)
-                        .stream(true)
-                        .logs(true)
-                        .build(),
-                ),
-            )
-            .await
-            .map_err(host.fail("attach capability probe"))?;
-        docker
-            .start_container(&id, None)
-            .await
-            .map_err(host.fail(format!("start capability probe from {image}")))?;
-        let mut output = String::new();
-        let mut stream = attach.output;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(host.fail("read capability probe"))?;
-            output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        }
-        parse_probe(&output).ok_or_else(|| {
-            EngineError::Other(format!(
-                "capability probe from {image}: unexpected output {output:?}"
-            ))
-        })
-    }
-    .await;
-    // Auto-removal covers a probe that ran; one that failed to start is removed here.
-    // Either may come first; both remove the anonymous volumes the image may declare.
-    let remove = RemoveContainerOptionsBuilder::new()
-        .force(true)
-        .v(true)
-        .build();
-    if let Err(e) = docker.remove_container(&id, Some(remove)).await {
-        if !is_status(&e, 404) && !is_status(&e, 409) {
-            tracing::debug!("removing capability probe {id}: {e}");
-        }
-    }
-    result
+    let output = super::probe::run(host, "capability probe", config).await?;
+    parse_probe(&output).ok_or_else(|| {
+        EngineError::Other(format!(
+            "capability probe from {image}: unexpected output {output:?}"
+        ))
+    })
 }
 
 /// `CapBnd:\t000001fffeffffff` from the status file, then the last capability number.

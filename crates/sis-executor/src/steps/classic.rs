@@ -88,13 +88,3 @@ pub(crate) async fn create_agent<E: HostEngine>(
     };
     pass.engine(a.host)?.run_container(&spec).await
 }
-
-pub(crate) async fn remove<E: HostEngine>(
-    pass: &Pass<'_, E>,
-    host: &str,
-    name: &str,
-) -> Result<(), EngineError> {
-    pass.engine(host)?
-        .remove_container_of(pass.cluster, name)
-        .await
-}

@@ -50,13 +50,3 @@ pub(crate) async fn create<E: HostEngine>(
     };
     pass.engine(host)?.run_container(&spec).await
 }
-
-pub(crate) async fn remove<E: HostEngine>(
-    pass: &Pass<'_, E>,
-    host: &str,
-    name: &str,
-) -> Result<(), EngineError> {
-    pass.engine(host)?
-        .remove_container_of(pass.cluster, name)
-        .await
-}

@@ -9,3 +9,19 @@ pub(crate) mod network;
 pub(crate) mod nodes;
 pub(crate) mod swarm1;
 pub(crate) mod swarm2;
+
+use sis_engine::{EngineError, HostEngine};
+
+use crate::execute::Pass;
+
+/// Removes a container of this cluster (a node, the K/V store, an agent, the manager) with
+/// its anonymous volumes; one without this cluster's label is refused, never removed.
+pub(crate) async fn remove_container<E: HostEngine>(
+    pass: &Pass<'_, E>,
+    host: &str,
+    name: &str,
+) -> Result<(), EngineError> {
+    pass.engine(host)?
+        .remove_container_of(pass.cluster, name)
+        .await
+}

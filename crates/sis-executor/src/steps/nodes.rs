@@ -84,16 +84,6 @@ pub(crate) async fn start<E: HostEngine>(
     Ok(())
 }
 
-pub(crate) async fn remove<E: HostEngine>(
-    pass: &Pass<'_, E>,
-    host: &str,
-    name: &str,
-) -> Result<(), EngineError> {
-    pass.engine(host)?
-        .remove_container_of(pass.cluster, name)
-        .await
-}
-
 /// Reports a step in the life of node `node`.
 pub(crate) fn milestone(progress: &dyn Progress, node: &str, milestone: Milestone) {
     progress.event(&Event::Milestone { node, milestone });
