@@ -55,6 +55,11 @@ async fn a_lost_quorum_is_repaired_only_when_asked_on_the_freshest_manager() {
             .map(|(n, t)| (n.to_string(), t))
             .into();
     }
+    // Two of the three managers are gone for good (their containers removed): the one left
+    // answers without a leader, and is fewer than a majority.
+    for gone in ["demo.h1-1", "demo.h1-3"] {
+        host.state().containers.remove(gone);
+    }
     let refused = run(&hosts, false).await;
     assert_eq!(refused.ending, Ending::NeedsRepair, "{refused:?}");
     assert!(refused.passes.is_empty(), "nothing ran: {refused:?}");
@@ -64,7 +69,11 @@ async fn a_lost_quorum_is_repaired_only_when_asked_on_the_freshest_manager() {
 
     let repaired = run(&hosts, true).await;
     assert_eq!(repaired.ending, Ending::Converged, "{repaired:?}");
-    assert_eq!(host.calls_of(Op::Swarm2Repair), ["demo.h1-2"]);
+    assert_eq!(
+        host.calls_of(Op::Swarm2Repair),
+        ["demo.h1-2"],
+        "the survivor"
+    );
     assert_eq!(host.calls_of(Op::Swarm2Init).len(), 1, "no second init");
     let s = swarm2.lock().unwrap();
     assert_eq!(s.cluster_id, cluster);

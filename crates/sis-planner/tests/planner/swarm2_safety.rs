@@ -2,7 +2,7 @@
 //! quorum is repaired (on request) from the freshest manager, mass replacement is flagged.
 
 use sis_planner::{plan, render_text};
-use sis_types::{Action, Observed, Phase, Plan, Swarm2LocalObservation};
+use sis_types::{Action, HostObservation, Observed, Phase, Plan, Swarm2LocalObservation};
 
 use crate::cases;
 
@@ -36,13 +36,21 @@ fn local(state: &str, manager: bool) -> Swarm2LocalObservation {
     }
 }
 
+/// A manager that answers without a leader, of a manager set of 5 (so two answering are
+/// fewer than a majority: the other three are gone).
 fn leaderless(raft_time: i64) -> Swarm2LocalObservation {
+    leaderless_of(raft_time, 5)
+}
+
+fn leaderless_of(raft_time: i64, managers: usize) -> Swarm2LocalObservation {
     Swarm2LocalObservation {
         state: "active".into(),
         manager: true,
         cluster_id: None,
         error: "rpc error: code = DeadlineExceeded desc = context deadline exceeded".into(),
-        remote_managers: vec!["10.9.0.2:2377".into()],
+        remote_managers: (0..managers)
+            .map(|i| format!("10.9.0.{}:2377", 16 + i))
+            .collect(),
         raft_time: Some(raft_time),
     }
 }
@@ -195,4 +203,42 @@ fn replacing_every_manager_is_warned_and_flagged() {
     );
     let one = plan(&cases::spec("drift"), &cases::observed("drift")).unwrap();
     assert!(!one.replaces_most, "{}", render_text(&one));
+}
+
+#[test]
+fn a_majority_answering_without_a_leader_is_an_election_not_a_lost_quorum() {
+    let mut spec = cases::spec("converged");
+    spec.swarm2.managers = 3;
+    let o = unanswered(&[
+        (1, leaderless_of(100, 3)),
+        (2, leaderless_of(200, 3)),
+        (3, local("active", false)),
+    ]);
+    let p = plan(&spec, &o).unwrap();
+    let text = render_text(&p);
+    assert!(actions_of(&p, Phase::Swarm2Repair).is_empty(), "{text}");
+    assert!(!p.needs_repair(), "{text}");
+    assert!(text.contains("an election is going on"), "{text}");
+    no_swarm2_change(&p);
+}
+
+#[test]
+fn stopped_nodes_are_started_before_any_repair_is_planned() {
+    // Two of three managers stopped (not removed): starting them brings the quorum back, and
+    // a repair now would fork swarm2 from managers that are only down for a while.
+    let mut spec = cases::spec("converged");
+    spec.swarm2.managers = 3;
+    let mut o = unanswered(&[(1, leaderless_of(100, 3))]);
+    if let Some(HostObservation::Reachable(f)) = o.hosts.get_mut("local") {
+        for c in &mut f.containers {
+            if c.name == "demo.local-2" || c.name == "demo.local-3" {
+                c.state = "exited".into();
+            }
+        }
+    }
+    let p = plan(&spec, &o).unwrap();
+    let text = render_text(&p);
+    assert!(actions_of(&p, Phase::Swarm2Repair).is_empty(), "{text}");
+    assert_eq!(actions_of(&p, Phase::Nodes).len(), 2, "{text}");
+    assert!(text.contains("stopped nodes are started first"), "{text}");
 }

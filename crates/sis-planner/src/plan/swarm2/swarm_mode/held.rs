@@ -66,11 +66,45 @@ pub(super) fn without_node_list(
             .as_deref()
             .and_then(|ip| ip.parse().ok()),
     };
-    if let Some((&(node, host, local, _), address)) = lost
+    // Quorum is lost for good only when the managers that answer without a leader are fewer
+    // than a majority of the manager set they name, and no stopped node of the cluster is
+    // about to be started (it may be a manager that brings the quorum back on its own).
+    // Otherwise a repair would fork swarm2 from managers that are only down for a while.
+    let manager_set = lost
+        .iter()
+        .map(|h| h.2.remote_managers.len())
+        .max()
+        .unwrap_or(0);
+    let starting: Vec<&str> = nodes
+        .slots
+        .iter()
+        .filter(|s| s.fate == Fate::Start)
+        .map(|s| s.name.as_str())
+        .collect();
+    let majority = manager_set / 2 + 1;
+    let for_good = !lost.is_empty() && lost.len() < majority && starting.is_empty();
+    let repair_on = lost
         .iter()
         .filter_map(|h| Some((*h, address_of(&h.3)?)))
         .min_by_key(|(h, _)| (Reverse(h.2.raft_time), slot_of(h.0), h.0))
-    {
+        .filter(|_| for_good);
+    if !lost.is_empty() && repair_on.is_none() {
+        let why = if starting.is_empty() {
+            format!(
+                "{} of its {manager_set} managers answer, a majority: an election is going on",
+                lost.len()
+            )
+        } else {
+            format!(
+                "stopped nodes are started first ({}); they may be the managers it misses",
+                starting.join(", ")
+            )
+        };
+        out.warn(format!(
+            "swarm2 has no leader right now, but no repair is planned: {why}. Run sis again if it still has none"
+        ));
+    }
+    if let Some((&(node, host, local, _), address)) = repair_on {
         let others: Vec<&str> = lost.iter().map(|h| h.0).collect();
         let others = others.join(", ");
         let newest = match local.raft_time {
@@ -91,7 +125,7 @@ pub(super) fn without_node_list(
         out.warn(format!(
             "swarm2 has lost its quorum; the plan repairs it on {node} (swarm init --force-new-cluster: swarm2 keeps its ID and services, {node} is its only manager until the next passes promote the spec's managers). `sis apply --repair` runs it; `sis apply` alone changes nothing"
         ));
-    } else {
+    } else if lost.is_empty() {
         let states: Vec<String> = holders
             .iter()
             .map(|h| format!("{} {}", h.0, h.2.state))
