@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use serde_json::Value;
+
 /// The dind node image (Debian bookworm + docker.io 20.10), `tests/node-image/build.sh`.
 pub const NODE_IMAGE: &str = "sis-node:test";
 /// The 2 MB busybox workload image, `tests/workload-image/build.sh`.
@@ -27,4 +29,47 @@ pub fn require_image(image: &str) {
          tests/engine-up.sh (installs docker.io, starts dockerd, builds the test images), or \
          use tests/run.sh, which does that and runs every test"
     );
+}
+
+/// A small check of one `--output jsonl` line against `docs/events.schema.json`: the event's
+/// branch of `oneOf`, its required fields, their constants and their JSON types.
+pub fn check_event(schema: &Value, line: &Value) -> Result<(), String> {
+    let kind = line["event"].as_str().ok_or("no event field")?;
+    let branch = schema["oneOf"]
+        .as_array()
+        .ok_or("schema has no oneOf")?
+        .iter()
+        .map(|b| match b.get("$ref").and_then(Value::as_str) {
+            Some(r) => &schema["$defs"][r.trim_start_matches("#/$defs/")],
+            None => b,
+        })
+        .find(|b| b["properties"]["event"]["const"] == kind)
+        .ok_or(format!("event {kind:?} is not in the schema"))?;
+    for field in branch["required"].as_array().into_iter().flatten() {
+        let field = field.as_str().unwrap_or_default();
+        let value = line
+            .get(field)
+            .ok_or(format!("{kind}: no field {field:?}"))?;
+        if let Some(c) = branch["properties"][field].get("const") {
+            if c != value {
+                return Err(format!("{kind}: {field} is {value}, not {c}"));
+            }
+        }
+        let Some(want) = branch["properties"][field]["type"].as_str() else {
+            continue;
+        };
+        let ok = match want {
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!("{kind}: {field} is not {want}: {value}"));
+        }
+    }
+    Ok(())
 }

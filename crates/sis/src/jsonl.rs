@@ -180,45 +180,6 @@ impl Progress for Jsonl {
     }
 }
 
-/// A small check of a line against docs/events.schema.json: the event's branch of `oneOf`,
-/// its required fields and their JSON types. Shared by the unit tests here.
-#[cfg(test)]
-pub fn check_line(schema: &Value, line: &Value) -> Result<(), String> {
-    let kind = line["event"].as_str().ok_or("no event field")?;
-    let branch = schema["oneOf"]
-        .as_array()
-        .ok_or("schema has no oneOf")?
-        .iter()
-        .map(|b| match b.get("$ref").and_then(Value::as_str) {
-            Some(r) => &schema["$defs"][r.trim_start_matches("#/$defs/")],
-            None => b,
-        })
-        .find(|b| b["properties"]["event"]["const"] == kind)
-        .ok_or(format!("event {kind:?} is not in the schema"))?;
-    for field in branch["required"].as_array().into_iter().flatten() {
-        let field = field.as_str().unwrap_or_default();
-        let value = line
-            .get(field)
-            .ok_or(format!("{kind}: no field {field:?}"))?;
-        let Some(want) = branch["properties"][field]["type"].as_str() else {
-            continue;
-        };
-        let ok = match want {
-            "string" => value.is_string(),
-            "integer" => value.is_u64() || value.is_i64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            _ => true,
-        };
-        if !ok {
-            return Err(format!("{kind}: {field} is not {want}: {value}"));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,9 +257,9 @@ mod tests {
         lines.push(json!({"event": "end", "ending": "converged", "exit_code": 0}));
         for mut line in lines {
             line["seconds"] = json!(0.5);
-            check_line(&schema, &line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            sis_test_support::check_event(&schema, &line).unwrap_or_else(|e| panic!("{e}: {line}"));
         }
         let bad = json!({"event": "pass", "seconds": 1.0});
-        assert!(check_line(&schema, &bad).is_err());
+        assert!(sis_test_support::check_event(&schema, &bad).is_err());
     }
 }
