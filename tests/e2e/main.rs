@@ -268,9 +268,7 @@ fn ctrl_c_stops_cleanly_and_reapply_converges() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the first node container", Duration::from_secs(120), || {
-        (!c.node_ids().is_empty()).then_some(())
-    });
+    c.wait_for_first_node();
     let pid = child.id().to_string();
     std::process::Command::new("kill")
         .args(["-INT", &pid])

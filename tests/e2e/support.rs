@@ -70,6 +70,14 @@ impl Cluster {
         path
     }
 
+    /// Waits (bounded) until an apply running beside the test has created a node container:
+    /// the moment the tests that interrupt an apply strike.
+    pub fn wait_for_first_node(&self) {
+        wait_for("the first node container", Duration::from_secs(120), || {
+            (!self.node_ids().is_empty()).then_some(())
+        });
+    }
+
     /// IDs of the cluster's node containers by name.
     pub fn node_ids(&self) -> Vec<(String, String)> {
         let out = docker(&[

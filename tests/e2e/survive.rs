@@ -3,9 +3,8 @@
 //! join token reaches the logs, the output or the report, even at `-vv`.
 
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
-use crate::support::{docker_quiet, sis, sis_command, wait_for, Cluster, Run};
+use crate::support::{docker_quiet, sis, sis_command, Cluster, Run};
 use crate::{assert_all_ready, path};
 
 /// A running `sis`, killed when the test ends early.
@@ -44,9 +43,7 @@ fn an_apply_killed_mid_run_leaves_a_lock_the_next_apply_takes_over() {
             .spawn()
             .unwrap(),
     );
-    wait_for("the first node container", Duration::from_secs(120), || {
-        (!c.node_ids().is_empty()).then_some(())
-    });
+    c.wait_for_first_node();
     kill(&first.0, "-KILL");
     first.0.wait().unwrap();
     assert!(lock_exists(&c), "a killed apply cannot release its lock");
@@ -70,9 +67,7 @@ fn sigterm_stops_like_ctrl_c_and_releases_the_lock() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the first node container", Duration::from_secs(120), || {
-        (!c.node_ids().is_empty()).then_some(())
-    });
+    c.wait_for_first_node();
     kill(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
