@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, SystemInfo};
 use sis_types::{labels, DiskSpace, HostLimits, DOCTOR_SYSCTLS};
 
 use super::DockerHost;
@@ -28,12 +28,22 @@ pub(super) async fn host_limits(
 ) -> Result<HostLimits, EngineError> {
     let docker = host.client().await?;
     let info = docker.info().await.map_err(host.fail("read engine info"))?;
+    let images = super::observe::images(host).await?;
+    limits_with(host, node_image, &info, &images).await
+}
+
+/// [`host_limits`] with the engine's info and image list already read (observing has them).
+async fn limits_with(
+    host: &DockerHost,
+    node_image: &str,
+    info: &SystemInfo,
+    images: &BTreeSet<String>,
+) -> Result<HostLimits, EngineError> {
     let root = info
         .docker_root_dir
         .clone()
         .unwrap_or_else(|| "/var/lib/docker".to_string());
-    let images = super::observe::images(host).await?;
-    let mut candidates = super::observe::probe_candidates(Some(node_image), &images);
+    let mut candidates = super::observe::probe_candidates(Some(node_image), images);
     if !images.contains(node_image) {
         candidates.retain(|c| c != node_image);
     }
@@ -126,12 +136,16 @@ fn parse(output: &str, root: &str) -> HostLimits {
 
 /// The disk part of [`host_limits`], for [`sis_types::HostFacts::disk`]; `None` when no
 /// image could probe it.
-pub(super) async fn disk(host: &DockerHost, images: &BTreeSet<String>) -> Option<DiskSpace> {
+pub(super) async fn disk(
+    host: &DockerHost,
+    info: &SystemInfo,
+    images: &BTreeSet<String>,
+) -> Option<DiskSpace> {
     let preferred = host.inner.probe_image.as_deref().unwrap_or_default();
     if super::observe::probe_candidates(Some(preferred), images).is_empty() {
         return None;
     }
-    match host_limits(host, preferred).await {
+    match limits_with(host, preferred, info, images).await {
         Ok(limits) => limits.disk,
         Err(e) => {
             tracing::debug!(endpoint = %host.inner.endpoint, "disk probe failed: {e}");

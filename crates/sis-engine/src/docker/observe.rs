@@ -35,7 +35,7 @@ pub(super) async fn observe(
         }
     }
     let cap = capability_bounding_set(host, &images).await;
-    let disk = cached_disk(host, &images).await;
+    let disk = cached_disk(host, &info, &images).await;
     Ok(HostFacts {
         endpoint: host.inner.endpoint.clone(),
         version: info.server_version.clone().unwrap_or_default(),
@@ -190,10 +190,14 @@ async fn capability_bounding_set(
 /// The free disk of the engine's root dir, probed once per process (like the capabilities):
 /// a plan counts it against the nodes it creates, and a pass later in the same run needs no
 /// fresher number.
-async fn cached_disk(host: &DockerHost, images: &BTreeSet<String>) -> Option<sis_types::DiskSpace> {
+async fn cached_disk(
+    host: &DockerHost,
+    info: &SystemInfo,
+    images: &BTreeSet<String>,
+) -> Option<sis_types::DiskSpace> {
     let mut cached = host.inner.disk.lock().await;
     if cached.is_none() {
-        *cached = super::limits::disk(host, images).await;
+        *cached = super::limits::disk(host, info, images).await;
     }
     cached.clone()
 }
