@@ -34,6 +34,7 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
         hosts: join_all(looks).await.into_iter().collect(),
         swarm2: None,
         swarm2_locals: BTreeMap::new(),
+        swarm2_unread: BTreeSet::new(),
         classic: None,
     };
     // swarm2 is observed the way the spec's mode runs it; each mode fills its own field.
@@ -98,10 +99,9 @@ async fn observe_swarm2<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>, observed: 
     };
     observed.swarm2 = found;
     if !look_at.is_empty() {
-        match tokio::time::timeout(LOCAL_TIMEOUT, local_states(hosts, &look_at)).await {
-            Ok(locals) => observed.swarm2_locals = locals,
-            Err(_) => debug!("nodes' own swarm states not read in time"),
-        }
+        let (locals, unread) = local_states(hosts, &look_at).await;
+        observed.swarm2_locals = locals;
+        observed.swarm2_unread = unread;
     }
 }
 
@@ -142,35 +142,57 @@ async fn ask_managers<E: HostEngine>(
 async fn local_states<E: HostEngine>(
     hosts: &Hosts<E>,
     nodes: &[(String, String)],
-) -> BTreeMap<String, Swarm2LocalObservation> {
-    stream::iter(nodes.iter().map(|(host, node)| async move {
-        let engine = &hosts[host];
-        let local = match engine.swarm2_local_state(node).await {
-            Ok(l) => l,
-            Err(e) => {
-                debug!(node = %node, error = %e, "no swarm state");
-                return None;
+) -> (BTreeMap<String, Swarm2LocalObservation>, BTreeSet<String>) {
+    // The whole look is bounded: a node that has not answered by the deadline is named as
+    // unread, and the others' answers are kept.
+    let deadline = tokio::time::Instant::now() + LOCAL_TIMEOUT;
+    let looks: Vec<(String, Option<Option<Swarm2LocalObservation>>)> =
+        stream::iter(nodes.iter().map(|(host, node)| async move {
+            let look = tokio::time::timeout_at(deadline, local_state(hosts[host].as_ref(), node));
+            (node.clone(), look.await.ok())
+        }))
+        .buffer_unordered(SWARM2_ASK_AT_ONCE)
+        .collect()
+        .await;
+    let mut locals = BTreeMap::new();
+    let mut unread = BTreeSet::new();
+    for (node, look) in looks {
+        match look {
+            Some(Some(observation)) => {
+                locals.insert(node, observation);
             }
-        };
-        let raft_time = if local.control_available {
-            engine.swarm2_raft_time(node).await.ok().flatten()
-        } else {
-            None
-        };
-        let observation = Swarm2LocalObservation {
-            state: local.state.as_str().into(),
-            manager: local.control_available,
-            cluster_id: local.cluster_id,
-            error: local.error,
-            remote_managers: local.remote_managers,
-            raft_time,
-        };
-        Some((node.clone(), observation))
-    }))
-    .buffer_unordered(SWARM2_ASK_AT_ONCE)
-    .filter_map(|x| async move { x })
-    .collect()
-    .await
+            Some(None) => {}
+            None => {
+                debug!(node = %node, "own swarm state not read in time");
+                unread.insert(node);
+            }
+        }
+    }
+    (locals, unread)
+}
+
+/// One node's own swarm state; `None` when its engine does not tell it (dockerd not up).
+async fn local_state<E: HostEngine>(engine: &E, node: &str) -> Option<Swarm2LocalObservation> {
+    let local = match engine.swarm2_local_state(node).await {
+        Ok(l) => l,
+        Err(e) => {
+            debug!(node = %node, error = %e, "no swarm state");
+            return None;
+        }
+    };
+    let raft_time = if local.control_available {
+        engine.swarm2_raft_time(node).await.ok().flatten()
+    } else {
+        None
+    };
+    Some(Swarm2LocalObservation {
+        state: local.state.as_str().into(),
+        manager: local.control_available,
+        cluster_id: local.cluster_id,
+        error: local.error,
+        remote_managers: local.remote_managers,
+        raft_time,
+    })
 }
 
 /// Running node containers as `(host, name)`: the spec's manager slots first, then the rest

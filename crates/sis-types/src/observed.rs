@@ -36,6 +36,11 @@ pub struct Observed {
     /// cannot answer from none, and a member waiting from a new container under an old name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub swarm2_locals: BTreeMap<String, Swarm2LocalObservation>,
+    /// Running nodes whose own swarm state was to be read (see `swarm2_locals`) but did not
+    /// come in time: a loaded host, a dockerd still starting. Until they answer, nobody can
+    /// tell that none of them holds swarm2's state, so swarm2 is not initialised anew.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub swarm2_unread: BTreeSet<String>,
     /// swarm2 in classic mode (`swarm2.mode: classic`): what its manager reports, or why it
     /// could not be asked. `None` in other modes and before the manager exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]

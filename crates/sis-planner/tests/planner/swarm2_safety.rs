@@ -120,6 +120,33 @@ fn nodes_in_no_swarm_and_no_manager_answering_get_swarm2_made() {
 }
 
 #[test]
+fn a_node_whose_own_state_was_not_read_in_time_stops_a_new_swarm2() {
+    let spec = cases::spec("converged");
+    // Two nodes tell they are in no swarm; the third (a manager slot) did not answer in time.
+    let mut o = unanswered(&[(2, local("inactive", false)), (3, local("inactive", false))]);
+    o.swarm2_unread.insert("demo.local-1".into());
+    let p = plan(&spec, &o).unwrap();
+    no_swarm2_change(&p);
+    let text = render_text(&p);
+    assert!(!text.contains("init swarm2"), "{text}");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("did not tell their own swarm state in time (demo.local-1)")),
+        "{text}"
+    );
+    // Once it answers, in no swarm either, swarm2 is made.
+    o.swarm2_unread.clear();
+    o.swarm2_locals
+        .insert("demo.local-1".into(), local("inactive", false));
+    let p = plan(&spec, &o).unwrap();
+    assert_eq!(
+        actions_of(&p, Phase::Swarm2Init)[0].describe(),
+        "init swarm2 on node demo.local-1"
+    );
+}
+
+#[test]
 fn a_lost_quorum_is_repaired_on_the_manager_with_the_newest_raft_log() {
     let mut spec = cases::spec("converged");
     spec.swarm2.managers = 3;

@@ -11,7 +11,7 @@
 //! Either way, no node holding manager state is removed meanwhile.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::View;
 use crate::plan::nodes::{Fate, Nodes};
@@ -156,6 +156,37 @@ pub(super) fn without_node_list(
             Place::Slot(_) => {}
         }
     }
+    true
+}
+
+/// No manager answered and no node that was read holds swarm state, but some running nodes
+/// did not tell theirs in time: any of them may hold swarm2's state, so swarm2 is not
+/// initialised anew, and none of them is replaced or removed meanwhile. Returns false when
+/// every running node was read.
+pub(super) fn unread(unread: &BTreeSet<String>, nodes: &mut Nodes, out: &mut Builder) -> bool {
+    let mut names = Vec::new();
+    for s in nodes.slots.iter_mut() {
+        if unread.contains(&s.name) && s.container.is_some_and(|c| c.is_running()) {
+            if s.fate == Fate::Replace {
+                s.fate = Fate::Keep;
+            }
+            names.push(s.name.clone());
+        }
+    }
+    for r in nodes.removals.iter_mut() {
+        if unread.contains(&r.container.name) && r.container.is_running() {
+            r.deferred = true;
+            names.push(r.container.name.clone());
+        }
+    }
+    if names.is_empty() {
+        return false;
+    }
+    out.warn(format!(
+        "swarm2: no manager answers with its node list, and {} running node(s) did not tell their own swarm state in time ({}); swarm2 is not initialised anew while they may hold it, and they are neither replaced nor removed. Run sis again once they answer",
+        names.len(),
+        names.join(", ")
+    ));
     true
 }
 

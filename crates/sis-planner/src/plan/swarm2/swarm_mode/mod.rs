@@ -25,7 +25,8 @@
 //! the node list, the nodes' own swarm states decide; while any node that stays holds swarm
 //! state, swarm2 waits, or — its quorum lost — is repaired from its freshest manager. When
 //! members stay but none is ready (all `unknown` after a leader change), swarm2 waits too.
-//! Only when no node that stays is a member at all is swarm2 initialised anew.
+//! Only when no node that stays is a member at all is swarm2 initialised anew, and none of
+//! the running nodes left its own state unread (it may hold swarm2's state).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,6 +58,9 @@ pub(crate) fn plan(
         .collect();
     let Some(obs) = observed.swarm2.as_ref() else {
         if held::without_node_list(&observed.swarm2_locals, &managers, nodes, out) {
+            return Ok(());
+        }
+        if held::unread(&observed.swarm2_unread, nodes, out) {
             return Ok(());
         }
         fresh(spec, &managers, nodes, out, "swarm2 does not exist yet");
