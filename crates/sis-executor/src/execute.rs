@@ -349,6 +349,7 @@ impl<E: HostEngine> Pass<'_, E> {
             Action::RemoveKvStore { host, name } => {
                 steps::remove_container(self, host, name).await?
             }
+            Action::StartKvStore { host, name } => self.engine(host)?.start_container(name).await?,
             Action::CreateNode {
                 host,
                 name,

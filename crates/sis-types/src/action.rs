@@ -204,6 +204,9 @@ pub enum Action {
         /// Its fixed address on the network.
         address: Ipv4Addr,
     },
+    /// Start the stopped K/V store container again, keeping its data (the discovery
+    /// entries and the overlay networks made through the classic manager).
+    StartKvStore { host: String, name: String },
     /// Remove the K/V store container.
     RemoveKvStore { host: String, name: String },
     /// Create and start a dind node, wait until its dockerd answers and load the preloaded
@@ -358,6 +361,7 @@ impl Action {
             Action::InitSwarm1 { .. }
             | Action::JoinSwarm1 { .. }
             | Action::StartNode { .. }
+            | Action::StartKvStore { .. }
             | Action::InitSwarm2 { .. }
             | Action::SetSwarm2Ingress { .. }
             | Action::JoinSwarm2 { .. }
@@ -387,6 +391,7 @@ impl Action {
             | Action::RemoveNetwork { host, .. }
             | Action::CreateKvStore { host, .. }
             | Action::RemoveKvStore { host, .. }
+            | Action::StartKvStore { host, .. }
             | Action::CreateNode { host, .. }
             | Action::StartNode { host, .. }
             | Action::RemoveNode { host, .. }
@@ -457,6 +462,9 @@ impl Action {
             ),
             Action::RemoveKvStore { host, name } => {
                 format!("remove K/V store {name} on host {host}")
+            }
+            Action::StartKvStore { host, name } => {
+                format!("start K/V store {name} on host {host}")
             }
             Action::CreateNode {
                 host,

@@ -9,7 +9,7 @@ use sis_spec::{KvKind, KvStore, Spec, Swarm2Mode};
 
 use super::checks::Checked;
 use super::Builder;
-use crate::{labels, Action, ImageRef, Phase, Role};
+use crate::{labels, Action, ContainerState, ImageRef, Phase, Role};
 
 /// Init swarm1 on the first host when no host is in a swarm; join the hosts that are not in it.
 pub(crate) fn swarm1(checked: &Checked, out: &mut Builder) {
@@ -158,6 +158,9 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
     let name = labels::kvstore_name(&spec.name);
     let mut kept = false;
     let mut replaced: Option<String> = None;
+    // A stopped K/V store that is otherwise as the spec says is started again: replacing it
+    // would lose its data (classic swarm2's discovery entries and overlay networks).
+    let mut start: Option<(String, String)> = None;
     let mut seen = BTreeSet::new();
     for h in &checked.hosts {
         let kvstores = h.facts.containers.iter().filter(|c| {
@@ -171,7 +174,6 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 }
                 Some(_) if kept => Some(format!("{name} already runs on this host")),
                 Some(_) if c.name != name => Some(format!("the K/V store is named {name}")),
-                Some(_) if !c.is_running() => Some(format!("container is {}", c.state)),
                 Some(_) if super::nodes::moved(c, AddressPlan::of(spec).kvstore()) => {
                     Some(format!(
                         "its address on {} is {}, not its fixed {}",
@@ -186,8 +188,16 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 {
                     Some(format!("image {} → {}", c.image, kv.image()))
                 }
+                // A container being removed, or that died and cannot start as it is.
+                Some(_) if matches!(c.state, ContainerState::Removing | ContainerState::Dead) => {
+                    Some(format!("container is {}", c.state))
+                }
                 Some(_) => {
                     kept = true;
+                    // Paused (by `sis chaos pause`) or restarting: left as it is.
+                    if matches!(c.state, ContainerState::Created | ContainerState::Exited) {
+                        start = Some((h.name().to_string(), c.state.to_string()));
+                    }
                     None
                 }
             };
@@ -205,6 +215,14 @@ pub(crate) fn kvstore(spec: &Spec, checked: &Checked, out: &mut Builder) {
                 );
             }
         }
+    }
+    if let Some((host, state)) = start {
+        out.push(
+            Phase::KvStore,
+            Action::StartKvStore { host, name },
+            format!("container is {state}; started again with its data"),
+        );
+        return;
     }
     let Some(kv) = spec.kvstore.as_ref().filter(|_| !kept) else {
         return;

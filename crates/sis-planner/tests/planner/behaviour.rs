@@ -194,36 +194,52 @@ fn stray_node_containers_are_removed() {
 }
 
 #[test]
-fn an_exited_kvstore_is_replaced_and_an_unwanted_one_removed() {
+fn an_exited_kvstore_is_started_with_its_data_a_dead_one_replaced_an_unwanted_one_removed() {
     let yaml = std::fs::read_to_string(cases::fixture_dir("converged").join("spec.yaml")).unwrap();
     let with_kv = cases::spec_from(&format!("{yaml}kvstore: {{kind: consul, host: local}}\n"));
-    let mut o = cases::observed("three-hosts");
-    let kv = facts_mut(&mut o, "a")
+    let three = cases::observed("three-hosts");
+    let kv = three.hosts["a"]
+        .facts()
+        .unwrap()
         .containers
         .iter()
         .find(|c| c.label(labels::ROLE) == Some(labels::ROLE_KVSTORE))
         .unwrap()
         .clone();
-    let mut o = cases::observed("converged");
-    let f = facts_mut(&mut o, "local");
-    f.images.insert("progrium/consul".into());
-    f.containers.push(sis_types::ContainerObservation {
-        state: "exited".into(),
-        ..kv
-    });
-    let p = plan(&with_kv, &o).unwrap();
-    let kv_actions: Vec<_> = p
-        .actions()
-        .map(|a| format!("{}  ({})", a.action.describe(), a.reason))
-        .collect();
+    let with_state = |state: &str| {
+        let mut o = cases::observed("converged");
+        let f = facts_mut(&mut o, "local");
+        f.images.insert("progrium/consul".into());
+        f.containers.push(sis_types::ContainerObservation {
+            state: state.into(),
+            ..kv.clone()
+        });
+        o
+    };
+    let kv_actions = |o: &Observed| -> Vec<String> {
+        plan(&with_kv, o)
+            .unwrap()
+            .actions()
+            .map(|a| format!("{}  ({})", a.action.describe(), a.reason))
+            .collect()
+    };
+    // Stopped (killed, or its host restarted without it): started again, its data kept.
     assert_eq!(
-        kv_actions,
+        kv_actions(&with_state("exited")),
+        ["start K/V store demo.kvstore on host local  (container is exited; started again with its data)"]
+    );
+    // Paused (sis chaos pause) or restarting: left alone.
+    assert!(kv_actions(&with_state("paused")).is_empty());
+    assert!(kv_actions(&with_state("restarting")).is_empty());
+    // Dead: it cannot start as it is, so it is made again.
+    assert_eq!(
+        kv_actions(&with_state("dead")),
         [
-            "remove K/V store demo.kvstore on host local  (container is exited)",
-            "create consul K/V store demo.kvstore on host local at 10.9.0.2  (replaces the removed one (container is exited))",
+            "remove K/V store demo.kvstore on host local  (container is dead)",
+            "create consul K/V store demo.kvstore on host local at 10.9.0.2  (replaces the removed one (container is dead))",
         ]
     );
-    let p = plan(&cases::spec("converged"), &o).unwrap();
+    let p = plan(&cases::spec("converged"), &with_state("exited")).unwrap();
     assert_eq!(
         p.actions().map(|a| a.reason.as_str()).collect::<Vec<_>>(),
         ["the spec has no K/V store"]

@@ -267,10 +267,12 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err(format!("preloaded image {missing} is not on the host"));
             }
         }
-        Action::StartNode { host, name } => match container(s, host, name) {
-            Some(c) if !c.is_running() => {}
-            _ => return Err("no stopped container".into()),
-        },
+        Action::StartNode { host, name } | Action::StartKvStore { host, name } => {
+            match container(s, host, name) {
+                Some(c) if !c.is_running() => {}
+                _ => return Err("no stopped container".into()),
+            }
+        }
         Action::InitSwarm2 { host, node, .. } => {
             if s.swarm2.is_some() {
                 return Err("swarm2 exists".into());
@@ -512,6 +514,15 @@ fn effect(s: &mut Observed, a: &Action) {
                 c.state = "running".into();
             }
             set_status(s, name, "down", "ready");
+        }
+        Action::StartKvStore { host, name } => {
+            for c in facts_mut(s, host)
+                .containers
+                .iter_mut()
+                .filter(|c| c.name == *name)
+            {
+                c.state = "running".into();
+            }
         }
         Action::RemoveNode { host, name } => {
             facts_mut(s, host).containers.retain(|c| c.name != *name);
