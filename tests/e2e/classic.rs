@@ -177,6 +177,22 @@ fn classic_swarm_over_etcd_grows_shrinks_and_is_destroyed() {
     docker(&["restart", &format!("{}.kvstore", c.name)]);
     wait_healthy(port, 4);
 
+    // A killed K/V store is started again by the next apply, not replaced: the overlay
+    // networks made through the manager live in it and are still there.
+    let kept = format!("{}-kept", c.name);
+    docker(&["-H", &manager, "network", "create", "-d", "overlay", &kept]);
+    docker(&["kill", &format!("{}.kvstore", c.name)]);
+    let run = sis(&["apply", spec(&c, 4, port).to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("start K/V store") && run.stdout.contains("0 added"),
+        "{run:?}"
+    );
+    wait_healthy(port, 4);
+    let listed = docker(&["-H", &manager, "network", "ls", "--format", "{{.Name}}"]);
+    assert!(listed.lines().any(|l| l == kept), "{listed}");
+    docker_quiet(&["-H", &manager, "network", "rm", &kept]);
+
     // Destroy leaves nothing of the cluster.
     let run = sis(&["destroy", spec(&c, 4, port).to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
