@@ -217,7 +217,15 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
                         Fate::Start,
                         "container was created but not started".to_string(),
                     ),
-                    "dead" | "paused" => (Fate::Replace, format!("container is {}", c.state)),
+                    "dead" => (Fate::Replace, format!("container is {}", c.state)),
+                    // Paused on purpose (`sis chaos pause`, `docker pause`): replacing it
+                    // would throw away its swarm2 state, so it is left for its unpausing.
+                    "paused" => {
+                        out.warn(format!(
+                            "node {name} on host {host} is paused; sis leaves it alone: `sis chaos FILE heal` or `docker unpause {name}` resumes it"
+                        ));
+                        (Fate::Wait, String::new())
+                    }
                     other => {
                         out.warn(format!(
                             "node {name} on host {host} is {other}; sis leaves it alone this time: run again once it settles"

@@ -269,3 +269,31 @@ fn stopped_nodes_are_started_before_any_repair_is_planned() {
     assert_eq!(actions_of(&p, Phase::Nodes).len(), 2, "{text}");
     assert!(text.contains("stopped nodes are started first"), "{text}");
 }
+
+#[test]
+fn a_paused_node_is_left_for_its_unpausing_not_replaced() {
+    // `sis chaos pause --target workers`: the worker's entry goes down while it is paused.
+    let spec = cases::spec("converged");
+    let mut o = cases::observed("converged");
+    if let Some(HostObservation::Reachable(f)) = o.hosts.get_mut("local") {
+        for c in &mut f.containers {
+            if c.name == "demo.local-3" {
+                c.state = "paused".into();
+            }
+        }
+    }
+    for e in &mut o.swarm2.as_mut().unwrap().nodes {
+        if e.hostname == "demo.local-3" {
+            e.status = "down".into();
+        }
+    }
+    let p = plan(&spec, &o).unwrap();
+    no_swarm2_change(&p);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("demo.local-3 on host local is paused")),
+        "{}",
+        render_text(&p)
+    );
+}
