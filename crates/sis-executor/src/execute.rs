@@ -134,6 +134,16 @@ pub async fn execute<E: HostEngine>(
             }
             continue;
         }
+        let removed: Vec<(&str, &str)> = stage
+            .iter()
+            .filter_map(|(_, a)| match &a.action {
+                Action::RemoveNode { host, name } => Some((host.as_str(), name.as_str())),
+                _ => None,
+            })
+            .collect();
+        if !removed.is_empty() && !*cancel.borrow() {
+            nodes::kill_before_removal(&pass, &removed).await;
+        }
         let results = pass.run_stage(&stage, progress, cancel).await;
         let failed: Vec<Phase> = stage
             .iter()

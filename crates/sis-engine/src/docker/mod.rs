@@ -310,6 +310,10 @@ impl HostEngine for DockerHost {
         container::remove_of(self, cluster, name).await
     }
 
+    async fn kill_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
+        container::kill_of(self, cluster, name).await
+    }
+
     async fn wait_node_ready(&self, name: &str, timeout: Duration) -> Result<(), EngineError> {
         ready::wait_node_ready(self, name, timeout).await
     }
