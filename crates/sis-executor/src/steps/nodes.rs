@@ -33,6 +33,8 @@ pub(crate) async fn create<E: HostEngine>(
     progress: &dyn Progress,
 ) -> Result<(), EngineError> {
     let NewNode { host, name, .. } = node;
+    // Nothing is made on a host at its disk floor.
+    pass.disk.take(host, pass.engine(host)?, name).await?;
     let spec = ContainerSpec {
         name: name.to_string(),
         hostname: name.to_string(),
