@@ -28,7 +28,8 @@ mod ownership;
 mod trait_def;
 
 pub use docker::{
-    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, TlsPaths,
+    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, NodeVolume,
+    TlsPaths,
     LOCK_IMAGE, LOCK_OWNER_LABEL,
 };
 pub use error::EngineError;

@@ -13,6 +13,7 @@ mod ready;
 mod swarm1;
 pub(crate) mod swarm2;
 mod tls;
+mod volumes;
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -34,6 +35,7 @@ use crate::{
 
 pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
+pub use volumes::NodeVolume;
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
 
 /// Seconds an API call may take before bollard gives up on it (streams excepted).

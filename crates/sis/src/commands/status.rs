@@ -58,12 +58,13 @@ fn render(spec: &Spec, observed: &Observed) -> String {
                 // Where the nodes' layers and volumes go: what a larger spec needs of it.
                 let disk = match &f.disk {
                     Some(d) => format!(
-                        "{} free in {}{}",
+                        "{} free in {}{}, keeping {} free (disk_floor)",
                         sis_planner::capacity::size(d.free_bytes),
                         d.path,
                         d.free_inodes
                             .map(|n| format!(", {n} inodes"))
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        sis_planner::capacity::size(spec.disk_floor(&h.name))
                     ),
                     None => "unknown (no image on the host to probe it with)".to_string(),
                 };
