@@ -1,5 +1,5 @@
 //! The disk floor: a spec that keeps more free than a host has gets no node there, and the
-//! refusal names the host and the numbers.
+//! refusal names the host and the numbers; `sis status` shows the floor and the node volumes.
 
 use crate::path;
 use crate::support::{sis, Cluster};
@@ -32,4 +32,26 @@ fn a_disk_floor_above_the_free_space_refuses_plan_and_apply_and_creates_nothing(
         }
     }
     assert_eq!(c.leftovers(), Vec::<String>::new());
+
+    // With the default floor the nodes come, and status measures their volumes: the
+    // manager's holds swarm2's raft log.
+    let spec = c.spec(2, 1, "");
+    let apply = sis(&["apply", path(&spec)]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let status = sis(&["status", path(&spec)]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let volumes = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  node volumes: "))
+        .unwrap_or_else(|| panic!("no node volumes: {status:?}"));
+    let manager = format!("largest: {}.local-1 ", c.name);
+    assert!(
+        volumes.contains(" in 2; ") && volumes.contains(&manager),
+        "{status:?}"
+    );
+    assert!(
+        status.stdout.contains("keeping 2.0 GB free (disk_floor)"),
+        "{status:?}"
+    );
 }

@@ -29,8 +29,7 @@ mod trait_def;
 
 pub use docker::{
     DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, NodeVolume,
-    TlsPaths,
-    LOCK_IMAGE, LOCK_OWNER_LABEL,
+    TlsPaths, LOCK_IMAGE, LOCK_OWNER_LABEL,
 };
 pub use error::EngineError;
 pub use trait_def::*;

@@ -35,8 +35,8 @@ use crate::{
 
 pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
-pub use volumes::NodeVolume;
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
+pub use volumes::NodeVolume;
 
 /// Seconds an API call may take before bollard gives up on it (streams excepted).
 const REQUEST_TIMEOUT_SECS: u64 = 120;

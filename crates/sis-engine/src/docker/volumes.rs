@@ -31,9 +31,13 @@ impl DockerHost {
         cluster: &str,
         probe_image: &str,
     ) -> Result<Vec<NodeVolume>, EngineError> {
-        let listed =
-            super::observe::labelled(self, labels::CLUSTER, cluster, "list the cluster's containers")
-                .await?;
+        let listed = super::observe::labelled(
+            self,
+            labels::CLUSTER,
+            cluster,
+            "list the cluster's containers",
+        )
+        .await?;
         let mut volume_of: HashMap<String, String> = HashMap::new();
         for c in listed {
             let is_node = c
@@ -46,9 +50,10 @@ impl DockerHost {
                 .unwrap_or_default()
                 .first()
                 .map(|n| n.trim_start_matches('/').to_string());
-            let volume = c.mounts.unwrap_or_default().into_iter().find(|m| {
-                m.destination.as_deref() == Some("/var/lib/docker") && m.name.is_some()
-            });
+            let volume =
+                c.mounts.unwrap_or_default().into_iter().find(|m| {
+                    m.destination.as_deref() == Some("/var/lib/docker") && m.name.is_some()
+                });
             if let (true, Some(name), Some(volume)) = (is_node, name, volume) {
                 volume_of.insert(volume.name.unwrap_or_default(), name);
             }
