@@ -282,3 +282,36 @@ fn lab_up_without_the_image_says_how_to_build_it() {
     assert!(run.stderr.contains("tests/node-image/build.sh"), "{run:?}");
     assert_eq!(lab.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn lab_down_removes_a_lab_whose_hosts_run_nodes_in_one_call() {
+    let lab = Lab::new("dn");
+    let run = lab.up(2, &["--nodes-per-host", "3"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The hosts run the engine's init as process 1, which reaps what the nodes orphan.
+    for name in lab.host_ids().keys() {
+        let init = docker(&["inspect", "--format", "{{.HostConfig.Init}}", name]);
+        assert_eq!(init.trim(), "true", "host {name} runs without an init");
+    }
+    let apply = sis(&["apply", path(&lab.spec())]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let label = format!("label=sis.cluster={}", lab.name);
+    for i in 1..=2 {
+        let nodes = lab.on_host(i, &["ps", "-q", "--filter", &label]);
+        assert_eq!(nodes.lines().count(), 3, "host {i}: {nodes}");
+    }
+
+    let volumes = host_volumes(&lab);
+    assert_eq!(volumes.len(), 2, "{volumes:?}");
+    let start = Instant::now();
+    let down = sis(&["lab", "down", "--name", &lab.name]);
+    eprintln!("lab down with 2 hosts × 3 nodes: {:?}", start.elapsed());
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(lab.leftovers(), Vec::<String>::new(), "{down:?}");
+    for v in volumes {
+        assert!(
+            docker_quiet(&["volume", "inspect", &v]).trim() == "[]",
+            "volume {v} of a host is left"
+        );
+    }
+}

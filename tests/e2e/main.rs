@@ -4,6 +4,7 @@
 mod chaos;
 mod classic;
 mod cli;
+mod disk;
 mod doctor;
 mod events;
 mod lab;

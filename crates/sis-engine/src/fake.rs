@@ -65,6 +65,7 @@ pub enum Op {
     RunContainer,
     StartContainer,
     RemoveContainer,
+    KillContainer,
     WaitNodeReady,
     Exec,
     ContainerIp,
@@ -104,6 +105,7 @@ impl fmt::Display for Op {
             Op::RunContainer => "run_container",
             Op::StartContainer => "start_container",
             Op::RemoveContainer => "remove_container",
+            Op::KillContainer => "kill_container",
             Op::WaitNodeReady => "wait_node_ready",
             Op::Exec => "exec",
             Op::ContainerIp => "container_ip",
@@ -743,6 +745,15 @@ impl HostEngine for FakeHost {
         }
         state.containers.remove(name);
         state.loaded.remove(name);
+        Ok(())
+    }
+
+    async fn kill_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
+        let mut state = self.call(Op::KillContainer, name)?;
+        if let Some(existing) = state.containers.get_mut(name) {
+            crate::ownership::claim_for_removal(&self.endpoint, name, cluster, &existing.labels)?;
+            existing.state = "exited".to_string();
+        }
         Ok(())
     }
 

@@ -179,6 +179,16 @@ pub trait HostEngine: Send + Sync + 'static {
         name: &str,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 
+    /// `docker kill` (SIGKILL) of a container labelled `sis.cluster=<cluster>`, before it is
+    /// removed: its dockerd (and everything it runs) stops at once, so the nodes still to
+    /// remove no longer load the host. Any other container of that name is refused with
+    /// [`EngineError::NotOurs`]; one that is gone or not running counts as done.
+    fn kill_container_of(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
     /// Wait until the dockerd inside node `name` answers on its unix socket, without polling
     /// with exec in a loop (e.g. follow the container's log stream for `API listen on`).
     fn wait_node_ready(

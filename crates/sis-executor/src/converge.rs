@@ -150,12 +150,16 @@ pub async fn converge_targeted<E: HostEngine>(
             report.passes = passes;
             return Ok(report);
         }
+        let exec = crate::ExecOptions {
+            disk_floors: crate::disk::floors(spec, &observed),
+            ..opts.exec.clone()
+        };
         let (report, timed_out) = execute_until(
             &plan,
             &spec.name,
             &spec.network.name,
             hosts,
-            &opts.exec,
+            &exec,
             progress,
             cancel,
             deadline,

@@ -26,6 +26,9 @@ pub struct ExecOptions {
     pub node_ready_timeout: Duration,
     /// Attempts of an action whose error is transient.
     pub attempts: u32,
+    /// The disk each host keeps free while nodes are created ([`crate::disk::floors`]);
+    /// a host missing here is not watched.
+    pub disk_floors: BTreeMap<String, crate::disk::DiskFloor>,
 }
 
 impl Default for ExecOptions {
@@ -35,6 +38,7 @@ impl Default for ExecOptions {
             joins: 4,
             node_ready_timeout: Duration::from_secs(120),
             attempts: 3,
+            disk_floors: BTreeMap::new(),
         }
     }
 }
@@ -92,6 +96,8 @@ pub(crate) struct Pass<'a, E> {
     join_slots: Semaphore,
     /// Join tokens per (manager, role), fetched once per pass. Never printed.
     pub(crate) tokens: Mutex<BTreeMap<(String, Role), String>>,
+    /// The disk floor's accounts, per host.
+    pub(crate) disk: crate::disk::DiskWatch,
 }
 
 /// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
@@ -122,6 +128,7 @@ pub async fn execute<E: HostEngine>(
             .collect(),
         join_slots: Semaphore::new(opts.joins.max(1)),
         tokens: Mutex::new(BTreeMap::new()),
+        disk: crate::disk::DiskWatch::new(&opts.disk_floors),
     };
     let mut report = PassReport::default();
     let mut stop: Option<String> = None;
@@ -133,6 +140,16 @@ pub async fn execute<E: HostEngine>(
                     .push(((*a).clone(), Outcome::Skipped(why.clone()), Duration::ZERO));
             }
             continue;
+        }
+        let removed: Vec<(&str, &str)> = stage
+            .iter()
+            .filter_map(|(_, a)| match &a.action {
+                Action::RemoveNode { host, name } => Some((host.as_str(), name.as_str())),
+                _ => None,
+            })
+            .collect();
+        if !removed.is_empty() && !*cancel.borrow() {
+            nodes::kill_before_removal(&pass, &removed).await;
         }
         let results = pass.run_stage(&stage, progress, cancel).await;
         let failed: Vec<Phase> = stage

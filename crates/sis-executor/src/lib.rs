@@ -16,6 +16,7 @@ mod basis;
 pub mod chaos;
 mod converge;
 mod deadline;
+pub mod disk;
 pub mod doctor;
 mod events;
 mod execute;

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sis_engine::{DockerHost, HostEngine};
 
@@ -65,12 +66,9 @@ pub async fn down(
         .map(PathBuf::from)
         .collect();
     // Concurrently: each removal stops a dockerd with its nodes, which takes a moment.
-    let removals = containers.iter().map(|c| async {
-        local
-            .remove_container(&c.name)
-            .await
-            .map_err(LabError::engine(format!("removing host {}", c.name)))
-    });
+    let removals = containers
+        .iter()
+        .map(|c| remove_host(&local, &c.name, report));
     futures::future::try_join_all(removals).await?;
     for c in containers {
         report(&LabEvent::Removed {
@@ -104,6 +102,47 @@ pub async fn down(
         done.tls_dirs.push(dir);
     }
     Ok(done)
+}
+
+/// Removal attempts of one host: a loaded host's processes may take a while to exit after the
+/// kill, and the engine refuses the removal meanwhile.
+const REMOVE_ATTEMPTS: u32 = 6;
+
+/// Kills host container `name` first (SIGKILL to its init: the kernel ends every process in
+/// it, its nodes' dockerds and their containers included, at once), then removes it with its
+/// volume, retried while the engine cannot yet (`did not receive an exit event`, a process
+/// that is not reaped yet), 1 + 2 + 4 + 8 + 8 s apart at most.
+async fn remove_host(
+    local: &DockerHost,
+    name: &str,
+    report: &dyn Fn(&LabEvent),
+) -> Result<(), LabError> {
+    // A failed kill (a host that is not running, or one the engine cannot signal) leaves the
+    // removal, which kills too, to say what is wrong.
+    let _ = local.kill_container(name).await;
+    let mut attempt = 1;
+    loop {
+        match local.remove_container(name).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < REMOVE_ATTEMPTS => {
+                let delay = Duration::from_secs(1 << (attempt - 1).min(3));
+                report(&LabEvent::RemoveRetry {
+                    host: name.to_string(),
+                    attempt,
+                    attempts: REMOVE_ATTEMPTS,
+                    delay,
+                    error: e.to_string(),
+                });
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                return Err(LabError::engine(format!(
+                    "removing host {name} ({REMOVE_ATTEMPTS} attempts over about 23 s; its processes did not exit: run `sis lab down` again, and if it still fails, restart the local dockerd)"
+                ))(e))
+            }
+        }
+    }
 }
 
 /// Removes the files `sis lab` writes in a certificate directory, then the directories if

@@ -74,6 +74,15 @@ pub enum LabEvent {
     Removed {
         what: String,
     },
+    /// The engine could not remove host `host` yet (its processes are still exiting); `down`
+    /// tries again after `delay`.
+    RemoveRetry {
+        host: String,
+        attempt: u32,
+        attempts: u32,
+        delay: Duration,
+        error: String,
+    },
 }
 
 /// `n` bytes in MB (10^6), as `docker images` shows sizes.
@@ -200,6 +209,17 @@ impl fmt::Display for LabEvent {
                 write!(f, "spec {}: {verb}", path.display())
             }
             LabEvent::Removed { what } => write!(f, "removed {what}"),
+            LabEvent::RemoveRetry {
+                host,
+                attempt,
+                attempts,
+                delay,
+                error,
+            } => write!(
+                f,
+                "host {host} could not be removed yet (attempt {attempt} of {attempts}), trying again in {} s: {error}",
+                delay.as_secs()
+            ),
         }
     }
 }

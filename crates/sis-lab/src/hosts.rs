@@ -70,7 +70,7 @@ pub(crate) fn host_spec(
         .iter()
         .chain(&binds)
         .cloned()
-        .chain([format!("ip={ipv4}")])
+        .chain([format!("ip={ipv4}"), "init".to_string()])
         .collect();
     let mut labels = BTreeMap::from([
         (LAB_LABEL.to_string(), options.name.clone()),
@@ -93,6 +93,7 @@ pub(crate) fn host_spec(
         ipv4,
         profile: profile.clone(),
         binds,
+        init: true,
     }
 }
 
@@ -338,6 +339,7 @@ mod tests {
         assert_eq!(host.ipv4, "10.198.0.11");
         assert_eq!(host.cmd, ["--host=tcp://0.0.0.0:2375", "--tls=false"]);
         assert!(host.binds.is_empty());
+        assert!(host.init, "an init reaps what the host's nodes orphan");
         assert_eq!(host.labels[LAB_LABEL], "lab");
         assert!(
             !host.labels.contains_key("sis.cluster"),

@@ -47,6 +47,8 @@ pub struct Estimate {
     /// Disk the nodes still to create need, and the free disk (when known).
     pub disk_bytes: u64,
     pub disk_free: Option<u64>,
+    /// The free disk the host keeps (the spec's `disk_floor`): the nodes get what is above it.
+    pub disk_floor: u64,
     /// The most nodes the host holds by each resource: (resource, count).
     pub fits: Vec<(&'static str, u32)>,
 }
@@ -97,8 +99,13 @@ impl Estimate {
             } else {
                 String::new()
             };
+            let floor = if self.disk_floor > 0 {
+                format!(", keeping {} free (disk_floor)", size(self.disk_floor))
+            } else {
+                String::new()
+            };
             parts.push(format!(
-                "disk {}{of_free} (new nodes × {}, managers + {})",
+                "disk {}{of_free} (new nodes × {}, managers + {}{floor})",
                 size(self.disk_bytes),
                 size(NODE_DISK_BYTES),
                 size(MANAGER_DISK_BYTES)
@@ -133,13 +140,14 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// The estimate for `nodes` nodes on a host with `facts`, of which `new_nodes` are still to
-/// create, `new_managers` of them swarm2 managers; `None` when the engine did not report its
-/// cores or memory (an old recording).
+/// create, `new_managers` of them swarm2 managers, keeping `disk_floor` bytes of its disk
+/// free; `None` when the engine did not report its cores or memory (an old recording).
 pub fn estimate(
     facts: &HostFacts,
     nodes: u32,
     new_nodes: u32,
     new_managers: u32,
+    disk_floor: u64,
 ) -> Option<Estimate> {
     if facts.cpus == 0 || facts.memory_bytes == 0 {
         return None;
@@ -156,7 +164,9 @@ pub fn estimate(
     let disk_free = facts.disk.as_ref().map(|d| d.free_bytes);
     if let Some(free) = disk_free {
         let existing = nodes.saturating_sub(new_nodes);
-        let for_nodes = free.saturating_sub(u64::from(new_managers) * MANAGER_DISK_BYTES);
+        let for_nodes = free
+            .saturating_sub(disk_floor)
+            .saturating_sub(u64::from(new_managers) * MANAGER_DISK_BYTES);
         fits.push((
             "disk",
             count(u64::from(existing) + for_nodes / NODE_DISK_BYTES),
@@ -170,6 +180,7 @@ pub fn estimate(
         memory_available,
         disk_bytes,
         disk_free,
+        disk_floor,
         fits,
     })
 }
@@ -193,28 +204,45 @@ mod tests {
 
     #[test]
     fn two_cores_hold_320_idle_nodes() {
-        let e = estimate(&facts(2, 24, Some(60)), 400, 400, 3).unwrap();
+        let e = estimate(&facts(2, 24, Some(60)), 400, 400, 3, 0).unwrap();
         assert_eq!(e.largest_fit(), 320);
         assert_eq!(e.exceeded(), ["CPU"]);
         assert_eq!(e.cpu_millicores, 2000);
-        let fits = estimate(&facts(2, 24, Some(60)), 300, 300, 3).unwrap();
+        let fits = estimate(&facts(2, 24, Some(60)), 300, 300, 3, 0).unwrap();
         assert!(fits.exceeded().is_empty());
     }
 
     #[test]
     fn memory_and_disk_limit_too() {
-        let e = estimate(&facts(64, 4, Some(1)), 100, 100, 3).unwrap();
+        let e = estimate(&facts(64, 4, Some(1)), 100, 100, 3, 0).unwrap();
         assert_eq!(e.exceeded(), ["memory"]);
         assert_eq!(e.largest_fit(), 72);
-        let e = estimate(&facts(64, 64, Some(1)), 1000, 1000, 3).unwrap();
+        let e = estimate(&facts(64, 64, Some(1)), 1000, 1000, 3, 0).unwrap();
         assert_eq!(e.exceeded(), ["disk"]);
         // Nodes that exist already need no more disk.
-        let e = estimate(&facts(64, 64, Some(1)), 1000, 0, 3).unwrap();
+        let e = estimate(&facts(64, 64, Some(1)), 1000, 0, 3, 0).unwrap();
+        assert!(e.exceeded().is_empty());
+    }
+
+    #[test]
+    fn the_disk_floor_is_kept_free() {
+        // 5 GB free, a 2 GB floor: 3 GB for the nodes, 130 MB of it for the new manager.
+        let e = estimate(&facts(64, 1000, Some(5)), 4000, 4000, 1, 2_000_000_000).unwrap();
+        assert_eq!(e.exceeded(), ["disk"]);
+        assert_eq!(e.largest_fit(), 2870);
+        assert!(e
+            .describe(true)
+            .contains("keeping 2.0 GB free (disk_floor)"));
+        // A host already below its floor holds the nodes it has, and no new one.
+        let e = estimate(&facts(64, 64, Some(1)), 10, 1, 0, 2_000_000_000).unwrap();
+        assert_eq!(e.exceeded(), ["disk"]);
+        assert_eq!(e.largest_fit(), 9);
+        let e = estimate(&facts(64, 64, Some(1)), 10, 0, 0, 2_000_000_000).unwrap();
         assert!(e.exceeded().is_empty());
     }
 
     #[test]
     fn unknown_cores_give_no_estimate() {
-        assert!(estimate(&facts(0, 0, None), 10, 10, 1).is_none());
+        assert!(estimate(&facts(0, 0, None), 10, 10, 1, 0).is_none());
     }
 }

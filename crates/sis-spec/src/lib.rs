@@ -39,7 +39,7 @@
 //! ").unwrap_err();
 //! assert_eq!(err.to_string(), "\
 //! cluster.yaml:6:5: hosts[0]: unknown key \"nodez\" (did you mean \"nodes\"?); \
-//! allowed keys: name, endpoint, tls, nodes, advertise_addr
+//! allowed keys: name, endpoint, tls, nodes, advertise_addr, disk_floor
 //! cluster.yaml:11:13: swarm2.managers: expected an integer, found a string (\"two\")");
 //! ```
 //!
@@ -65,7 +65,7 @@ pub use error::{SpecError, SpecProblem};
 pub use image::ImageRef;
 pub use ipnet::Ipv4Net;
 pub use parse::{load, parse_str};
-pub use rules::CAPABILITIES;
+pub use rules::{parse_size, CAPABILITIES};
 pub use types::*;
 
 /// The JSON Schema of the spec, as printed by `sis schema` and checked in as

@@ -107,6 +107,39 @@ pub(crate) fn is_swarm_network_name(name: &str) -> bool {
 
 /// An IPv4 CIDR as written (host bits kept), or `None` if it is not `A.B.C.D/N` with N
 /// from 0 to 32, written with one or two plain digits.
+/// A size in bytes: a number (decimals allowed) and an optional unit, decimal (`B`, `kB`,
+/// `MB`, `GB`, `TB`, as `df -H` prints them) or binary (`KiB`, `MiB`, `GiB`, `TiB`); a bare
+/// number is bytes. `None` for anything else.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let valid_number = !number.is_empty()
+        && !number.starts_with('.')
+        && !number.ends_with('.')
+        && number.matches('.').count() <= 1;
+    if !valid_number {
+        return None;
+    }
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => return None,
+    };
+    let value: f64 = number.parse().ok()?;
+    let bytes = value * factor as f64;
+    (bytes.is_finite() && bytes < u64::MAX as f64).then_some(bytes.round() as u64)
+}
+
 pub fn parse_cidr(text: &str) -> Option<Ipv4Net> {
     let (addr, prefix) = text.split_once('/')?;
     let addr: Ipv4Addr = addr.parse().ok()?;
@@ -185,6 +218,19 @@ mod tests {
         assert!(!is_swarm_network_name("-ring2net"));
         assert!(!is_swarm_network_name("ring 2"));
         assert!(!is_swarm_network_name(&"n".repeat(64)));
+    }
+
+    #[test]
+    fn sizes_parse_in_decimal_and_binary_units() {
+        assert_eq!(parse_size("2GB"), Some(2_000_000_000));
+        assert_eq!(parse_size("1.5 GiB"), Some(1_610_612_736));
+        assert_eq!(parse_size("500MB"), Some(500_000_000));
+        assert_eq!(parse_size("10kB"), Some(10_000));
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("1234"), Some(1234));
+        for bad in ["", "GB", "2 gigs", "1.2.3GB", ".5GB", "-1GB", "2gb"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -67,7 +67,10 @@ const HOST: Shape = Shape::Map(&[
     field("tls", Optional, TLS),
     field("nodes", Defaulted, U32),
     field("advertise_addr", Optional, Shape::Str),
+    field("disk_floor", Optional, Shape::Str),
 ]);
+
+const CAPACITY: Shape = Shape::Map(&[field("disk_floor", Optional, Shape::Str)]);
 
 const NETWORK: Shape = Shape::Map(&[
     field("name", Required, Shape::Str),
@@ -107,6 +110,7 @@ pub(crate) const SPEC: Shape = Shape::Map(&[
     field("network", Required, NETWORK),
     field("kvstore", Optional, KVSTORE),
     field("swarm2", Defaulted, SWARM2),
+    field("capacity", Defaulted, CAPACITY),
 ]);
 
 impl Shape {

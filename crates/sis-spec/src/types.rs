@@ -28,7 +28,27 @@ pub struct Spec {
     /// How swarm2 is formed from the dind nodes.
     #[serde(default)]
     pub swarm2: Swarm2,
+    /// What sis keeps free on the hosts.
+    #[serde(default)]
+    pub capacity: Capacity,
 }
+
+/// What sis keeps free on the hosts while it creates nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// Free disk each host keeps where its engine stores containers and volumes (its
+    /// `DockerRootDir`), for hosts without their own `disk_floor`: `sis plan` refuses nodes
+    /// that would take a host below it, and `sis apply` stops creating nodes before the
+    /// host's free space falls below it. A size such as `2GB`, `500MB`, `1.5GiB`, or `0`
+    /// for none. Default: `2GB` (dockerd and swarm1's raft log fail on a full disk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9]+(\.[0-9]+)?\s*(B|[kKMGT]B|[KMGT]iB)?$"))]
+    pub disk_floor: Option<String>,
+}
+
+/// [`Capacity::disk_floor`] when the spec gives none: 2 GB.
+pub const DEFAULT_DISK_FLOOR: u64 = 2_000_000_000;
 
 /// One real machine of swarm1 and the dind nodes it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -55,6 +75,10 @@ pub struct Host {
     /// Default: the engine's own choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
+    /// Free disk this host keeps (as `capacity.disk_floor`, which it overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9]+(\.[0-9]+)?\s*(B|[kKMGT]B|[KMGT]iB)?$"))]
+    pub disk_floor: Option<String>,
 }
 
 /// TLS client material for a `tcp://` endpoint.
@@ -350,5 +374,15 @@ impl Spec {
     /// The host with this name.
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// The free disk (bytes) host `name` keeps: its `disk_floor`, else
+    /// `capacity.disk_floor`, else [`DEFAULT_DISK_FLOOR`]. (A loaded spec's sizes are valid.)
+    pub fn disk_floor(&self, name: &str) -> u64 {
+        self.host(name)
+            .and_then(|h| h.disk_floor.as_deref())
+            .or(self.capacity.disk_floor.as_deref())
+            .and_then(crate::parse_size)
+            .unwrap_or(DEFAULT_DISK_FLOOR)
     }
 }

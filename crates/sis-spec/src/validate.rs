@@ -32,7 +32,20 @@ pub(crate) fn validate(spec: &Spec, bad_subnet: Option<&str>, doc: Option<&Node>
     network(&mut c, spec, bad_subnet);
     kvstore(&mut c, spec);
     swarm2(&mut c, spec);
+    if let Some(size) = &spec.capacity.disk_floor {
+        disk_floor(&mut c, "capacity.disk_floor", size);
+    }
     c.out
+}
+
+/// A `disk_floor` must be a size.
+fn disk_floor(c: &mut Checks, path: &str, size: &str) {
+    if rules::parse_size(size).is_none() {
+        let message = format!(
+            "{size:?} is not a size; write a number and a unit, such as 2GB, 500MB or 1.5GiB (0 for none)"
+        );
+        c.report(path, message);
+    }
 }
 
 struct Checks<'a> {
@@ -127,6 +140,9 @@ fn hosts(c: &mut Checks, spec: &Spec) {
         if host.advertise_addr.as_deref() == Some("") {
             let message = "must not be empty; leave it out to let the engine choose".to_string();
             c.report(&format!("{path}.advertise_addr"), message);
+        }
+        if let Some(size) = &host.disk_floor {
+            disk_floor(c, &format!("{path}.disk_floor"), size);
         }
     }
 }

@@ -183,6 +183,27 @@ pub(super) async fn remove_of(
     remove(host, name).await
 }
 
+/// Kills `name` (SIGKILL) when it carries `sis.cluster=<cluster>`; refuses any other
+/// container of that name. One that is gone or not running counts as done.
+pub(super) async fn kill_of(
+    host: &DockerHost,
+    cluster: &str,
+    name: &str,
+) -> Result<(), EngineError> {
+    let existing = match labels_of(host, name).await {
+        Ok(labels) => labels,
+        Err(e) if e.status_code() == Some(404) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    crate::ownership::claim_for_removal(host.endpoint(), name, cluster, &existing)?;
+    host.kill_container(name)
+        .await
+        .or_else(|e| match e.status_code() {
+            Some(404) => Ok(()),
+            _ => Err(e),
+        })
+}
+
 /// Removes `name` with its anonymous volumes; a container that is gone counts as removed.
 pub(super) async fn remove(host: &DockerHost, name: &str) -> Result<(), EngineError> {
     let docker = host.client().await?;

@@ -33,6 +33,10 @@ pub struct LabHostSpec {
     pub profile: NodeProfile,
     /// Bind mounts, `HOST_PATH:CONTAINER_PATH[:ro]`.
     pub binds: Vec<String>,
+    /// Run the engine's init (`docker run --init`) as the container's process 1, so that the
+    /// processes orphaned inside it (a loaded host's node shims) are reaped: with dockerd as
+    /// process 1 they stayed zombies, and the engine could then fail to kill the container.
+    pub init: bool,
 }
 
 /// A container found by label.
@@ -236,6 +240,7 @@ impl DockerHost {
         if let Some(host_config) = body.host_config.as_mut() {
             host_config.network_mode = Some(spec.network.clone());
             host_config.binds = (!spec.binds.is_empty()).then(|| spec.binds.clone());
+            host_config.init = spec.init.then_some(true);
         }
         let options = CreateContainerOptionsBuilder::new().name(name).build();
         match docker.create_container(Some(options), body).await {

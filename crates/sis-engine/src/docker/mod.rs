@@ -13,6 +13,7 @@ mod ready;
 mod swarm1;
 pub(crate) mod swarm2;
 mod tls;
+mod volumes;
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -35,6 +36,7 @@ use crate::{
 pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
+pub use volumes::NodeVolume;
 
 /// Seconds an API call may take before bollard gives up on it (streams excepted).
 const REQUEST_TIMEOUT_SECS: u64 = 120;
@@ -308,6 +310,10 @@ impl HostEngine for DockerHost {
 
     async fn remove_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
         container::remove_of(self, cluster, name).await
+    }
+
+    async fn kill_container_of(&self, cluster: &str, name: &str) -> Result<(), EngineError> {
+        container::kill_of(self, cluster, name).await
     }
 
     async fn wait_node_ready(&self, name: &str, timeout: Duration) -> Result<(), EngineError> {

@@ -142,7 +142,8 @@ fn resources(
     if facts.disk.is_none() {
         facts.disk = limits.disk.clone();
     }
-    let Some(e) = capacity::estimate(&facts, host.nodes, new_nodes, managers) else {
+    let floor = spec.disk_floor(&host.name);
+    let Some(e) = capacity::estimate(&facts, host.nodes, new_nodes, managers, floor) else {
         return Vec::new();
     };
     let fit = |resource: &str| e.fits.iter().find(|(r, _)| *r == resource).map(|(_, n)| *n);
@@ -219,10 +220,11 @@ fn disk(
         name: "disk".into(),
         value: format!("{} free in {}", size(d.free_bytes), d.path),
         need: format!(
-            "{}: {new_nodes} new nodes × {} (writable layer and /var/lib/docker volume of a fresh node) + {} a new swarm2 manager (raft log)",
+            "{}: {new_nodes} new nodes × {} (writable layer and /var/lib/docker volume of a fresh node) + {} a new swarm2 manager (raft log), keeping {} free (disk_floor)",
             size(e.disk_bytes),
             size(capacity::NODE_DISK_BYTES),
-            size(capacity::MANAGER_DISK_BYTES)
+            size(capacity::MANAGER_DISK_BYTES),
+            size(e.disk_floor)
         ),
         status: if fix.is_some() { Status::Blocker } else { Status::Ok },
         fix: fix.map(|f| format!("free space in {} or {f}", d.path)),

@@ -1,8 +1,11 @@
 //! Node containers: created (then their dockerd awaited and their preloaded images loaded),
-//! started, removed.
+//! started, killed before their removal.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use futures::StreamExt;
 
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
 use sis_types::{labels, ImageRef, NodeProfile};
@@ -30,6 +33,8 @@ pub(crate) async fn create<E: HostEngine>(
     progress: &dyn Progress,
 ) -> Result<(), EngineError> {
     let NewNode { host, name, .. } = node;
+    // Nothing is made on a host at its disk floor.
+    pass.disk.take(host, pass.engine(host)?, name).await?;
     let spec = ContainerSpec {
         name: name.to_string(),
         hostname: name.to_string(),
@@ -87,4 +92,38 @@ pub(crate) async fn start<E: HostEngine>(
 /// Reports a step in the life of node `node`.
 pub(crate) fn milestone(progress: &dyn Progress, node: &str, milestone: Milestone) {
     progress.event(&Event::Milestone { node, milestone });
+}
+
+/// Node kills running at once before a removal, over all hosts: a kill is one inspect and one
+/// signal, cheap for the engine, so this bound is wider than the per-host one of removals.
+const KILLS_AT_ONCE: usize = 16;
+
+/// How long one kill may take before the removal goes on without it.
+const KILL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Kills (SIGKILL) every node that `nodes` (host, name) will remove, before any removal: a
+/// node's dockerd and swarm2's gossip in it go on loading the host until its container is
+/// gone, so with hundreds of nodes the removals last ever longer on a loaded host. Killed
+/// first, they all stop within seconds and the removals that follow find an idle host.
+/// Failures are only logged: the removal (forced) kills what is still running and reports.
+pub(crate) async fn kill_before_removal<E: HostEngine>(pass: &Pass<'_, E>, nodes: &[(&str, &str)]) {
+    let kills = nodes.iter().map(|&(host, name)| async move {
+        let engine = match pass.engine(host) {
+            Ok(engine) => engine,
+            Err(e) => return tracing::debug!("kill of node {name} skipped: {e}"),
+        };
+        match tokio::time::timeout(KILL_TIMEOUT, engine.kill_container_of(pass.cluster, name)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!("kill of node {name} before its removal: {e}"),
+            Err(_) => tracing::debug!(
+                "kill of node {name} before its removal took over {} s; removing it anyway",
+                KILL_TIMEOUT.as_secs()
+            ),
+        }
+    });
+    futures::stream::iter(kills)
+        .buffer_unordered(KILLS_AT_ONCE)
+        .collect::<()>()
+        .await;
 }

@@ -34,7 +34,14 @@ pub(super) fn check(
             .filter(|(host, i)| host == h.name() && !existing.contains(i))
             .count();
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let Some(e) = estimate(h.facts, wanted, count(new_nodes), count(new_managers)) else {
+        let floor = spec.disk_floor(h.name());
+        let Some(e) = estimate(
+            h.facts,
+            wanted,
+            count(new_nodes),
+            count(new_managers),
+            floor,
+        ) else {
             continue;
         };
         let exceeded = e.exceeded();

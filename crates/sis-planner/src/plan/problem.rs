@@ -309,11 +309,18 @@ impl fmt::Display for PlanProblem {
                 estimate,
                 exceeded,
                 largest_fit,
-            } => write!(
-                f,
-                "host `{host}` cannot hold {nodes} nodes ({} exceeded): {estimate}; set its nodes to at most {largest_fit} or spread them over more hosts (`sis doctor` shows every limit), or plan anyway with --ignore-capacity",
-                exceeded.join(" and ")
-            ),
+            } => {
+                let disk = if exceeded.iter().any(|r| r == "disk") {
+                    "free disk space on it or lower its disk_floor, "
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "host `{host}` cannot hold {nodes} nodes ({} exceeded): {estimate}; {disk}set its nodes to at most {largest_fit} or spread them over more hosts (`sis doctor` shows every limit), or plan anyway with --ignore-capacity",
+                    exceeded.join(" and ")
+                )
+            }
             PlanProblem::NoReadySwarm2Manager { via } => write!(
                 f,
                 "swarm2 was observed through node {via}, but no running node container is a ready swarm2 manager; observe again"

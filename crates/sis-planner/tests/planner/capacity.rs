@@ -38,11 +38,38 @@ fn a_host_that_cannot_hold_its_nodes_is_refused_with_the_numbers() {
 
 #[test]
 fn too_little_disk_is_refused_too() {
-    // 10 nodes of which 3 exist (the manager among them): 2.5 MB hold 2 more.
-    let (spec, observed) = grown(10, 2_500_000);
+    // 10 nodes of which 3 exist (the manager among them): 2.5 MB above the default 2 GB
+    // floor hold 2 more.
+    let (spec, observed) = grown(10, 2_002_500_000);
     let text = plan(&spec, &observed).expect_err("no disk").to_string();
     assert!(text.contains("(disk exceeded)"), "{text}");
     assert!(text.contains("at most 5"), "{text}");
+    assert!(text.contains("lower its disk_floor"), "{text}");
+}
+
+#[test]
+fn a_disk_floor_above_the_free_space_refuses_new_nodes_with_the_numbers() {
+    let (mut spec, observed) = grown(10, 60_000_000_000);
+    spec.hosts[0].disk_floor = Some("100GB".into());
+    let text = plan(&spec, &observed)
+        .expect_err("below the floor")
+        .to_string();
+    assert!(
+        text.contains("host `local` cannot hold 10 nodes (disk exceeded)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("disk 7.0 MB of 60.0 GB free (new nodes × 1.0 MB, managers + 130.0 MB, keeping 100.0 GB free (disk_floor))"),
+        "{text}"
+    );
+    // The nodes there stay; none is added.
+    assert!(text.contains("at most 3"), "{text}");
+    // The default floor (2 GB) leaves room for them; a floor of 0 keeps nothing back.
+    spec.hosts[0].disk_floor = None;
+    assert!(plan(&spec, &observed).is_ok());
+    let (mut spec, observed) = grown(10, 7_500_000);
+    spec.capacity.disk_floor = Some("0".into());
+    assert!(plan(&spec, &observed).is_ok());
 }
 
 #[test]

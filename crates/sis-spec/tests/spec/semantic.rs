@@ -154,6 +154,31 @@ fn advertise_addr_not_empty() {
 }
 
 #[test]
+fn disk_floor_is_a_size() {
+    let text = base_with(5, "    nodes: 3\n    disk_floor: 2 gigs");
+    let more = base_and(&["capacity:", "  disk_floor: lots"]);
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:6:17: hosts[0].disk_floor: \"2 gigs\" is not a size; write a number and a unit, such as 2GB, 500MB or 1.5GiB (0 for none)"]
+    );
+    assert_eq!(
+        problems(&more),
+        ["cluster.yaml:10:15: capacity.disk_floor: \"lots\" is not a size; write a number and a unit, such as 2GB, 500MB or 1.5GiB (0 for none)"]
+    );
+}
+
+#[test]
+fn disk_floor_of_a_host_overrides_the_spec_default() {
+    let spec = |text: &str| sis_spec::parse_str("cluster.yaml", text).unwrap();
+    assert_eq!(spec(&yaml(crate::BASE)).disk_floor("a"), 2_000_000_000);
+    let both = base_with(5, "    nodes: 3\n    disk_floor: 1.5GiB");
+    let both = format!("{both}capacity:\n  disk_floor: 500MB\n");
+    assert_eq!(spec(&both).disk_floor("a"), 1_610_612_736);
+    let default = base_and(&["capacity:", "  disk_floor: 0"]);
+    assert_eq!(spec(&default).disk_floor("a"), 0);
+}
+
+#[test]
 fn subnet_is_a_cidr() {
     assert_eq!(
         problems(&base_with(8, "  subnet: 10.9.0/16")),

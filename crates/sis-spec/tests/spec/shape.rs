@@ -49,7 +49,7 @@ fn unknown_keys_suggest_the_likely_one() {
     let text = base_with(5, "    nodez: 3");
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:5:5: hosts[0]: unknown key \"nodez\" (did you mean \"nodes\"?); allowed keys: name, endpoint, tls, nodes, advertise_addr"]
+        ["cluster.yaml:5:5: hosts[0]: unknown key \"nodez\" (did you mean \"nodes\"?); allowed keys: name, endpoint, tls, nodes, advertise_addr, disk_floor"]
     );
 }
 
@@ -58,7 +58,7 @@ fn unknown_keys_known_elsewhere_say_where_they_belong() {
     let text = base_and(&["managers: 3"]);
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:9:1: unknown key \"managers\" (it belongs at swarm2.managers); allowed keys: version, name, hosts, network, kvstore, swarm2"]
+        ["cluster.yaml:9:1: unknown key \"managers\" (it belongs at swarm2.managers); allowed keys: version, name, hosts, network, kvstore, swarm2, capacity"]
     );
 }
 
@@ -318,7 +318,7 @@ fn every_shape_problem_is_reported_at_once_in_file_order() {
         [
             "cluster.yaml:1:1: missing required key \"name\"",
             "cluster.yaml:1:10: version: expected an integer, found a string (\"1\"); write 1 without quotes",
-            "cluster.yaml:2:1: unknown key \"nmae\" (did you mean \"name\"?); allowed keys: version, name, hosts, network, kvstore, swarm2",
+            "cluster.yaml:2:1: unknown key \"nmae\" (did you mean \"name\"?); allowed keys: version, name, hosts, network, kvstore, swarm2, capacity",
             "cluster.yaml:5:12: hosts[0].nodes: expected an integer, found a string (\"many\")",
             "cluster.yaml:6:10: hosts[0].tls: missing required key \"cert\"",
             "cluster.yaml:6:10: hosts[0].tls: missing required key \"key\"",

@@ -79,7 +79,8 @@ pub async fn apply_saved(args: ApplyArgs, saved: SavedPlan) -> CliResult {
         plan: &saved.plan,
     });
     let started = Instant::now();
-    let opts = options(&args);
+    let mut opts = options(&args);
+    opts.exec.disk_floors = sis_executor::disk::floors(&spec, &observed);
     let deadline = tokio::time::Instant::now() + args.timeout;
     let (pass, timed_out) = execute_until(
         &saved.plan,

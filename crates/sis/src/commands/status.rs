@@ -1,7 +1,10 @@
 //! `sis status`: observe the hosts, print what is there (as text, or as the JSON that
 //! `sis plan --observed` reads).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+
+use sis_engine::NodeVolume;
 
 use sis_spec::{Spec, Swarm2Mode};
 use sis_types::{labels, HostObservation, Observed};
@@ -17,13 +20,53 @@ pub async fn status(args: StatusArgs) -> CliResult {
     let observed = sis_executor::observe(&spec, &hosts).await;
     match args.output {
         Output::Json => print_json(&observed),
-        Output::Text => print!("{}", render(&spec, &observed)),
+        Output::Text => {
+            let volumes = node_volumes(&spec, &hosts, &observed).await;
+            print!("{}", render(&spec, &observed, &volumes))
+        }
     }
     Ok(())
 }
 
-/// Per host: engine, swarm1, nodes running/total; then swarm2: ready/down, managers, leader.
-fn render(spec: &Spec, observed: &Observed) -> String {
+/// How many of the largest node volumes a host's lines name.
+const LARGEST_VOLUMES: usize = 3;
+
+/// Per reachable host with nodes: its nodes' volumes, largest first, or why they could not
+/// be measured.
+async fn node_volumes(
+    spec: &Spec,
+    hosts: &sis_executor::Hosts<sis_engine::DockerHost>,
+    observed: &Observed,
+) -> BTreeMap<String, Result<Vec<NodeVolume>, String>> {
+    let image = spec.swarm2.image.to_string();
+    let reads = spec.hosts.iter().filter_map(|h| {
+        let has_nodes = match observed.hosts.get(&h.name) {
+            Some(HostObservation::Reachable(f)) => f
+                .containers
+                .iter()
+                .any(|c| c.label(labels::ROLE) == Some(labels::ROLE_NODE)),
+            _ => false,
+        };
+        let engine = hosts.get(&h.name).filter(|_| has_nodes)?;
+        let image = &image;
+        Some(async move {
+            let read = engine
+                .node_volumes(&spec.name, image)
+                .await
+                .map_err(|e| sis_executor::error_chain(&e));
+            (h.name.clone(), read)
+        })
+    });
+    futures::future::join_all(reads).await.into_iter().collect()
+}
+
+/// Per host: engine, swarm1, nodes running/total, free disk and the largest node volumes;
+/// then swarm2: ready/down, managers, leader.
+fn render(
+    spec: &Spec,
+    observed: &Observed,
+    volumes: &BTreeMap<String, Result<Vec<NodeVolume>, String>>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "cluster {}", spec.name);
     for h in &spec.hosts {
@@ -58,16 +101,38 @@ fn render(spec: &Spec, observed: &Observed) -> String {
                 // Where the nodes' layers and volumes go: what a larger spec needs of it.
                 let disk = match &f.disk {
                     Some(d) => format!(
-                        "{} free in {}{}",
+                        "{} free in {}{}, keeping {} free (disk_floor)",
                         sis_planner::capacity::size(d.free_bytes),
                         d.path,
                         d.free_inodes
                             .map(|n| format!(", {n} inodes"))
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        sis_planner::capacity::size(spec.disk_floor(&h.name))
                     ),
                     None => "unknown (no image on the host to probe it with)".to_string(),
                 };
                 let _ = writeln!(out, "  disk: {disk}");
+                match volumes.get(&h.name) {
+                    Some(Ok(v)) if !v.is_empty() => {
+                        let total: u64 = v.iter().map(|v| v.bytes).sum();
+                        let largest: Vec<String> = v
+                            .iter()
+                            .take(LARGEST_VOLUMES)
+                            .map(|v| format!("{} {}", v.node, sis_planner::capacity::size(v.bytes)))
+                            .collect();
+                        let _ = writeln!(
+                            out,
+                            "  node volumes: {} in {}; largest: {}",
+                            sis_planner::capacity::size(total),
+                            v.len(),
+                            largest.join(", ")
+                        );
+                    }
+                    Some(Err(e)) => {
+                        let _ = writeln!(out, "  node volumes: not measured ({e})");
+                    }
+                    _ => {}
+                }
             }
             Some(HostObservation::Unreachable { endpoint, error }) => {
                 let _ = writeln!(out, "host {}: {endpoint}: UNREACHABLE: {error}", h.name);
