@@ -284,7 +284,11 @@ impl Run {
             .collect();
         marks.extend(self.applies.iter().map(|a| Mark {
             at: a.t - self.t0,
-            label: format!("apply ({})", a.ending),
+            label: if a.ending == "converged" {
+                "apply".to_string()
+            } else {
+                format!("apply ({})", a.ending)
+            },
         }));
         let bars: Vec<Bar> = self
             .bars
@@ -543,7 +547,7 @@ mod tests {
             7,
             "the waterfall and six charts"
         );
-        assert!(html.contains("apply (converged)"));
+        assert!(html.contains(">apply<"));
         assert!(html.contains("<td>create nodes</td>"));
         // An apply file alone: the waterfall, no empty charts.
         let alone = Run::parse(APPLY).unwrap().html();
