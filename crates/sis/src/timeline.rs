@@ -68,7 +68,7 @@ pub struct Percentiles {
     pub max: f64,
 }
 
-/// The `--report` document.
+/// The `timeline` of `--output json`.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub phases: Vec<PhaseTime>,
