@@ -321,6 +321,84 @@ fn chaos_heal_after_a_killed_partition_run() {
     assert!(plan.stdout.contains("No changes."), "{plan:?}");
 }
 
+#[test]
+fn chaos_apply_report_draws_a_waterfall_and_destroy_leaves_no_fault_markers() {
+    let c = Cluster::new("cdestroy");
+    let _markers = Markers(c.name.clone());
+    let spec = path(&c.spec(2, 1, "")).to_string();
+    let record = c.dir.join("apply.jsonl");
+    let run = sis(&["apply", &spec, "--report", path(&record)]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The run file: the header, then every node's milestones up to Ready.
+    let text = std::fs::read_to_string(&record).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["format"], "sis-run", "{text}");
+    assert!(lines
+        .iter()
+        .any(|l| l["type"] == "apply" && l["ending"] == "converged"));
+    for i in 1..=2 {
+        let node = format!("{}.local-{i}", c.name);
+        for milestone in ["create", "dockerd_ready", "joined", "ready"] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l["node"] == node.as_str() && l["milestone"] == milestone),
+                "no {milestone} of {node} in {text}"
+            );
+        }
+    }
+    let page = c.dir.join("apply.html");
+    let run = sis(&["report", path(&record), "--out", path(&page)]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Apply: a bar per node"), "{html}");
+    assert!(html.contains(">local-1<") && html.contains(">local-2<"));
+    let worker = format!("{}.local-2", c.name);
+    // Faults still active when the cluster goes: a paused node, a rate limit, a partition.
+    for fault in [
+        vec!["pause", "--target", "workers"],
+        vec!["netem", "--target", "managers", "--rate", "1mbit"],
+        vec!["partition", "--shape", "isolate", "--target", "leader"],
+    ] {
+        let mut args = vec!["chaos", spec.as_str()];
+        args.extend(fault);
+        let run = sis(&args);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let paused = docker_quiet(&["inspect", "-f", "{{.State.Paused}}", &worker]);
+    assert_eq!(paused.trim(), "true", "{worker} paused");
+    let markers = || {
+        docker_quiet(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=sis.fault-cluster={}", c.name),
+            "--format",
+            "{{.Names}}",
+        ])
+    };
+    assert_eq!(markers().lines().count(), 3, "one marker a fault");
+    let run = sis(&["destroy", &spec]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("nothing of cluster"), "{run:?}");
+    assert_eq!(markers(), "", "fault markers left after destroy");
+    let left = docker_quiet(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^{}", c.name),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(left, "", "containers left after destroy");
+    assert!(sis(&["chaos", &spec, "list"])
+        .stdout
+        .contains("no active faults"));
+}
+
 /// Renders the page in headless Chromium (when installed): no console errors, a screenshot.
 fn render_in_chromium(c: &Cluster, report: &std::path::Path) {
     let Some(browser) = ["chromium", "chromium-browser"].into_iter().find(|b| {

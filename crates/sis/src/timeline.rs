@@ -1,5 +1,8 @@
 //! Per-node timestamps and per-phase wall times of an apply, for the end-of-run summary
-//! (p50/p90/p99 of create → dockerd ready → joined → Ready) and `--report FILE.json`.
+//! (p50/p90/p99 of create → dockerd ready → joined → Ready), the `timeline` of
+//! `--output json`, and `--report FILE.jsonl`: the same as records of the run file that
+//! `sis watch` writes and `sis report` draws (one `phase` record a phase, one `node` record a
+//! node milestone, one `apply` record for the whole run).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -7,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
+use serde_json::{json, Value};
 use sis_executor::{Event, Milestone, Progress};
 use sis_types::Action;
 
@@ -45,6 +49,8 @@ struct Data {
 /// Collects the timeline from executor events.
 pub struct Timeline {
     start: Instant,
+    /// `start` in seconds since the epoch: the run file's time axis.
+    epoch: f64,
     data: Mutex<Data>,
 }
 
@@ -62,7 +68,7 @@ pub struct Percentiles {
     pub max: f64,
 }
 
-/// The `--report` document.
+/// The `timeline` of `--output json`.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub phases: Vec<PhaseTime>,
@@ -74,12 +80,61 @@ impl Timeline {
     pub fn new() -> Timeline {
         Timeline {
             start: Instant::now(),
+            epoch: sis_executor::chaos::now_secs(),
             data: Mutex::new(Data::default()),
         }
     }
 
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
+    }
+
+    /// The run as records of the run file (`crate::runlog`), in time order: `apply` (its
+    /// start, length, ending), a `phase` per phase of each pass and a `node` per milestone of
+    /// each node (`create`, `started`, `dockerd_ready`, `joined`, `ready`), each with `t` in
+    /// seconds since the epoch.
+    pub fn run_records(&self, file: &str, ending: &str, passes: usize) -> Vec<Value> {
+        let data = self.data.lock().expect("timeline lock");
+        let at = |secs: f64| round_ms(self.epoch + secs);
+        let mut records = vec![json!({
+            "type": "apply",
+            "t": at(0.0),
+            "seconds": round_ms(self.now()),
+            "file": file,
+            "ending": ending,
+            "passes": passes,
+        })];
+        for p in &data.phases {
+            records.push(json!({
+                "type": "phase",
+                "t": at(p.start),
+                "pass": p.pass,
+                "phase": p.phase,
+                "actions": p.actions,
+                "seconds": round_ms(p.seconds),
+            }));
+        }
+        for (node, times) in &data.nodes {
+            for (milestone, when) in [
+                ("create", times.create),
+                ("started", times.started),
+                ("dockerd_ready", times.dockerd_ready),
+                ("joined", times.joined),
+                ("ready", times.ready),
+            ] {
+                if let Some(when) = when {
+                    records.push(json!({
+                        "type": "node",
+                        "t": at(when),
+                        "node": node,
+                        "milestone": milestone,
+                    }));
+                }
+            }
+        }
+        let t = |r: &Value| r["t"].as_f64().unwrap_or(0.0);
+        records.sort_by(|a, b| t(a).total_cmp(&t(b)));
+        records
     }
 
     pub fn report(&self) -> Report {
@@ -112,6 +167,11 @@ impl Timeline {
             nodes: data.nodes.clone(),
         }
     }
+}
+
+/// Milliseconds are plenty, and keep the lines short.
+fn round_ms(secs: f64) -> f64 {
+    (secs * 1000.0).round() / 1000.0
 }
 
 fn percentiles(step: &'static str, d: &mut [f64]) -> Option<Percentiles> {

@@ -313,6 +313,21 @@ async fn markers(
     (found, errors)
 }
 
+/// Removes every fault marker of the cluster and nothing else: what `sis destroy` does last,
+/// when the nodes the faults acted on are gone. Returns the markers removed and, one message
+/// each, what could not be looked at or removed.
+pub async fn remove_markers(spec: &Spec, hosts: &Hosts<DockerHost>) -> (usize, Vec<String>) {
+    let (found, mut errors) = markers(spec, hosts).await;
+    let mut removed = 0;
+    for (host, c) in &found {
+        match hosts[host].release_lock(&c.id).await {
+            Ok(()) => removed += 1,
+            Err(e) => errors.push(format!("marker {} on host {host}: {}", c.name, err(e))),
+        }
+    }
+    (removed, errors)
+}
+
 /// The active faults: the markers, and rules found in running nodes (also those whose marker
 /// is gone).
 pub async fn list(spec: &Spec, hosts: &Hosts<DockerHost>) -> (Vec<FaultRecord>, Vec<String>) {

@@ -16,7 +16,7 @@ mod plan;
 pub mod scenario;
 pub mod select;
 
-pub use act::{heal, inject, list, FaultRecord, HealReport};
+pub use act::{heal, inject, list, remove_markers, FaultRecord, HealReport};
 pub use plan::{plan_fault, FaultKind, FaultRequest, NetemOptions, PlannedFault, Shape};
 
 /// Label of fault markers: the cluster. Not `sis.cluster`, so that planning and destroying

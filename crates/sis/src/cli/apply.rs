@@ -42,9 +42,10 @@ pub struct ApplyArgs {
     /// Print only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Write per-phase wall times and every node's timestamps (create, started, dockerd ready,
-    /// joined, Ready) to this JSON file.
-    #[arg(long, value_name = "FILE.json")]
+    /// Append the run to this JSON-lines run file (the format of `sis watch --out`, drawn by
+    /// `sis report`): the phases' wall times and every node's milestones (create, started,
+    /// dockerd ready, joined, Ready), written when the apply ends.
+    #[arg(long, value_name = "FILE.jsonl")]
     pub report: Option<PathBuf>,
     /// Plan even when a host cannot hold its nodes by sis's capacity estimate (idle CPU,
     /// memory, free disk per node); the estimate then comes as a warning.

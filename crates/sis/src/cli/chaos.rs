@@ -138,8 +138,10 @@ pub struct WatchArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A JSON-lines file written by `sis watch` (and `sis chaos --events`).
-    pub run: PathBuf,
+    /// Run files (JSON lines) written by `sis watch`, `sis chaos --events`, `sis apply
+    /// --report`; several are merged on one time axis.
+    #[arg(required = true, num_args = 1.., value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
     /// The HTML page to write.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -117,7 +117,18 @@ sis chaos c.yaml heal\n  sis chaos c.yaml run scenario.yaml --plan"
     /// Sample the cluster (nodes, leader, API latency, host CPU, memory, disk) into a
     /// JSON-lines file.
     Watch(WatchArgs),
-    /// Turn a `sis watch` file into one self-contained HTML page of plots.
+    /// Turn run files (`sis watch --out`, `sis apply --report`) into one self-contained HTML
+    /// page of plots on one time axis.
+    #[command(
+        long_about = "Turn run files into one self-contained HTML page of plots (inline \
+SVG, no script, nothing fetched at view time).\n\n\
+A run file is JSON lines in the sis-run format: `sis watch --out` samples the cluster into one, \
+`sis chaos --events` adds the faults, `sis apply --report` the apply's phases and every node's \
+milestones (create, dockerd ready, joined, Ready). Several files are merged on one time axis: \
+the samples as line charts with the faults shaded, the applies as a waterfall, a bar per node.\n\n\
+Examples:\n  sis report run.jsonl --out report.html\n  \
+sis report apply.jsonl watch.jsonl --out report.html"
+    )]
     Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(long_about = "Print a shell completion script on stdout.\n\n\

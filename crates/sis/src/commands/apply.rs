@@ -122,9 +122,14 @@ pub(super) fn finish(
 ) -> CliResult {
     let timeline = progress.timeline.report();
     if let Some(path) = &args.report {
-        let text = serde_json::to_string_pretty(&timeline).expect("the report serializes");
-        std::fs::write(path, text + "\n")
-            .map_err(|e| format!("cannot write the report {}: {e}", path.display()))?;
+        let ending = format!("{:?}", report.ending).to_lowercase();
+        let records = progress.timeline.run_records(
+            &spec_file.display().to_string(),
+            &ending,
+            report.passes.len(),
+        );
+        crate::runlog::append_all(path, &report.first_plan.cluster, records)
+            .map_err(|e| format!("cannot write the report {e}"))?;
     }
     let more = left.flatten();
     let exit_code = match report.ending {

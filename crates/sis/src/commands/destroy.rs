@@ -62,6 +62,17 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
     )
     .await;
 
+    // The fault markers of `sis chaos` go last, once the nodes they describe are gone: while
+    // a node is left, its marker is what `sis chaos heal` needs to unpause or start it.
+    let mut markers_removed = 0;
+    let mut marker_errors = Vec::new();
+    if report.failures().count() == 0 && timed_out.is_none() {
+        (markers_removed, marker_errors) = sis_executor::chaos::remove_markers(&spec, &hosts).await;
+        if markers_removed > 0 && args.output == RunOutput::Text && !args.quiet {
+            eprintln!("removed {markers_removed} fault marker(s) of sis chaos");
+        }
+    }
+
     // Look again: what still carries the label is what the user must know about. Swarm
     // networks disappear from a host a moment after their removal, so look a few times.
     let mut left = leftovers(&spec, &plan, &observe(&spec, &hosts).await);
@@ -71,6 +82,7 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         left = leftovers(&spec, &plan, &observe(&spec, &hosts).await);
     }
+    left.extend(marker_errors);
     if let Err(e) = crate::apply_lock::release(&hosts, &lock).await {
         left.push(format!("the apply lock ({e})"));
     }
@@ -112,6 +124,7 @@ pub async fn destroy(args: DestroyArgs) -> CliResult {
         RunOutput::Json => print_json(&serde_json::json!({
             "cluster": spec.name,
             "removed": removed,
+            "fault_markers_removed": markers_removed,
             "failures": failures,
             "left": left,
             "notes": plan.notes,

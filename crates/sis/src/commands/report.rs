@@ -7,21 +7,28 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::report_svg::{chart, escape, Mark, Series, Window, PALETTE};
+use super::report_svg::{chart, escape, waterfall, Bar, Mark, Series, Window, PALETTE, STEPS};
 use crate::cli::ReportArgs;
 use crate::exit::CliResult;
 use crate::runlog;
 
 pub fn report(args: ReportArgs) -> CliResult {
-    let text =
-        std::fs::read_to_string(&args.run).map_err(|e| format!("{}: {e}", args.run.display()))?;
-    let run = Run::parse(&text).map_err(|e| format!("{}: {e}", args.run.display()))?;
+    let mut run = Run::new();
+    for path in &args.runs {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        run.add(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    run.finish();
     let html = run.html();
     std::fs::write(&args.out, html).map_err(|e| format!("{}: {e}", args.out.display()))?;
     println!(
-        "{}: {} samples over {:.0} s, {} fault(s), {} leader change(s)",
+        "{}: {} samples, {} apply run(s) with {} node timeline(s), over {:.0} s; {} fault(s), \
+         {} leader change(s)",
         args.out.display(),
         run.samples.len(),
+        run.applies.len(),
+        run.bars.len(),
         run.span(),
         run.faults.len(),
         run.leader_changes.len()
@@ -29,18 +36,65 @@ pub fn report(args: ReportArgs) -> CliResult {
     Ok(())
 }
 
+/// A node's milestones in one apply, seconds since the epoch.
+#[derive(Debug, Default, Clone)]
+struct NodeRun {
+    node: String,
+    create: Option<f64>,
+    dockerd_ready: Option<f64>,
+    joined: Option<f64>,
+    ready: Option<f64>,
+}
+
+/// An apply run: when, how long, how it ended.
+#[derive(Debug, Clone)]
+struct ApplyRun {
+    t: f64,
+    seconds: f64,
+    ending: String,
+}
+
+/// A phase of an apply: when it started, pass, title, actions, wall seconds.
+#[derive(Debug, Clone)]
+struct PhaseRun {
+    t: f64,
+    pass: u64,
+    phase: String,
+    actions: u64,
+    seconds: f64,
+}
+
 #[derive(Debug, Default)]
 struct Run {
-    cluster: String,
+    clusters: Vec<String>,
     t0: f64,
     samples: Vec<(f64, Value)>,
     leader_changes: Vec<(f64, String)>,
     /// id → (kind and detail, start, end).
     faults: BTreeMap<String, (String, f64, Option<f64>)>,
+    applies: Vec<ApplyRun>,
+    phases: Vec<PhaseRun>,
+    bars: Vec<NodeRun>,
 }
 
 impl Run {
+    fn new() -> Run {
+        Run {
+            t0: f64::MAX,
+            ..Run::default()
+        }
+    }
+
+    #[cfg(test)]
     fn parse(text: &str) -> Result<Run, String> {
+        let mut run = Run::new();
+        run.add(text)?;
+        run.finish();
+        Ok(run)
+    }
+
+    /// Adds one run file's records.
+    fn add(&mut self, text: &str) -> Result<(), String> {
         let mut lines = text
             .lines()
             .enumerate()
@@ -61,21 +115,22 @@ impl Run {
                 runlog::VERSION
             ));
         }
-        let mut run = Run {
-            cluster: header["cluster"].as_str().unwrap_or("").to_string(),
-            t0: f64::MAX,
-            ..Run::default()
-        };
+        let cluster = header["cluster"].as_str().unwrap_or("").to_string();
+        if !self.clusters.contains(&cluster) {
+            self.clusters.push(cluster);
+        }
+        // This file's node → its latest bar in `self.bars`: a `create` starts a new one.
+        let mut latest: BTreeMap<String, usize> = BTreeMap::new();
         for (i, line) in lines {
             let v: Value =
                 serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
             let t = v["t"]
                 .as_f64()
                 .ok_or_else(|| format!("line {}: no time `t`", i + 1))?;
-            run.t0 = run.t0.min(t);
+            self.t0 = self.t0.min(t);
             match v["type"].as_str() {
-                Some("sample") => run.samples.push((t, v)),
-                Some("leader_change") => run
+                Some("sample") => self.samples.push((t, v)),
+                Some("leader_change") => self
                     .leader_changes
                     .push((t, v["to"].as_str().unwrap_or("none").to_string())),
                 Some("fault_start") => {
@@ -87,29 +142,79 @@ impl Run {
                             .as_str()
                             .unwrap_or(v["kind"].as_str().unwrap_or(""))
                     );
-                    let entry = run.faults.entry(id).or_insert((what, t, None));
+                    let entry = self.faults.entry(id).or_insert((what, t, None));
                     entry.1 = entry.1.min(t);
                 }
                 Some("fault_end") => {
                     let id = v["id"].as_str().unwrap_or("").to_string();
-                    if let Some(f) = run.faults.get_mut(&id) {
+                    if let Some(f) = self.faults.get_mut(&id) {
                         // The first end seen: chaos's own, or the marker's disappearance.
                         f.2 = Some(f.2.map_or(t, |e: f64| e.min(t)));
                     }
                 }
+                Some("apply") => self.applies.push(ApplyRun {
+                    t,
+                    seconds: v["seconds"].as_f64().unwrap_or(0.0),
+                    ending: v["ending"].as_str().unwrap_or("").to_string(),
+                }),
+                Some("phase") => self.phases.push(PhaseRun {
+                    t,
+                    pass: v["pass"].as_u64().unwrap_or(1),
+                    phase: v["phase"].as_str().unwrap_or("").to_string(),
+                    actions: v["actions"].as_u64().unwrap_or(0),
+                    seconds: v["seconds"].as_f64().unwrap_or(0.0),
+                }),
+                Some("node") => {
+                    let node = v["node"].as_str().unwrap_or("").to_string();
+                    let milestone = v["milestone"].as_str().unwrap_or("");
+                    let index = match latest.get(&node) {
+                        Some(&i) if milestone != "create" => i,
+                        _ => {
+                            self.bars.push(NodeRun {
+                                node: node.clone(),
+                                ..NodeRun::default()
+                            });
+                            latest.insert(node, self.bars.len() - 1);
+                            self.bars.len() - 1
+                        }
+                    };
+                    let bar = &mut self.bars[index];
+                    let slot = match milestone {
+                        "create" => &mut bar.create,
+                        "dockerd_ready" => &mut bar.dockerd_ready,
+                        "joined" => &mut bar.joined,
+                        "ready" => &mut bar.ready,
+                        _ => continue,
+                    };
+                    *slot = Some(t);
+                }
                 _ => {}
             }
         }
-        if run.t0 == f64::MAX {
-            run.t0 = 0.0;
+        Ok(())
+    }
+
+    /// After the last file: everything in time order.
+    fn finish(&mut self) {
+        if self.t0 == f64::MAX {
+            self.t0 = 0.0;
         }
-        Ok(run)
+        self.samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.leader_changes.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.applies.sort_by(|a, b| a.t.total_cmp(&b.t));
+        self.phases.sort_by(|a, b| a.t.total_cmp(&b.t));
     }
 
     fn span(&self) -> f64 {
         let last = self.samples.last().map(|s| s.0).unwrap_or(self.t0);
         let ends = self.faults.values().map(|f| f.2.unwrap_or(f.1));
-        ends.fold(last, f64::max) - self.t0
+        let applies = self.applies.iter().map(|a| a.t + a.seconds);
+        let bars = self
+            .bars
+            .iter()
+            .flat_map(|b| [b.create, b.dockerd_ready, b.joined, b.ready])
+            .flatten();
+        ends.chain(applies).chain(bars).fold(last, f64::max) - self.t0
     }
 
     fn hosts(&self) -> Vec<String> {
@@ -169,12 +274,34 @@ impl Run {
                 label: what.clone(),
             })
             .collect();
-        let marks: Vec<Mark> = self
+        let mut marks: Vec<Mark> = self
             .leader_changes
             .iter()
             .map(|(t, to)| Mark {
                 at: t - self.t0,
                 label: format!("leader → {}", short(to)),
+            })
+            .collect();
+        marks.extend(self.applies.iter().map(|a| Mark {
+            at: a.t - self.t0,
+            label: if a.ending == "converged" {
+                "apply".to_string()
+            } else {
+                format!("apply ({})", a.ending)
+            },
+        }));
+        let bars: Vec<Bar> = self
+            .bars
+            .iter()
+            .map(|b| {
+                let at = |t: Option<f64>| t.map(|t| t - self.t0);
+                Bar {
+                    label: short(&b.node).to_string(),
+                    create: at(b.create),
+                    dockerd_ready: at(b.dockerd_ready),
+                    joined: at(b.joined),
+                    ready: at(b.ready),
+                }
             })
             .collect();
         let mut ready = self.per_host("ready", 1.0);
@@ -249,13 +376,15 @@ impl Run {
             h,
             r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>sis run of {c}</title>
-<style>body{{font-family:sans-serif;margin:20px;color:#222}} svg{{display:block;margin:10px 0;border:1px solid #eee}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}</style>
+<style>body{{font-family:sans-serif;margin:20px;color:#222}} svg{{display:block;margin:10px 0;border:1px solid #eee}} table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}</style>
 </head><body>
 <h1>sis run of cluster {c}</h1>
-<p>{n} samples over {span:.0} s; {f} fault(s) shaded; {l} leader change(s) marked.</p>
+<p>{n} samples over {span:.0} s; {a} apply run(s), {b} node timeline(s); {f} fault(s) shaded; {l} leader change(s) marked.</p>
 "#,
-            c = escape(&self.cluster),
+            c = escape(&self.clusters.join(", ")),
             n = self.samples.len(),
+            a = self.applies.len(),
+            b = self.bars.len(),
             f = self.faults.len(),
             l = self.leader_changes.len(),
         );
@@ -276,10 +405,67 @@ impl Run {
             }
             h.push_str("</table>\n");
         }
+        if !bars.is_empty() {
+            h.push_str(&waterfall(
+                "Apply: a bar per node, sorted by start (create → dockerd ready → joined → Ready)",
+                span,
+                &bars,
+                &windows,
+                &marks,
+            ));
+            h.push_str(&self.apply_tables(&bars));
+        }
+        if self.samples.is_empty() {
+            h.push_str("</body></html>\n");
+            return h;
+        }
         for c in charts {
             h.push_str(&c);
         }
         h.push_str("</body></html>\n");
+        h
+    }
+}
+
+impl Run {
+    /// The applies' phases and, per step, p50/p90/max over the nodes.
+    fn apply_tables(&self, bars: &[Bar]) -> String {
+        let mut h = String::from(
+            "<table><tr><th>apply at (s)</th><th>pass</th><th>phase</th><th>actions</th>\
+             <th>wall s</th></tr>\n",
+        );
+        for p in &self.phases {
+            let _ = writeln!(
+                h,
+                "<tr><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+                p.t - self.t0,
+                p.pass,
+                escape(&p.phase),
+                p.actions,
+                p.seconds
+            );
+        }
+        h.push_str(
+            "</table>\n<table><tr><th>per node (s)</th><th>nodes</th><th>p50</th><th>p90</th>\
+             <th>max</th></tr>\n",
+        );
+        for (name, _, ends) in STEPS {
+            let mut d: Vec<f64> = bars.iter().filter_map(ends).map(|(a, z)| z - a).collect();
+            if d.is_empty() {
+                continue;
+            }
+            d.sort_by(f64::total_cmp);
+            let at = |q: f64| d[((q * d.len() as f64).ceil() as usize).clamp(1, d.len()) - 1];
+            let _ = writeln!(
+                h,
+                "<tr><td>{name}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+                d.len(),
+                at(0.5),
+                at(0.9),
+                d[d.len() - 1]
+            );
+        }
+        h.push_str("</table>\n");
         h
     }
 }
@@ -324,6 +510,48 @@ mod tests {
                 || html.matches("http://").count()
                     == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
         );
+    }
+
+    const APPLY: &str = r#"{"format":"sis-run","version":1,"cluster":"c"}
+{"type":"apply","t":90.0,"seconds":12.5,"file":"c.yaml","ending":"converged","passes":1}
+{"type":"phase","t":90.5,"pass":1,"phase":"create nodes","actions":2,"seconds":3.0}
+{"type":"node","t":91.0,"node":"c.local-2","milestone":"create"}
+{"type":"node","t":90.6,"node":"c.local-1","milestone":"create"}
+{"type":"node","t":92.0,"node":"c.local-1","milestone":"dockerd_ready"}
+{"type":"node","t":92.5,"node":"c.local-2","milestone":"dockerd_ready"}
+{"type":"node","t":93.0,"node":"c.local-1","milestone":"joined"}
+{"type":"node","t":95.0,"node":"c.local-1","milestone":"ready"}
+{"type":"node","t":120.0,"node":"c.local-1","milestone":"create"}
+"#;
+
+    #[test]
+    fn an_apply_and_a_watch_merge_on_one_time_axis() {
+        let mut run = Run::new();
+        run.add(RUN).unwrap();
+        run.add(APPLY).unwrap();
+        run.finish();
+        assert_eq!(run.t0, 90.0, "the earliest record of either file");
+        assert_eq!(run.span(), 30.0, "to the last milestone");
+        assert_eq!(run.samples.len(), 3);
+        assert_eq!(run.applies.len(), 1);
+        assert_eq!(run.bars.len(), 3, "a create starts a new bar of the node");
+        let first = &run.bars[1];
+        assert_eq!(first.node, "c.local-1");
+        assert_eq!(
+            (first.create, first.dockerd_ready, first.joined, first.ready),
+            (Some(90.6), Some(92.0), Some(93.0), Some(95.0))
+        );
+        let html = run.html();
+        assert_eq!(
+            html.matches("<svg").count(),
+            7,
+            "the waterfall and six charts"
+        );
+        assert!(html.contains(">apply<"));
+        assert!(html.contains("<td>create nodes</td>"));
+        // An apply file alone: the waterfall, no empty charts.
+        let alone = Run::parse(APPLY).unwrap().html();
+        assert_eq!(alone.matches("<svg").count(), 1);
     }
 
     #[test]
