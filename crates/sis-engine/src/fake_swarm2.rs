@@ -146,6 +146,12 @@ impl FakeSwarm2 {
                 "Cluster": e.manager.then(|| serde_json::json!({"ID": self.cluster_id})),
                 "RemoteManagers": managers,
             }),
+            // Its entry was removed while it kept running: it still believes it is a member.
+            (Some(id), None) => serde_json::json!({
+                "LocalNodeState": "active",
+                "NodeID": id,
+                "RemoteManagers": managers,
+            }),
             _ if self.other_swarm.contains_key(node) => serde_json::json!({
                 "LocalNodeState": "active",
                 "NodeID": format!("elsewhere-{node}"),
@@ -236,7 +242,10 @@ impl FakeSwarm2 {
             // dockerd: "This node is already part of a swarm"; its own state tells which.
             let local = self.local_state(node);
             return Ok(if local.is_member_via(manager_addr) {
-                JoinOutcome::Joined
+                JoinOutcome::Member {
+                    node_id: local.node_id,
+                    manager: local.control_available,
+                }
             } else {
                 JoinOutcome::AlreadyMember {
                     managers: local.remote_managers,

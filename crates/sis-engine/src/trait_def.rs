@@ -388,8 +388,12 @@ impl Swarm2Local {
 /// What [`HostEngine::swarm2_join`] ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinOutcome {
-    /// The node is a member of the swarm it was asked to join (now, or already before).
+    /// The node joined the swarm it was asked to join.
     Joined,
+    /// dockerd refused the join: the node says it is a member of that swarm already, as
+    /// `node_id` (a manager when `manager`). Whether swarm2 still lists that ID is for the
+    /// caller to check: a node whose entry was removed keeps believing it is a member.
+    Member { node_id: String, manager: bool },
     /// The join goes on in the background: dockerd said "Timeout was reached before node
     /// joined", or the node is still joining from an earlier attempt. Look again later;
     /// joining again would leave a ghost entry.

@@ -295,6 +295,35 @@ async fn a_node_already_in_swarm2_counts_as_joined_one_in_another_swarm_fails() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_worker_whose_entry_was_removed_leaves_and_joins_again() {
+    // Seen under a 1 Mbit limit on the managers: the node's entry went, the node kept
+    // believing it was a member, and every join was refused as "already part of a swarm".
+    let host = host();
+    swarm2_of_one(&host).await;
+    host.swarm2_join(
+        "t-h-2",
+        "SWMTKN-2-fake-swarm2-worker",
+        "10.9.0.16",
+        "10.9.0.17",
+    )
+    .await
+    .unwrap();
+    let old_id = host.swarm2().members["t-h-2"].clone();
+    host.swarm2().entries.remove(&old_id);
+    let p = plan(vec![(Phase::Swarm2Join, vec![join(2)])]);
+    let report = run(&p, &host, &Finished::default()).await;
+    assert_eq!(
+        *outcome(&report, "join node t-h-2 to swarm2 as worker"),
+        Outcome::Done
+    );
+    assert_eq!(host.calls_of(Op::Swarm2Leave), ["t-h-2"]);
+    let swarm2 = host.swarm2();
+    let new_id = &swarm2.members["t-h-2"];
+    assert_ne!(*new_id, old_id);
+    assert!(swarm2.entries.contains_key(new_id), "listed again");
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_shrink_phase_runs_in_order_and_stops_at_a_failure() {
     let host = host();
     swarm2_of_one(&host).await;

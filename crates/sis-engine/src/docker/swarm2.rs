@@ -297,7 +297,10 @@ pub(super) async fn join(
     if out.stderr.contains("already part of a swarm") {
         let local = local_state(host, node).await?;
         return Ok(if local.is_member_via(manager_addr) {
-            JoinOutcome::Joined
+            JoinOutcome::Member {
+                node_id: local.node_id,
+                manager: local.control_available,
+            }
         } else if local.state == "pending" {
             JoinOutcome::Pending
         } else {

@@ -87,16 +87,47 @@ pub(crate) async fn join<E: HostEngine>(
             token
         }
     };
-    match engine
-        .swarm2_join(
-            node,
-            &token,
-            &manager_address.to_string(),
-            &address.to_string(),
-        )
-        .await?
+    let manager_addr = manager_address.to_string();
+    let advertise_addr = address.to_string();
+    let mut outcome = engine
+        .swarm2_join(node, &token, &manager_addr, &advertise_addr)
+        .await?;
+    if let JoinOutcome::Member {
+        node_id,
+        manager: is_manager,
+    } = &outcome
     {
-        JoinOutcome::Joined => {
+        let listed = pass
+            .engine(manager_host)?
+            .swarm2_node_list(manager)
+            .await?
+            .iter()
+            .any(|e| e.id == *node_id);
+        if !listed {
+            // Its entry was removed (by hand, or as a ghost while its join was slow): it
+            // keeps believing it is a member, and every join is refused. A worker leaves
+            // and joins again; a manager is not made to leave (that could cost the quorum).
+            if *is_manager {
+                return Err(EngineError::Other(format!(
+                    "node {node} says it is a swarm2 manager (ID {node_id}), but swarm2 lists no such node; \
+                     remove its container (docker rm -f {node}) and apply again"
+                )));
+            }
+            tracing::info!(node = %node, node_id = %node_id, "swarm2 lists no entry for the node's ID: it leaves and joins again");
+            engine.swarm2_leave(node).await?;
+            outcome = engine
+                .swarm2_join(node, &token, &manager_addr, &advertise_addr)
+                .await?;
+            if let JoinOutcome::Member { node_id, .. } = &outcome {
+                return Err(EngineError::Other(format!(
+                    "node {node} still says it is a swarm2 member (ID {node_id}) after leaving; \
+                     remove its container (docker rm -f {node}) and apply again"
+                )));
+            }
+        }
+    }
+    match outcome {
+        JoinOutcome::Joined | JoinOutcome::Member { .. } => {
             milestone(progress, node, Milestone::Joined);
             Ok(Outcome::Done)
         }
