@@ -12,6 +12,7 @@ mod ownership;
 mod quorum;
 mod restarts;
 mod saved_plan;
+mod ssh;
 mod status;
 mod support;
 mod survive;

@@ -71,6 +71,8 @@ struct Inner {
     disk: Mutex<Option<sis_types::DiskSpace>>,
     /// The CA file of a TLS endpoint, named when the engine's certificate is not trusted.
     tls_ca: Option<PathBuf>,
+    /// The ssh files of an `ssh://` endpoint, for hints on a failed login.
+    ssh: Option<SshPaths>,
 }
 
 impl std::fmt::Debug for DockerHost {
@@ -155,6 +157,7 @@ impl DockerHost {
                 caps: Mutex::new(None),
                 disk: Mutex::new(None),
                 tls_ca: tls.map(|t| t.ca),
+                ssh: endpoint.starts_with("ssh://").then(|| ssh_paths.clone()),
             }),
         })
     }
@@ -171,6 +174,7 @@ impl DockerHost {
             caps: Mutex::new(None),
             disk: Mutex::new(None),
             tls_ca: self.inner.tls_ca.clone(),
+            ssh: self.inner.ssh.clone(),
         };
         DockerHost {
             inner: Arc::new(inner),
@@ -203,7 +207,11 @@ impl DockerHost {
             .inner
             .tls_ca
             .as_deref()
-            .and_then(|ca| tls::hint(&source, endpoint, ca));
+            .and_then(|ca| tls::hint(&source, endpoint, ca))
+            .or_else(|| {
+                let paths = self.inner.ssh.as_ref()?;
+                ssh::hint(&tls::chain(&source), paths)
+            });
         match hint {
             Some(hint) => EngineError::Hinted {
                 op: format!("cannot reach the Docker engine at {endpoint}"),

@@ -70,6 +70,34 @@ pub(crate) fn connect(
     )
 }
 
+/// What to tell the user about a failed ssh connection (`chain`: the error and its causes,
+/// which carry ssh's own message), when ssh refused it for a reason the spec can fix.
+pub(super) fn hint(chain: &str, paths: &SshPaths) -> Option<String> {
+    let shown = |p: &Option<PathBuf>, default: &str| {
+        p.as_ref()
+            .map_or(default.to_string(), |p| p.display().to_string())
+    };
+    if chain.contains("Permission denied") {
+        Some(format!(
+            "the host refused the login: the public key of {} (`ssh.identity`) must be in the \
+             user's authorized_keys on the host",
+            shown(&paths.identity, "ssh's default keys")
+        ))
+    } else if chain.contains("Host key verification failed")
+        || chain.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+    {
+        Some(format!(
+            "the host's key is not the one in {} (`ssh.known_hosts`): add the host's current \
+             key there (ssh-keyscan), or check that the endpoint names the right machine",
+            shown(&paths.known_hosts, "ssh's known_hosts")
+        ))
+    } else if chain.contains("No such file") && chain.contains("ssh") {
+        Some("sis runs the system's `ssh` for ssh:// endpoints: install the ssh client".into())
+    } else {
+        None
+    }
+}
+
 /// The control master of one host, started on first use and again after it died.
 struct Master {
     endpoint: String,
@@ -133,5 +161,27 @@ impl tower_service::Service<hyper::Uri> for Connector {
     fn call(&mut self, _: hyper::Uri) -> Self::Future {
         let master = Arc::clone(&self.0);
         Box::pin(async move { master.dial().await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_logins_and_unknown_host_keys_name_the_file_to_fix() {
+        let paths = SshPaths {
+            identity: Some("lab-ssh/id_ed25519".into()),
+            known_hosts: Some("lab-ssh/known_hosts".into()),
+        };
+        let denied =
+            "failed to connect to the remote host: root@10.0.0.1: Permission denied (publickey).";
+        let hint = hint(denied, &paths).unwrap();
+        assert!(hint.contains("lab-ssh/id_ed25519"), "{hint}");
+        let unknown = "failed to connect to the remote host: No ED25519 host key is known for \
+                       10.0.0.1 and you have requested strict checking.\nHost key verification failed.";
+        let hint = super::hint(unknown, &paths).unwrap();
+        assert!(hint.contains("lab-ssh/known_hosts"), "{hint}");
+        assert_eq!(super::hint("connection refused", &paths), None);
     }
 }
