@@ -255,6 +255,21 @@ mod tests {
     }
 
     #[test]
+    fn with_ssh_the_hosts_are_ssh_endpoints_with_the_labs_key_and_known_hosts() {
+        let ips = ips(2);
+        let mut lab = lab_spec(&ips, None, 2);
+        lab.ssh_dir = Some(Path::new("lab-ssh"));
+        let spec = sis_spec::parse_str("lab.yaml", &lab.render()).unwrap();
+        for (h, ip) in spec.hosts.iter().zip(&ips) {
+            assert_eq!(h.endpoint, format!("ssh://root@{ip}"));
+            let ssh = h.ssh.as_ref().unwrap();
+            assert_eq!(ssh.identity.as_deref(), Some("lab-ssh/id_ed25519"));
+            assert_eq!(ssh.known_hosts.as_deref(), Some("lab-ssh/known_hosts"));
+            assert_eq!(h.tls, None);
+        }
+    }
+
+    #[test]
     fn a_file_the_lab_did_not_write_is_left_alone() {
         let dir = std::env::temp_dir().join(format!("sis-lab-spec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
