@@ -4,7 +4,8 @@
 #  - starts dockerd when it is not running (log: /var/log/sis-dockerd.log),
 #  - builds the offline node image sis-node:test, the workload image sis-workload:test, and
 #    for the classic swarm2 mode the K/V store image sis-etcd:test (Debian's etcd-server) and
-#    the classic Swarm image sis-swarm:test (built from ../shared/fixtures with golang-go)
+#    the classic Swarm image sis-swarm:test (built from ../shared/fixtures with golang-go), and
+#    the lab host image sis-labhost:test (the node image with sshd, for `sis lab up --ssh`)
 #    (each skipped when up to date).
 # Idempotent: a second run only checks. Needs root for the install and for dockerd.
 set -euo pipefail
@@ -22,6 +23,13 @@ command -v chromium >/dev/null 2>&1 || {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq chromium >/dev/null
+}
+# ssh:// endpoints: sis runs the system's ssh; `sis lab up --ssh` makes keys with ssh-keygen.
+command -v ssh-keygen >/dev/null 2>&1 || {
+    echo "engine-up: installing openssh-client (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openssh-client >/dev/null
 }
 command -v debootstrap >/dev/null 2>&1 || {
     export DEBIAN_FRONTEND=noninteractive
@@ -46,6 +54,8 @@ echo "engine-up: Docker engine $(docker version --format '{{.Server.Version}}') 
 
 "$here/node-image/build.sh" sis-node:test
 "$here/workload-image/build.sh" sis-workload:test
+# Lab hosts with sshd for `sis lab up --ssh` (the node image plus openssh-server).
+"$here/labhost-image/build.sh" sis-labhost:test sis-node:test
 # The classic swarm2 mode's K/V store and Swarm images, offline.
 "$here/etcd-image/build.sh" sis-etcd:test
 "$here/swarm-image/build.sh" sis-swarm:test

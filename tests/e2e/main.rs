@@ -13,6 +13,8 @@ mod ownership;
 mod quorum;
 mod restarts;
 mod saved_plan;
+mod ssh;
+mod status;
 mod support;
 mod survive;
 mod swarm1;

@@ -28,7 +28,7 @@ mod ownership;
 mod trait_def;
 
 pub use docker::{
-    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, NodeVolume,
+    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, NodeVolume, SshPaths,
     TlsPaths, LOCK_IMAGE, LOCK_OWNER_LABEL,
 };
 pub use error::EngineError;

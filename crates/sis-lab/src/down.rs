@@ -9,7 +9,7 @@ use sis_engine::{DockerHost, HostEngine};
 
 use crate::certs::LabCerts;
 use crate::event::LabEvent;
-use crate::{validate_name, LabError, LAB_LABEL, TLS_DIR_LABEL};
+use crate::{validate_name, LabError, LAB_LABEL, SSH_DIR_LABEL, TLS_DIR_LABEL};
 
 /// What `sis lab down` is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,11 @@ pub async fn down(
         .filter_map(|c| c.labels.get(TLS_DIR_LABEL))
         .map(PathBuf::from)
         .collect();
+    let ssh_dirs: BTreeSet<PathBuf> = containers
+        .iter()
+        .filter_map(|c| c.labels.get(SSH_DIR_LABEL))
+        .map(PathBuf::from)
+        .collect();
     // Concurrently: each removal stops a dockerd with its nodes, which takes a moment.
     let removals = containers
         .iter()
@@ -100,6 +105,13 @@ pub async fn down(
         });
         done.left.extend(left);
         done.tls_dirs.push(dir);
+    }
+    for dir in ssh_dirs {
+        let left = remove_ssh(&dir)?;
+        report(&LabEvent::Removed {
+            what: format!("ssh keys in {}", dir.display()),
+        });
+        done.left.extend(left);
     }
     Ok(done)
 }
@@ -145,6 +157,13 @@ async fn remove_host(
     }
 }
 
+/// Removes the files `sis lab up --ssh` writes, then its directories if that emptied them.
+/// Returns what stays (files someone else put there).
+pub(crate) fn remove_ssh(dir: &Path) -> Result<Vec<PathBuf>, LabError> {
+    let (files, dirs) = crate::sshkeys::LabSsh::new(dir).owned_paths();
+    remove_owned(files, dirs)
+}
+
 /// Removes the files `sis lab` writes in a certificate directory, then the directories if
 /// that emptied them. Returns what stays (files someone else put there).
 pub(crate) fn remove_certs(dir: &Path) -> Result<Vec<PathBuf>, LabError> {
@@ -156,6 +175,11 @@ pub(crate) fn remove_certs(dir: &Path) -> Result<Vec<PathBuf>, LabError> {
         Err(_) => Vec::new(),
     };
     let (files, dirs) = certs.owned_paths(&host_ips);
+    remove_owned(files, dirs)
+}
+
+/// Removes `files`, then `dirs` where that emptied them; returns the directories that stay.
+fn remove_owned(files: Vec<PathBuf>, dirs: Vec<PathBuf>) -> Result<Vec<PathBuf>, LabError> {
     for file in files {
         match std::fs::remove_file(&file) {
             Ok(()) => {}

@@ -34,6 +34,11 @@ pub enum LabEvent {
         dir: PathBuf,
         written: CertsWritten,
     },
+    /// `--ssh`: the lab's keys, `generated` of them made now (0: all kept).
+    SshKeys {
+        dir: PathBuf,
+        generated: usize,
+    },
     Host {
         name: String,
         ip: String,
@@ -128,6 +133,12 @@ impl fmt::Display for LabEvent {
                         made.join(", ")
                     )
                 }
+            }
+            LabEvent::SshKeys { dir, generated: 0 } => {
+                write!(f, "ssh keys in {}: kept", dir.display())
+            }
+            LabEvent::SshKeys { dir, generated } => {
+                write!(f, "ssh keys in {}: generated {generated}", dir.display())
             }
             LabEvent::Host { name, ip, change } => match change {
                 HostChange::Created => write!(f, "host {name} ({ip}): created"),

@@ -12,9 +12,10 @@ use sis_types::{node_spec_hash, NodeProfile};
 use crate::certs::{self, LabCerts};
 use crate::error::error_chain;
 use crate::event::{HostChange, LabEvent};
+use crate::sshkeys::LabSsh;
 use crate::{
     host_container_name, LabError, UpOptions, CONFIG_LABEL, LAB_LABEL, PORT_PLAIN, PORT_TLS,
-    ROLE_LABEL, TLS_DIR_LABEL,
+    ROLE_LABEL, SSH_DIR_LABEL, TLS_DIR_LABEL,
 };
 
 /// The host's address on the bridge, also known while it is stopped.
@@ -43,10 +44,11 @@ pub(crate) fn host_spec(
     ip: Ipv4Addr,
     profile: &NodeProfile,
     certs: &Option<LabCerts>,
+    ssh: Option<&LabSsh>,
 ) -> LabHostSpec {
     // The node image's entrypoint starts dockerd on its unix socket and appends these.
     // `--tls=false` said explicitly spares the 15 s that dockerd 20.10 waits on a plain TCP port.
-    let (cmd, binds) = match certs {
+    let (cmd, mut binds) = match certs {
         None => (
             vec![
                 format!("--host=tcp://0.0.0.0:{PORT_PLAIN}"),
@@ -65,6 +67,19 @@ pub(crate) fn host_spec(
             vec![format!("{}:{TLS_MOUNT}:ro", certs.host_dir(ip).display())],
         ),
     };
+    // With ssh the host runs the lab host image, whose entrypoint starts sshd first; its
+    // engine still listens on TCP too, for the lab's own readiness check and image copy.
+    let image = match ssh {
+        Some(ssh) => {
+            binds.push(format!(
+                "{}:{}:ro",
+                ssh.host_dir().display(),
+                crate::sshkeys::MOUNT
+            ));
+            options.ssh_image.clone()
+        }
+        None => options.image.clone(),
+    };
     let ipv4 = ip.to_string();
     let made_from: Vec<String> = cmd
         .iter()
@@ -78,15 +93,18 @@ pub(crate) fn host_spec(
         (ADDRESS_LABEL.to_string(), ipv4.clone()),
         (
             CONFIG_LABEL.to_string(),
-            node_spec_hash(&options.image, profile, bridge, &made_from),
+            node_spec_hash(&image, profile, bridge, &made_from),
         ),
     ]);
     if let Some(certs) = certs {
         labels.insert(TLS_DIR_LABEL.to_string(), certs.dir.display().to_string());
     }
+    if let Some(ssh) = ssh {
+        labels.insert(SSH_DIR_LABEL.to_string(), ssh.dir.display().to_string());
+    }
     LabHostSpec {
         name: host_container_name(&options.name, index),
-        image: options.image.clone(),
+        image,
         cmd,
         labels,
         network: bridge.to_string(),
@@ -102,6 +120,8 @@ pub(crate) struct Converged {
     pub changed: bool,
     /// Certificate directories of hosts that are gone, which no host uses any more.
     pub stale_tls_dirs: BTreeSet<PathBuf>,
+    /// The same for ssh key directories.
+    pub stale_ssh_dirs: BTreeSet<PathBuf>,
 }
 
 /// Creates, starts, replaces and removes host containers until the lab has `wanted`.
@@ -155,26 +175,32 @@ pub(crate) async fn converge_hosts(
             change,
         });
     }
-    let tls_dirs = |labels: &BTreeMap<String, String>| labels.get(TLS_DIR_LABEL).map(PathBuf::from);
-    let in_use: BTreeSet<PathBuf> = wanted.iter().filter_map(|h| tls_dirs(&h.labels)).collect();
-    let stale_tls_dirs = existing
-        .iter()
-        .filter_map(|c| tls_dirs(&c.labels))
-        .filter(|dir| !in_use.contains(dir))
-        .collect();
+    let stale = |label: &str| -> BTreeSet<PathBuf> {
+        let dir = |labels: &BTreeMap<String, String>| labels.get(label).map(PathBuf::from);
+        let in_use: BTreeSet<PathBuf> = wanted.iter().filter_map(|h| dir(&h.labels)).collect();
+        existing
+            .iter()
+            .filter_map(|c| dir(&c.labels))
+            .filter(|d| !in_use.contains(d))
+            .collect()
+    };
     Ok(Converged {
         changed,
-        stale_tls_dirs,
+        stale_tls_dirs: stale(TLS_DIR_LABEL),
+        stale_ssh_dirs: stale(SSH_DIR_LABEL),
     })
 }
 
 fn replace_reason(old: &LabContainer, new: &LabHostSpec) -> String {
-    let tls = |labels: &BTreeMap<String, String>| labels.contains_key(TLS_DIR_LABEL);
-    match (tls(&old.labels), tls(&new.labels)) {
-        (false, true) => "TLS asked for".to_string(),
-        (true, false) => "TLS no longer asked for".to_string(),
-        _ => "its settings changed".to_string(),
+    let has = |labels: &BTreeMap<String, String>, key| labels.contains_key(key);
+    for (key, what) in [(TLS_DIR_LABEL, "TLS"), (SSH_DIR_LABEL, "ssh")] {
+        match (has(&old.labels, key), has(&new.labels, key)) {
+            (false, true) => return format!("{what} asked for"),
+            (true, false) => return format!("{what} no longer asked for"),
+            _ => {}
+        }
     }
+    "its settings changed".to_string()
 }
 
 async fn run(local: &DockerHost, host: &LabHostSpec) -> Result<(), LabError> {
@@ -329,7 +355,15 @@ mod tests {
             cap_drop: vec!["SYS_RESOURCE".into()],
         };
         let ip = Ipv4Addr::new(10, 198, 0, 10 + index as u8);
-        host_spec(&options, "lab-bridge", index, ip, &profile, &tls.cloned())
+        host_spec(
+            &options,
+            "lab-bridge",
+            index,
+            ip,
+            &profile,
+            &tls.cloned(),
+            None,
+        )
     }
 
     #[test]

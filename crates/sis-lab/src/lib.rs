@@ -6,7 +6,9 @@
 //! anonymous volume on `/var/lib/docker`. Each host's dockerd listens on the bridge over TCP
 //! (port 2375 without TLS, or 2376 with TLS and certificates this crate generates), holds the
 //! node image (streamed from the local engine, no temporary file) and is thus a host sis can
-//! form swarm1 from. [`up`] also writes a ready cluster spec for the hosts.
+//! form swarm1 from. [`up`] also writes a ready cluster spec for the hosts. With `ssh`, the
+//! hosts run the lab host image (the node image with sshd) and the spec reaches them over
+//! `ssh://` with a key this crate generates.
 //!
 //! Everything belongs to the lab by the label `sis.lab=<name>`: [`down`] removes what carries
 //! it, with the hosts' volumes, and the lab's certificates.
@@ -30,6 +32,7 @@ mod error;
 mod event;
 mod hosts;
 mod spec;
+mod sshkeys;
 mod up;
 
 use std::path::PathBuf;
@@ -51,11 +54,15 @@ const ROLE_LABEL: &str = "sis.lab.role";
 const CONFIG_LABEL: &str = "sis.lab.config";
 /// The lab's directory of certificates, on hosts that use TLS.
 const TLS_DIR_LABEL: &str = "sis.lab.tls-dir";
+/// The lab's directory of ssh keys, on hosts that run sshd.
+const SSH_DIR_LABEL: &str = "sis.lab.ssh-dir";
 
 /// The defaults of `sis lab up`.
 pub const DEFAULT_NAME: &str = "lab";
 pub const DEFAULT_SUBNET: &str = "10.198.0.0/24";
 pub const DEFAULT_IMAGE: &str = "sis-node:test";
+/// What the hosts run with `ssh`: the node image and sshd (tests/labhost-image/build.sh).
+pub const DEFAULT_SSH_IMAGE: &str = "sis-labhost:test";
 pub const DEFAULT_ENGINE: &str = "unix:///var/run/docker.sock";
 
 /// Ports the hosts' engines listen on, as dockerd's conventions have them.
@@ -78,6 +85,13 @@ pub fn tls_dir_beside(spec: &std::path::Path, name: &str) -> PathBuf {
     spec.parent()
         .unwrap_or_else(|| std::path::Path::new("."))
         .join(format!("{name}-tls"))
+}
+
+/// The lab's directory of ssh keys, beside the spec like the certificates.
+pub fn ssh_dir_beside(spec: &std::path::Path, name: &str) -> PathBuf {
+    spec.parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(format!("{name}-ssh"))
 }
 
 /// A lab name must do as a cluster name too (the written spec uses it).

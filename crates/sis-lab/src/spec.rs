@@ -22,6 +22,9 @@ pub struct LabSpec<'a> {
     pub ring2net: Subnet,
     /// The client's TLS directory relative to the spec file, when the hosts use TLS.
     pub tls_dir: Option<&'a Path>,
+    /// The lab's ssh key directory relative to the spec file, when the hosts are reached
+    /// over ssh.
+    pub ssh_dir: Option<&'a Path>,
     /// The spec's file name, for the commands in its comments.
     pub file: &'a str,
 }
@@ -52,7 +55,7 @@ impl LabSpec<'_> {
         let mut out = format!(
             "{HEADER} for lab {lab}: a swarm1 of {n} simulated host{s} on this machine's\n\
              # Docker engine ({containers} on bridge {bridge}, {subnet}), each with its\n\
-             # own dockerd listening on TCP port {port} {tls}.\n\
+             # own dockerd listening on TCP port {port} {tls}.\n{ssh}\
              # `sis lab up` rewrites this file; copy it before editing it by hand.\n\
              #\n\
              #   sis apply {file}    # swarm1 from the hosts, ring2net, the nodes, swarm2\n\
@@ -77,12 +80,29 @@ impl LabSpec<'_> {
                 "without TLS"
             },
             file = self.file,
+            ssh = match self.ssh_dir {
+                Some(dir) => format!(
+                    "# sis reaches them over ssh (sshd in each host; the key and known_hosts\n\
+                     # in {}/, made by `sis lab up --ssh`).\n",
+                    dir.display()
+                ),
+                None => String::new(),
+            },
         );
         for (i, ip) in self.host_ips.iter().enumerate() {
-            out.push_str(&format!(
-                "  - name: h{index}\n    endpoint: tcp://{ip}:{port}\n",
-                index = i + 1
-            ));
+            match self.ssh_dir {
+                Some(dir) => out.push_str(&format!(
+                    "  - name: h{index}\n    endpoint: ssh://root@{ip}\n    ssh:\n      \
+                     identity: {}\n      known_hosts: {}\n",
+                    dir.join(crate::sshkeys::IDENTITY).display(),
+                    dir.join(crate::sshkeys::KNOWN_HOSTS).display(),
+                    index = i + 1
+                )),
+                None => out.push_str(&format!(
+                    "  - name: h{index}\n    endpoint: tcp://{ip}:{port}\n",
+                    index = i + 1
+                )),
+            }
             if let Some(dir) = self.tls_dir {
                 let file = |f: &str| dir.join(f).display().to_string();
                 out.push_str(&format!(
@@ -170,6 +190,7 @@ mod tests {
             image: "sis-node:test",
             ring2net: subnet.ring2net_beside(),
             tls_dir: tls,
+            ssh_dir: None,
             file: "lab.yaml",
         }
     }
@@ -231,6 +252,21 @@ mod tests {
         );
         // Two nodes cannot hold three managers.
         assert_eq!(spec.swarm2.managers, 1);
+    }
+
+    #[test]
+    fn with_ssh_the_hosts_are_ssh_endpoints_with_the_labs_key_and_known_hosts() {
+        let ips = ips(2);
+        let mut lab = lab_spec(&ips, None, 2);
+        lab.ssh_dir = Some(Path::new("lab-ssh"));
+        let spec = sis_spec::parse_str("lab.yaml", &lab.render()).unwrap();
+        for (h, ip) in spec.hosts.iter().zip(&ips) {
+            assert_eq!(h.endpoint, format!("ssh://root@{ip}"));
+            let ssh = h.ssh.as_ref().unwrap();
+            assert_eq!(ssh.identity.as_deref(), Some("lab-ssh/id_ed25519"));
+            assert_eq!(ssh.known_hosts.as_deref(), Some("lab-ssh/known_hosts"));
+            assert_eq!(h.tls, None);
+        }
     }
 
     #[test]

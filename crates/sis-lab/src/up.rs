@@ -13,7 +13,8 @@ use crate::copy::copy_image;
 use crate::event::LabEvent;
 use crate::hosts::{connect_hosts, converge_hosts, endpoint, host_spec, wait_ready, LabHost};
 use crate::spec::{LabSpec, SpecWrite};
-use crate::{bridge_name, tls_dir_beside, validate_name, LabError, LAB_LABEL};
+use crate::sshkeys::LabSsh;
+use crate::{bridge_name, ssh_dir_beside, tls_dir_beside, validate_name, LabError, LAB_LABEL};
 
 /// What `sis lab up` is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,10 @@ pub struct UpOptions {
     pub hosts: u32,
     pub subnet: String,
     pub tls: bool,
+    /// The hosts run sshd (from `ssh_image`) and the spec reaches them over `ssh://` with a
+    /// generated key (see [`ssh_dir_beside`](crate::ssh_dir_beside)).
+    pub ssh: bool,
+    pub ssh_image: String,
     /// Where the spec is written; the certificates go beside it (see [`tls_dir_beside`]).
     pub spec_out: PathBuf,
     pub nodes_per_host: u32,
@@ -39,6 +44,8 @@ impl UpOptions {
             hosts,
             subnet: crate::DEFAULT_SUBNET.to_string(),
             tls: false,
+            ssh: false,
+            ssh_image: crate::DEFAULT_SSH_IMAGE.to_string(),
             spec_out: PathBuf::from(format!("{name}.yaml")),
             nodes_per_host: 2,
             image: crate::DEFAULT_IMAGE.to_string(),
@@ -88,6 +95,25 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
             image: options.image.clone(),
             endpoint: options.engine.clone(),
         })?;
+    if options.ssh && options.tls {
+        return Err(LabError::Invalid(
+            "--ssh and --tls: choose one (over ssh the engine's socket is reached on the host)"
+                .to_string(),
+        ));
+    }
+    if options.ssh
+        && local
+            .image_info(&options.ssh_image)
+            .await
+            .map_err(LabError::engine("looking for the lab host image"))?
+            .is_none()
+    {
+        return Err(LabError::Invalid(format!(
+            "image {} (the node image with sshd, for --ssh) is not on the local engine; build \
+             it with tests/labhost-image/build.sh and run `sis lab up` again",
+            options.ssh_image
+        )));
+    }
     let mut changed = false;
 
     let bridge = bridge_name(&options.name);
@@ -106,11 +132,31 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
         });
     }
 
+    let ssh = options
+        .ssh
+        .then(|| LabSsh::new(ssh_dir_beside(&spec_path, &options.name)));
+    if let Some(ssh) = &ssh {
+        let generated = ssh.ensure(&options.name, &ips)?;
+        report(&LabEvent::SshKeys {
+            dir: ssh.dir.clone(),
+            generated,
+        });
+    }
+
     let wanted: Vec<LabHostSpec> = (1..=options.hosts)
-        .map(|i| host_spec(options, &bridge, i, ips[i as usize - 1], &profile, &certs))
+        .map(|i| {
+            let ip = ips[i as usize - 1];
+            host_spec(options, &bridge, i, ip, &profile, &certs, ssh.as_ref())
+        })
         .collect();
     let converged = converge_hosts(&local, &options.name, &wanted, report).await?;
     changed |= converged.changed;
+    for dir in converged.stale_ssh_dirs {
+        crate::down::remove_ssh(&dir)?;
+        report(&LabEvent::Removed {
+            what: format!("ssh keys in {} (no host uses them now)", dir.display()),
+        });
+    }
     for dir in converged.stale_tls_dirs {
         crate::down::remove_certs(&dir)?;
         report(&LabEvent::Removed {
@@ -146,11 +192,13 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
     .await?;
     changed |= copy.is_some();
 
-    let tls_relative = client_tls.as_ref().map(|dir| {
+    let relative = |dir: &PathBuf| {
         dir.strip_prefix(spec_path.parent().unwrap_or(Path::new("/")))
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| dir.clone())
-    });
+    };
+    let tls_relative = client_tls.as_ref().map(relative);
+    let ssh_relative = ssh.as_ref().map(|s| relative(&s.dir));
     let text = LabSpec {
         lab: &options.name,
         bridge: &bridge,
@@ -160,6 +208,7 @@ pub async fn up(options: &UpOptions, report: &dyn Fn(&LabEvent)) -> Result<UpRep
         image: &options.image,
         ring2net: subnet.ring2net_beside(),
         tls_dir: tls_relative.as_deref(),
+        ssh_dir: ssh_relative.as_deref(),
         file: &options.spec_out.display().to_string(),
     }
     .render();

@@ -39,7 +39,7 @@
 //! ").unwrap_err();
 //! assert_eq!(err.to_string(), "\
 //! cluster.yaml:6:5: hosts[0]: unknown key \"nodez\" (did you mean \"nodes\"?); \
-//! allowed keys: name, endpoint, tls, nodes, advertise_addr, disk_floor
+//! allowed keys: name, endpoint, tls, ssh, nodes, advertise_addr, disk_floor
 //! cluster.yaml:11:13: swarm2.managers: expected an integer, found a string (\"two\")");
 //! ```
 //!

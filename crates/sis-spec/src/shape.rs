@@ -61,10 +61,16 @@ const TLS: Shape = Shape::Map(&[
     field("key", Required, Shape::Str),
 ]);
 
+const SSH: Shape = Shape::Map(&[
+    field("identity", Optional, Shape::Str),
+    field("known_hosts", Optional, Shape::Str),
+]);
+
 const HOST: Shape = Shape::Map(&[
     field("name", Required, Shape::Str),
     field("endpoint", Defaulted, Shape::Str),
     field("tls", Optional, TLS),
+    field("ssh", Optional, SSH),
     field("nodes", Defaulted, U32),
     field("advertise_addr", Optional, Shape::Str),
     field("disk_floor", Optional, Shape::Str),

@@ -68,6 +68,9 @@ pub struct Host {
     /// TLS material for a `tcp://` endpoint; paths are relative to the spec file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
+    /// ssh client files for an `ssh://` endpoint; paths are relative to the spec file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<Ssh>,
     /// How many dind nodes this host runs.
     #[serde(default)]
     pub nodes: u32,
@@ -91,6 +94,21 @@ pub struct Tls {
     pub cert: String,
     /// Client key (PEM).
     pub key: String,
+}
+
+/// ssh client files for an `ssh://` endpoint. sis runs the system's `ssh` for it, which
+/// otherwise uses its own keys, agent and known_hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ssh {
+    /// Private key to log in with (`ssh -i`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// known_hosts file holding the host's key. When given, the host's key must be in it
+    /// (checked strictly: an unknown or changed key is refused); otherwise ssh's own
+    /// known_hosts is used and a host seen for the first time is added to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<String>,
 }
 
 /// The overlay network of swarm2 (the seed's `ring2net`).

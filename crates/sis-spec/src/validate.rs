@@ -136,6 +136,23 @@ fn hosts(c: &mut Checks, spec: &Spec) {
             );
             c.report(&format!("{path}.tls"), message);
         }
+        if host.ssh.is_some() && !host.endpoint.starts_with("ssh://") {
+            let message = format!(
+                "ssh files work only with an ssh:// endpoint, and this host's endpoint is {:?}",
+                host.endpoint
+            );
+            c.report(&format!("{path}.ssh"), message);
+        }
+        for (key, file) in host
+            .ssh
+            .iter()
+            .flat_map(|s| [("identity", &s.identity), ("known_hosts", &s.known_hosts)])
+        {
+            if file.as_deref() == Some("") {
+                let message = "must not be empty; leave it out to use ssh's own".to_string();
+                c.report(&format!("{path}.ssh.{key}"), message);
+            }
+        }
         hostname_length(c, spec, &path, host);
         if host.advertise_addr.as_deref() == Some("") {
             let message = "must not be empty; leave it out to let the engine choose".to_string();

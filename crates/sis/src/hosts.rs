@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sis_engine::{DockerHost, TlsPaths};
+use sis_engine::{DockerHost, SshPaths, TlsPaths};
 use sis_executor::Hosts;
 use sis_spec::Spec;
 
-/// One bollard client per host. TLS paths in the spec are relative to the spec file.
+/// One bollard client per host. TLS and ssh paths in the spec are relative to the spec file.
 pub fn connect(spec: &Spec, spec_file: &Path) -> Result<Hosts<DockerHost>, String> {
     let base = spec_file.parent().unwrap_or_else(|| Path::new("."));
     let mut hosts = Hosts::new();
@@ -18,7 +18,17 @@ pub fn connect(spec: &Spec, spec_file: &Path) -> Result<Hosts<DockerHost>, Strin
             key: base.join(&t.key),
         });
         let endpoint = effective_endpoint(&h.endpoint, std::env::var("DOCKER_HOST").ok());
-        let engine = DockerHost::connect(&endpoint, tls)
+        let engine = match &h.ssh {
+            Some(ssh) => DockerHost::connect_ssh(
+                &endpoint,
+                &SshPaths {
+                    identity: ssh.identity.as_ref().map(|p| base.join(p)),
+                    known_hosts: ssh.known_hosts.as_ref().map(|p| base.join(p)),
+                },
+            ),
+            None => DockerHost::connect(&endpoint, tls),
+        };
+        let engine = engine
             .map_err(|e| {
                 format!(
                     "host {} ({}): {}",

@@ -21,18 +21,25 @@ pub struct Jsonl {
 impl Jsonl {
     /// Starts the stream with its `start` line.
     pub fn start(command: &str, cluster: &str, file: &std::path::Path, saved_plan: bool) -> Jsonl {
+        Jsonl::start_with(command, cluster, file, json!({ "saved_plan": saved_plan }))
+    }
+
+    /// Starts the stream with its `start` line, with the fields the command adds.
+    pub fn start_with(command: &str, cluster: &str, file: &std::path::Path, extra: Value) -> Jsonl {
         let out = Jsonl {
             started: Instant::now(),
         };
-        out.emit(json!({
-            "event": "start",
-            "format": FORMAT,
-            "version": VERSION,
-            "command": command,
-            "cluster": cluster,
-            "file": file.display().to_string(),
-            "saved_plan": saved_plan,
-        }));
+        out.emit(merge(
+            json!({
+                "event": "start",
+                "format": FORMAT,
+                "version": VERSION,
+                "command": command,
+                "cluster": cluster,
+                "file": file.display().to_string(),
+            }),
+            extra,
+        ));
         out
     }
 
@@ -53,6 +60,17 @@ impl Jsonl {
         }
         self.emit(event);
     }
+}
+
+/// A run-file record (crate::runlog: `type`, as `sis watch` and `sis chaos --events` write
+/// it) as an event (`event`): the same names and fields.
+pub fn record_event(mut record: Value) -> Value {
+    if let Some(map) = record.as_object_mut() {
+        if let Some(kind) = map.remove("type") {
+            map.insert("event".into(), kind);
+        }
+    }
+    record
 }
 
 /// The fields every action event has.
@@ -255,6 +273,22 @@ mod tests {
             "command": "apply", "cluster": "demo", "file": "c.yaml"}),
         );
         lines.push(json!({"event": "end", "ending": "converged", "exit_code": 0}));
+        // chaos and watch: their run-file records are events of the same names.
+        lines.push(record_event(
+            json!({"type": "fault_start", "id": "f1", "kind": "kill",
+            "targets": ["demo.local-1"], "detail": "kill 1 container"}),
+        ));
+        lines.push(record_event(
+            json!({"type": "fault_end", "id": "f1", "seen": "marker"}),
+        ));
+        lines.push(record_event(
+            json!({"type": "leader_change", "from": null, "to": "n1"}),
+        ));
+        lines.push(record_event(
+            json!({"type": "sample", "hosts": {}, "managers": 1,
+            "managers_reachable": 1, "leader": "n1",
+            "api_ms": {"p50": 1.0, "p99": 2.0, "n": 1}, "swarm2_ms": 3.0}),
+        ));
         for mut line in lines {
             line["seconds"] = json!(0.5);
             sis_test_support::check_event(&schema, &line).unwrap_or_else(|e| panic!("{e}: {line}"));

@@ -10,6 +10,7 @@ mod network;
 mod observe;
 mod probe;
 mod ready;
+mod ssh;
 mod swarm1;
 pub(crate) mod swarm2;
 mod tls;
@@ -36,6 +37,7 @@ use crate::{
 pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
+pub use ssh::SshPaths;
 pub use volumes::NodeVolume;
 
 /// Seconds an API call may take before bollard gives up on it (streams excepted).
@@ -71,6 +73,8 @@ struct Inner {
     disk: Mutex<Option<sis_types::DiskSpace>>,
     /// The CA file of a TLS endpoint, named when the engine's certificate is not trusted.
     tls_ca: Option<PathBuf>,
+    /// The ssh files of an `ssh://` endpoint, for hints on a failed login.
+    ssh: Option<SshPaths>,
 }
 
 impl std::fmt::Debug for DockerHost {
@@ -83,13 +87,33 @@ impl std::fmt::Debug for DockerHost {
 
 impl DockerHost {
     /// A client for `endpoint`: `unix://PATH`, `tcp://HOST:PORT` (plain HTTP, or TLS when
-    /// `tls` is given) or `ssh://[USER@]HOST` (runs `docker system dial-stdio` on the host
-    /// through the system's `ssh`).
+    /// `tls` is given) or `ssh://[USER@]HOST[:PORT]` (runs `docker system dial-stdio` on the
+    /// host through the system's `ssh`, with its own keys and known_hosts; see
+    /// [`DockerHost::connect_ssh`] for given ones).
     ///
     /// Nothing is sent yet: the API version is negotiated on the first call, so a host that
     /// is down shows up as an error of that call (e.g. [`HostEngine::observe`]) rather than here.
     /// Errors here are about the endpoint itself: its scheme, a missing socket, TLS files.
     pub fn connect(endpoint: &str, tls: Option<TlsPaths>) -> Result<DockerHost, EngineError> {
+        DockerHost::connect_with(endpoint, tls, &SshPaths::default())
+    }
+
+    /// A client for an `ssh://` endpoint that logs in with `ssh.identity` and trusts only the
+    /// host keys in `ssh.known_hosts` (when given).
+    pub fn connect_ssh(endpoint: &str, ssh: &SshPaths) -> Result<DockerHost, EngineError> {
+        if !endpoint.starts_with("ssh://") {
+            return Err(EngineError::Other(format!(
+                "engine endpoint {endpoint}: ssh files are only used with ssh:// endpoints"
+            )));
+        }
+        DockerHost::connect_with(endpoint, None, ssh)
+    }
+
+    fn connect_with(
+        endpoint: &str,
+        tls: Option<TlsPaths>,
+        ssh_paths: &SshPaths,
+    ) -> Result<DockerHost, EngineError> {
         let connect_error = |source| EngineError::Connect {
             endpoint: endpoint.to_string(),
             source,
@@ -114,8 +138,7 @@ impl DockerHost {
                 }
             }
         } else if endpoint.starts_with("ssh://") {
-            Docker::connect_with_ssh(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION, None)
-                .map_err(connect_error)?
+            ssh::connect(endpoint, ssh_paths, REQUEST_TIMEOUT_SECS).map_err(connect_error)?
         } else {
             return Err(EngineError::Other(format!(
                 "engine endpoint {endpoint:?} is not supported: use unix://PATH, tcp://HOST:PORT \
@@ -136,6 +159,7 @@ impl DockerHost {
                 caps: Mutex::new(None),
                 disk: Mutex::new(None),
                 tls_ca: tls.map(|t| t.ca),
+                ssh: endpoint.starts_with("ssh://").then(|| ssh_paths.clone()),
             }),
         })
     }
@@ -152,6 +176,7 @@ impl DockerHost {
             caps: Mutex::new(None),
             disk: Mutex::new(None),
             tls_ca: self.inner.tls_ca.clone(),
+            ssh: self.inner.ssh.clone(),
         };
         DockerHost {
             inner: Arc::new(inner),
@@ -184,7 +209,11 @@ impl DockerHost {
             .inner
             .tls_ca
             .as_deref()
-            .and_then(|ca| tls::hint(&source, endpoint, ca));
+            .and_then(|ca| tls::hint(&source, endpoint, ca))
+            .or_else(|| {
+                let paths = self.inner.ssh.as_ref()?;
+                ssh::hint(&tls::chain(&source), paths)
+            });
         match hint {
             Some(hint) => EngineError::Hinted {
                 op: format!("cannot reach the Docker engine at {endpoint}"),

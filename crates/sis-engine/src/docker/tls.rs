@@ -40,7 +40,7 @@ pub(super) fn hint(error: &bollard::errors::Error, endpoint: &str, ca: &Path) ->
 }
 
 /// The error and its causes, joined.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

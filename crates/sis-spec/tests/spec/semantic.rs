@@ -136,6 +136,26 @@ fn each_host_is_a_different_engine() {
 }
 
 #[test]
+fn ssh_files_only_with_ssh_and_not_empty() {
+    let text = base_with(
+        5,
+        "    ssh: {identity: id_ed25519, known_hosts: known_hosts}",
+    );
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:5:10: hosts[0].ssh: ssh files work only with an ssh:// endpoint, and this host's endpoint is \"unix:///var/run/docker.sock\""]
+    );
+    let text = base_with(
+        5,
+        "    endpoint: ssh://root@10.0.0.1\n    ssh:\n      identity: ''",
+    );
+    assert_eq!(
+        problems(&text),
+        ["cluster.yaml:7:17: hosts[0].ssh.identity: must not be empty; leave it out to use ssh's own"]
+    );
+}
+
+#[test]
 fn tls_only_with_tcp() {
     let text = base_with(5, "    tls: {ca: ca.pem, cert: cert.pem, key: key.pem}");
     assert_eq!(

@@ -49,7 +49,7 @@ fn unknown_keys_suggest_the_likely_one() {
     let text = base_with(5, "    nodez: 3");
     assert_eq!(
         problems(&text),
-        ["cluster.yaml:5:5: hosts[0]: unknown key \"nodez\" (did you mean \"nodes\"?); allowed keys: name, endpoint, tls, nodes, advertise_addr, disk_floor"]
+        ["cluster.yaml:5:5: hosts[0]: unknown key \"nodez\" (did you mean \"nodes\"?); allowed keys: name, endpoint, tls, ssh, nodes, advertise_addr, disk_floor"]
     );
 }
 

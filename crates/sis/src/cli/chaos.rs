@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::parse_duration;
+use super::{parse_duration, StreamOutput};
 
 #[derive(Debug, Args)]
 pub struct ChaosArgs {
     /// The cluster spec (YAML).
     pub file: PathBuf,
+    /// `jsonl`: one JSON event per line as it happens (docs/events.schema.json).
+    #[arg(long, short, value_enum, default_value_t = StreamOutput::Text, global = true)]
+    pub output: StreamOutput,
     #[command(subcommand)]
     pub action: ChaosAction,
 }
@@ -125,9 +128,14 @@ pub fn parse_probability(text: &str) -> Result<f64, String> {
 pub struct WatchArgs {
     /// The cluster spec (YAML).
     pub file: PathBuf,
-    /// The JSON-lines file to write (appended to when it exists).
+    /// The JSON-lines file to write (appended to when it exists). Needed unless
+    /// `--output jsonl` prints the samples on stdout.
     #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// `jsonl`: one JSON event per line on stdout, a sample each interval
+    /// (docs/events.schema.json).
+    #[arg(long, short, value_enum, default_value_t = StreamOutput::Text)]
+    pub output: StreamOutput,
     /// Time between samples.
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub interval: Duration,

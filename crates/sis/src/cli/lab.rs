@@ -55,8 +55,16 @@ pub struct LabUpArgs {
     pub subnet: String,
     /// Hosts listen on 2376 with TLS and client certificates (a CA, a server certificate per
     /// host, a client certificate, written to NAME-tls/ beside the spec).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ssh")]
     pub tls: bool,
+    /// Hosts run sshd (the lab host image) and the spec reaches them over ssh://root@IP with a
+    /// generated key and known_hosts (written to NAME-ssh/ beside the spec; never printed).
+    #[arg(long)]
+    pub ssh: bool,
+    /// Image the hosts run with --ssh: the node image with sshd (build the default one with
+    /// tests/labhost-image/build.sh).
+    #[arg(long, default_value = sis_lab::DEFAULT_SSH_IMAGE, value_name = "IMAGE")]
+    pub ssh_image: String,
     /// Where to write the spec [default: ./NAME.yaml]. A file there that `sis lab up` did not
     /// write is never overwritten.
     #[arg(long, value_name = "PATH")]

@@ -192,6 +192,16 @@ pub enum RunOutput {
     Jsonl,
 }
 
+/// How `chaos` and `watch` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StreamOutput {
+    /// For people.
+    Text,
+    /// For scripts that follow along: one JSON event per line on stdout as it happens
+    /// (docs/events.schema.json).
+    Jsonl,
+}
+
 /// `host:NAME` of `--target`: the host's name.
 pub fn parse_target(text: &str) -> Result<String, String> {
     match text.split_once(':') {

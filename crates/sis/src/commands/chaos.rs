@@ -1,9 +1,10 @@
-//! `sis chaos`: inject a fault, list the active ones, heal them, run a scenario.
+//! `sis chaos`: inject a fault, list the active ones, heal them, run a scenario. Text for
+//! people, or with `--output jsonl` one event per line (docs/events.schema.json).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 use sis_engine::DockerHost;
 use sis_executor::chaos::{
     self, heal, inject, list, plan_fault, scenario, select, FaultKind, FaultRequest, NetemOptions,
@@ -12,17 +13,92 @@ use sis_executor::chaos::{
 use sis_executor::Hosts;
 use sis_spec::Spec;
 
-use crate::cli::{ChaosAction, ChaosArgs, CommonArgs, FaultArgs};
+use crate::cli::{ChaosAction, ChaosArgs, CommonArgs, FaultArgs, StreamOutput};
 use crate::exit::{self, CliError, CliResult};
+use crate::jsonl::Jsonl;
 use crate::spec::load_spec;
 
 pub async fn chaos(args: ChaosArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
-    let (request, common) = match args.action {
-        ChaosAction::Heal => return heal_all(&spec, &hosts).await,
-        ChaosAction::List => return list_faults(&spec, &hosts).await,
-        ChaosAction::Run(run) => return run_scenario(&spec, &hosts, &run).await,
+    let say = Say((args.output == StreamOutput::Jsonl).then(|| {
+        Jsonl::start_with(
+            "chaos",
+            &spec.name,
+            &args.file,
+            json!({ "action": action_name(&args.action) }),
+        )
+    }));
+    let result = act(&spec, &hosts, args.action, &say).await;
+    say.end(&result);
+    result
+}
+
+/// The subcommand's name, for the `start` event.
+fn action_name(action: &ChaosAction) -> &'static str {
+    match action {
+        ChaosAction::Kill(_) => "kill",
+        ChaosAction::Stop(_) => "stop",
+        ChaosAction::Pause(_) => "pause",
+        ChaosAction::Restart(_) => "restart",
+        ChaosAction::Partition(_) => "partition",
+        ChaosAction::Netem(_) => "netem",
+        ChaosAction::Heal => "heal",
+        ChaosAction::List => "list",
+        ChaosAction::Run(_) => "run",
+    }
+}
+
+/// Where chaos says what it does: lines of text for people, or events (`--output jsonl`).
+struct Say(Option<Jsonl>);
+
+impl Say {
+    /// Prints `text` for people, or writes `event` for scripts (nothing when `None`).
+    fn say(&self, text: impl std::fmt::Display, event: Option<Value>) {
+        match (&self.0, event) {
+            (None, _) => print!("{text}"),
+            (Some(j), Some(e)) => j.emit(e),
+            (Some(_), None) => {}
+        }
+    }
+
+    /// The `end` event: done, interrupted (130) or failed, with the error.
+    fn end(&self, result: &CliResult) {
+        let Some(j) = &self.0 else { return };
+        match result {
+            Ok(()) => j.end("done", exit::OK, json!({})),
+            Err(e) if e.exit_code == exit::INTERRUPTED => {
+                j.end("interrupted", e.exit_code, json!({}))
+            }
+            Err(e) => j.end("failed", e.exit_code, json!({ "error": e.to_string() })),
+        }
+    }
+}
+
+/// A planned fault as an event: what it targets, and when `sis chaos run` starts it.
+fn planned_event(fault: &PlannedFault, seed: u64, at: Option<(Duration, usize)>) -> Value {
+    let targets: Vec<&str> = fault.targets.iter().map(|m| m.name.as_str()).collect();
+    let mut e = json!({
+        "event": "fault_planned",
+        "id": fault.id,
+        "kind": fault.kind.as_str(),
+        "targets": targets,
+        "detail": fault.detail,
+        "duration_seconds": fault.duration.map(|d| d.as_secs_f64()),
+        "seed": seed,
+    });
+    if let Some((at, line)) = at {
+        e["at_seconds"] = json!(at.as_secs_f64());
+        e["line"] = json!(line);
+    }
+    e
+}
+
+async fn act(spec: &Spec, hosts: &Hosts<DockerHost>, action: ChaosAction, say: &Say) -> CliResult {
+    let (request, common) = match action {
+        ChaosAction::Heal => return heal_all(spec, hosts, say).await,
+        ChaosAction::List => return list_faults(spec, hosts, say).await,
+        ChaosAction::Run(run) => return run_scenario(spec, hosts, &run, say).await,
         ChaosAction::Kill(f) => (simple(FaultKind::Kill, &f), f.common),
         ChaosAction::Stop(f) => (simple(FaultKind::Stop, &f), f.common),
         ChaosAction::Pause(f) => (simple(FaultKind::Pause, &f), f.common),
@@ -44,7 +120,7 @@ pub async fn chaos(args: ChaosArgs) -> CliResult {
             (r, n.fault.common)
         }
     };
-    one_fault(&spec, &hosts, request, &common).await
+    one_fault(spec, hosts, request, &common, say).await
 }
 
 fn simple(kind: FaultKind, f: &FaultArgs) -> FaultRequest {
@@ -94,28 +170,34 @@ async fn one_fault(
     hosts: &Hosts<DockerHost>,
     request: FaultRequest,
     common: &CommonArgs,
+    say: &Say,
 ) -> CliResult {
     let seed = seed_or_new(common.seed);
     let mut rng = select::Rng::new(seed);
     let fault = plan_now(spec, hosts, &request, &mut rng).await?;
-    println!("seed {seed}");
-    print!("{}", fault.describe());
+    say.say(
+        format!("seed {seed}\n{}", fault.describe()),
+        Some(planned_event(&fault, seed, None)),
+    );
     if common.plan {
-        println!("(--plan: nothing changed)");
+        say.say("(--plan: nothing changed)\n", None);
         return Ok(());
     }
-    start(spec, hosts, &fault, common.events.as_deref()).await?;
+    start(spec, hosts, &fault, common.events.as_deref(), say).await?;
     match fault.duration {
         None => {
-            println!(
-                "fault {} is active; `sis chaos FILE heal` removes it (and every other fault)",
-                fault.id
+            say.say(
+                format!(
+                    "fault {} is active; `sis chaos FILE heal` removes it (and every other fault)\n",
+                    fault.id
+                ),
+                None,
             );
             Ok(())
         }
         Some(d) => {
             let interrupted = wait_or_signal(d).await;
-            end(spec, hosts, &fault.id, common.events.as_deref()).await?;
+            end(spec, hosts, &fault.id, common.events.as_deref(), say).await?;
             if interrupted {
                 return Err(CliError::code(exit::INTERRUPTED));
             }
@@ -130,6 +212,7 @@ async fn start(
     hosts: &Hosts<DockerHost>,
     fault: &PlannedFault,
     events: Option<&Path>,
+    say: &Say,
 ) -> Result<(), String> {
     if let Err(e) = inject(spec, hosts, fault, &owner(fault.kind.as_str())).await {
         let report = heal(spec, hosts, Some(&fault.id)).await;
@@ -143,15 +226,15 @@ async fn start(
         };
         return Err(format!("fault {} failed: {e}; {undo}", fault.id));
     }
-    println!("fault {} injected", fault.id);
+    let targets: Vec<&str> = fault.targets.iter().map(|m| m.name.as_str()).collect();
+    let record = json!({"type": "fault_start", "id": fault.id, "kind": fault.kind.as_str(),
+                        "targets": targets, "detail": fault.detail});
+    say.say(
+        format!("fault {} injected\n", fault.id),
+        Some(crate::jsonl::record_event(record.clone())),
+    );
     if let Some(path) = events {
-        let targets: Vec<&str> = fault.targets.iter().map(|m| m.name.as_str()).collect();
-        crate::runlog::append(
-            path,
-            &spec.name,
-            json!({"type": "fault_start", "id": fault.id, "kind": fault.kind.as_str(),
-                   "targets": targets, "detail": fault.detail}),
-        )?;
+        crate::runlog::append(path, &spec.name, record)?;
     }
     Ok(())
 }
@@ -161,6 +244,7 @@ async fn end(
     hosts: &Hosts<DockerHost>,
     id: &str,
     events: Option<&Path>,
+    say: &Say,
 ) -> Result<(), String> {
     let report = heal(spec, hosts, Some(id)).await;
     if let Some(path) = events {
@@ -172,7 +256,10 @@ async fn end(
             report.errors.join("; ")
         ));
     }
-    println!("fault {id} healed");
+    say.say(
+        format!("fault {id} healed\n"),
+        Some(json!({"event": "fault_end", "id": id})),
+    );
     Ok(())
 }
 
@@ -185,10 +272,10 @@ async fn wait_or_signal(d: Duration) -> bool {
     }
 }
 
-async fn heal_all(spec: &Spec, hosts: &Hosts<DockerHost>) -> CliResult {
+async fn heal_all(spec: &Spec, hosts: &Hosts<DockerHost>, say: &Say) -> CliResult {
     let r = heal(spec, hosts, None).await;
-    println!(
-        "healed: {} rule(s) and {} qdisc(s) removed, {} unpaused, {} started, {} fault record(s) removed",
+    let mut text = format!(
+        "healed: {} rule(s) and {} qdisc(s) removed, {} unpaused, {} started, {} fault record(s) removed\n",
         r.rules_removed,
         r.qdiscs_removed,
         r.unpaused.len(),
@@ -196,11 +283,23 @@ async fn heal_all(spec: &Spec, hosts: &Hosts<DockerHost>) -> CliResult {
         r.markers_removed
     );
     for n in &r.unpaused {
-        println!("  unpaused {n}");
+        text += &format!("  unpaused {n}\n");
     }
     for n in &r.started {
-        println!("  started {n}");
+        text += &format!("  started {n}\n");
     }
+    say.say(
+        text,
+        Some(json!({
+            "event": "healed",
+            "rules_removed": r.rules_removed,
+            "qdiscs_removed": r.qdiscs_removed,
+            "unpaused": r.unpaused,
+            "started": r.started,
+            "markers_removed": r.markers_removed,
+            "errors": r.errors,
+        })),
+    );
     if r.errors.is_empty() {
         Ok(())
     } else {
@@ -211,10 +310,10 @@ async fn heal_all(spec: &Spec, hosts: &Hosts<DockerHost>) -> CliResult {
     }
 }
 
-async fn list_faults(spec: &Spec, hosts: &Hosts<DockerHost>) -> CliResult {
+async fn list_faults(spec: &Spec, hosts: &Hosts<DockerHost>, say: &Say) -> CliResult {
     let (records, errors) = list(spec, hosts).await;
     if records.is_empty() {
-        println!("no active faults in cluster {}", spec.name);
+        say.say(format!("no active faults in cluster {}\n", spec.name), None);
     }
     let now = chaos::now_secs() as i64;
     for r in &records {
@@ -228,16 +327,30 @@ async fn list_faults(spec: &Spec, hosts: &Hosts<DockerHost>) -> CliResult {
             Some(u) => format!(", overdue by {} s (its run is gone: heal it)", now - u),
             None => String::new(),
         };
-        println!("{} {}: {} ({age}{until})", r.id, r.kind, r.detail);
+        let mut text = format!("{} {}: {} ({age}{until})\n", r.id, r.kind, r.detail);
         if !r.targets.is_empty() {
-            println!("  targets: {}", r.targets.join(" "));
+            text += &format!("  targets: {}\n", r.targets.join(" "));
         }
         for (node, n) in &r.rules {
-            println!("  {n} rule(s) in {node}");
+            text += &format!("  {n} rule(s) in {node}\n");
         }
+        say.say(
+            text,
+            Some(json!({
+                "event": "fault",
+                "id": r.id,
+                "kind": r.kind,
+                "detail": r.detail,
+                "targets": r.targets,
+                "started": r.started,
+                "until": r.until,
+                "rules": r.rules,
+            })),
+        );
     }
     for e in &errors {
         eprintln!("warning: {e}");
+        say.say("", Some(json!({"event": "warning", "message": e})));
     }
     Ok(())
 }
@@ -246,6 +359,7 @@ async fn run_scenario(
     spec: &Spec,
     hosts: &Hosts<DockerHost>,
     run: &crate::cli::RunArgs,
+    say: &Say,
 ) -> CliResult {
     let text = std::fs::read_to_string(&run.scenario)
         .map_err(|e| format!("{}: {e}", run.scenario.display()))?;
@@ -259,19 +373,25 @@ async fn run_scenario(
         )
     })?;
     let seed = seed_or_new(sc.seed);
-    println!("seed {seed}");
+    say.say(format!("seed {seed}\n"), None);
     let mut rng = select::Rng::new(seed);
     if run.plan {
         for step in &sc.steps {
             let fault = plan_now(spec, hosts, &step.request, &mut rng).await?;
-            print!(
-                "at {} s (line {}): {}",
-                step.at.as_secs(),
-                step.line,
-                fault.describe()
+            say.say(
+                format!(
+                    "at {} s (line {}): {}",
+                    step.at.as_secs(),
+                    step.line,
+                    fault.describe()
+                ),
+                Some(planned_event(&fault, seed, Some((step.at, step.line)))),
             );
         }
-        println!("(--plan: targets as the cluster is now; nothing changed)");
+        say.say(
+            "(--plan: targets as the cluster is now; nothing changed)\n",
+            None,
+        );
         return Ok(());
     }
     let begin = Instant::now();
@@ -291,7 +411,7 @@ async fn run_scenario(
             _ = stop.changed() => {
                 eprintln!("interrupted: healing the run's faults");
                 for (_, id) in &pending {
-                    end(spec, hosts, id, events).await?;
+                    end(spec, hosts, id, events, say).await?;
                 }
                 return Err(CliError::code(exit::INTERRUPTED));
             }
@@ -300,17 +420,23 @@ async fn run_scenario(
         let (ready, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(t, _)| *t <= now);
         pending = later;
         for (_, id) in ready {
-            end(spec, hosts, &id, events).await?;
+            end(spec, hosts, &id, events, say).await?;
         }
         while let Some(step) = steps.next_if(|s| begin + s.at <= now) {
             let fault = plan_now(spec, hosts, &step.request, &mut rng).await?;
-            print!("at {} s: {}", begin.elapsed().as_secs(), fault.describe());
-            start(spec, hosts, &fault, events).await?;
+            say.say(
+                format!("at {} s: {}", begin.elapsed().as_secs(), fault.describe()),
+                Some(planned_event(&fault, seed, Some((step.at, step.line)))),
+            );
+            start(spec, hosts, &fault, events, say).await?;
             if let Some(d) = fault.duration {
                 pending.push((Instant::now() + d, fault.id.clone()));
             }
         }
     }
-    println!("scenario done in {} s", begin.elapsed().as_secs());
+    say.say(
+        format!("scenario done in {} s\n", begin.elapsed().as_secs()),
+        None,
+    );
     Ok(())
 }

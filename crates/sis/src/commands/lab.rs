@@ -28,6 +28,8 @@ fn up_options(args: LabUpArgs) -> UpOptions {
     let mut options = UpOptions::new(&args.name, args.hosts);
     options.subnet = args.subnet;
     options.tls = args.tls;
+    options.ssh = args.ssh;
+    options.ssh_image = args.ssh_image;
     if let Some(path) = args.spec_out {
         options.spec_out = path;
     }
@@ -78,6 +80,14 @@ async fn up(args: LabUpArgs) -> CliResult {
             "  DOCKER_CERT_PATH={} docker --tlsverify -H {} info",
             dir.display(),
             first.endpoint
+        );
+    } else if let (true, Some(first)) = (options.ssh, report.hosts.first()) {
+        let dir = sis_lab::ssh_dir_beside(&report.spec, &options.name);
+        println!(
+            "  ssh -i {} -o UserKnownHostsFile={} root@{} docker info",
+            dir.join("id_ed25519").display(),
+            dir.join("known_hosts").display(),
+            first.ip
         );
     } else if let Some(first) = report.hosts.first() {
         println!("  docker -H {} info", first.endpoint);

@@ -1,22 +1,33 @@
 //! `sis status`: observe the hosts, print what is there (as text, or as the JSON that
-//! `sis plan --observed` reads).
+//! `sis plan --observed` reads); with `--watch` again and again.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sis_engine::NodeVolume;
-
+use sis_engine::{DockerHost, NodeVolume};
+use sis_executor::Hosts;
 use sis_spec::{Spec, Swarm2Mode};
 use sis_types::{labels, HostObservation, Observed};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::{Output, StatusArgs};
-use crate::exit::CliResult;
+use crate::exit::{CliError, CliResult};
 use crate::output::print_json;
 use crate::spec::load_spec;
 
 pub async fn status(args: StatusArgs) -> CliResult {
+    if args.watch && args.output == Output::Json {
+        return Err(CliError::new(
+            "--watch redraws text; for JSON run `sis status FILE --output json` once per look",
+        ));
+    }
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
+    if args.watch {
+        return watch(&spec, &hosts, &args).await;
+    }
     let observed = sis_executor::observe(&spec, &hosts).await;
     match args.output {
         Output::Json => print_json(&observed),
@@ -28,6 +39,90 @@ pub async fn status(args: StatusArgs) -> CliResult {
     Ok(())
 }
 
+/// `--watch`: look, show, wait, until Ctrl-C (or SIGTERM, SIGHUP), which ends it with exit
+/// code 0 — it is the way to stop it, not a failure. On a terminal each look replaces the
+/// last (clear and home, as watch(1) does); in a pipe or file each look is a block after a
+/// line with its time, so the file reads as a log.
+async fn watch(spec: &Spec, hosts: &Hosts<DockerHost>, args: &StatusArgs) -> CliResult {
+    let terminal = std::io::stdout().is_terminal();
+    let mut signals = Signals::new()?;
+    loop {
+        let tick = tokio::time::Instant::now();
+        let observed = tokio::select! {
+            o = sis_executor::observe(spec, hosts) => o,
+            _ = signals.next() => return Ok(()),
+        };
+        let when = utc(SystemTime::now());
+        let volumes = node_volumes(spec, hosts, &observed).await;
+        let block = render(spec, &observed, &volumes);
+        let mut out = std::io::stdout().lock();
+        let shown = if terminal {
+            write!(
+                out,
+                "\x1b[H\x1b[2JEvery {} s: sis status {}   {when}\n\n{block}",
+                args.interval.as_secs(),
+                args.file.display()
+            )
+        } else {
+            write!(out, "--- {when}\n{block}")
+        };
+        // A reader that went away (`| head`) ends the watch.
+        if shown.and_then(|()| out.flush()).is_err() {
+            return Ok(());
+        }
+        drop(out);
+        tokio::select! {
+            _ = tokio::time::sleep_until(tick + args.interval) => {}
+            _ = signals.next() => return Ok(()),
+        }
+    }
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP.
+struct Signals([Signal; 3]);
+
+impl Signals {
+    fn new() -> Result<Signals, String> {
+        let on = |kind| signal(kind).map_err(|e| format!("cannot catch signals: {e}"));
+        Ok(Signals([
+            on(SignalKind::interrupt())?,
+            on(SignalKind::terminate())?,
+            on(SignalKind::hangup())?,
+        ]))
+    }
+
+    async fn next(&mut self) {
+        let [a, b, c] = &mut self.0;
+        tokio::select! {
+            _ = a.recv() => {}
+            _ = b.recv() => {}
+            _ = c.recv() => {}
+        }
+    }
+}
+
+/// `2026-12-07 03:30:48 UTC`.
+fn utc(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
 /// How many of the largest node volumes a host's lines name.
 const LARGEST_VOLUMES: usize = 3;
 
@@ -35,7 +130,7 @@ const LARGEST_VOLUMES: usize = 3;
 /// be measured.
 async fn node_volumes(
     spec: &Spec,
-    hosts: &sis_executor::Hosts<sis_engine::DockerHost>,
+    hosts: &Hosts<DockerHost>,
     observed: &Observed,
 ) -> BTreeMap<String, Result<Vec<NodeVolume>, String>> {
     let image = spec.swarm2.image.to_string();
@@ -244,5 +339,20 @@ fn render_classic(spec: &Spec, observed: &Observed, out: &mut String) {
                 .map(|e| format!(" ({e})"))
                 .unwrap_or_default()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc(UNIX_EPOCH), "1970-01-01 00:00:00 UTC");
+        let leap = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
+        assert_eq!(utc(leap), "2024-02-29 12:34:56 UTC");
+        let later = UNIX_EPOCH + Duration::from_secs(4_102_444_799);
+        assert_eq!(utc(later), "2099-12-31 23:59:59 UTC");
     }
 }

@@ -5,7 +5,8 @@
 //! manager: p50 and p99 of the interval, and the time of the whole look at swarm2), and per host CPU, load, memory and the free disk
 //! where the nodes' volumes live (read in one of its nodes: /proc is the host's, and the
 //! nodes' /var/lib/docker volumes are on the host's disk). Leader changes and fault
-//! markers appearing and going become events.
+//! markers appearing and going become events. With `--output jsonl` every record is also
+//! an event on stdout (docs/events.schema.json).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -20,8 +21,9 @@ use sis_executor::Hosts;
 use sis_spec::Spec;
 use sis_types::ContainerState;
 
-use crate::cli::WatchArgs;
+use crate::cli::{StreamOutput, WatchArgs};
 use crate::exit::{self, CliError, CliResult};
+use crate::jsonl::Jsonl;
 use crate::runlog;
 use crate::spec::load_spec;
 
@@ -30,25 +32,74 @@ const PROBE: &str = "head -n1 /proc/stat; cat /proc/loadavg; \
 grep -E '^(MemTotal|MemAvailable):' /proc/meminfo; df -P -k /var/lib/docker | tail -n1";
 
 pub async fn watch(args: WatchArgs) -> CliResult {
+    let jsonl = args.output == StreamOutput::Jsonl;
+    if args.out.is_none() && !jsonl {
+        return Err(CliError::new(
+            "sis watch needs --out FILE (the run file), or --output jsonl to print the samples",
+        ));
+    }
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
     let mut stop = crate::signals::interrupt_on_signals();
     let begin = Instant::now();
     let mut state = WatchState::default();
     let mut samples = 0u64;
-    println!(
-        "watching cluster {} every {} s into {}{}",
-        spec.name,
-        args.interval.as_secs(),
-        args.out.display(),
-        args.for_
-            .map(|d| format!(" for {} s", d.as_secs()))
-            .unwrap_or_default()
-    );
+    let out = args.out.as_deref();
+    let into = out
+        .map(|p| format!(" into {}", p.display()))
+        .unwrap_or_default();
+    let events = jsonl.then(|| {
+        Jsonl::start_with(
+            "watch",
+            &spec.name,
+            &args.file,
+            json!({
+                "interval_seconds": args.interval.as_secs_f64(),
+                "out": out.map(|p| p.display().to_string()),
+            }),
+        )
+    });
+    if events.is_none() {
+        println!(
+            "watching cluster {} every {} s{into}{}",
+            spec.name,
+            args.interval.as_secs(),
+            args.for_
+                .map(|d| format!(" for {} s", d.as_secs()))
+                .unwrap_or_default()
+        );
+    }
+    let finish = |samples: u64, result: CliResult| {
+        match &events {
+            Some(j) => {
+                let (ending, code) = match &result {
+                    Ok(()) => ("done", exit::OK),
+                    Err(e) if e.exit_code == exit::INTERRUPTED => ("interrupted", e.exit_code),
+                    Err(e) => ("failed", e.exit_code),
+                };
+                let mut extra = json!({ "samples": samples });
+                if let Err(e) = &result {
+                    if e.exit_code != exit::INTERRUPTED {
+                        extra["error"] = json!(e.to_string());
+                    }
+                }
+                j.end(ending, code, extra);
+            }
+            None => println!("{samples} samples written{into}"),
+        }
+        result
+    };
     loop {
         let tick = Instant::now();
         for record in sample(&spec, &hosts, &mut state).await {
-            runlog::append(&args.out, &spec.name, record)?;
+            if let Some(j) = &events {
+                j.emit(crate::jsonl::record_event(record.clone()));
+            }
+            if let Some(path) = out {
+                if let Err(e) = runlog::append(path, &spec.name, record) {
+                    return finish(samples, Err(CliError::new(e)));
+                }
+            }
         }
         samples += 1;
         if args.for_.is_some_and(|f| begin.elapsed() >= f) {
@@ -58,13 +109,11 @@ pub async fn watch(args: WatchArgs) -> CliResult {
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
             _ = stop.changed() => {
-                println!("{samples} samples written to {}", args.out.display());
-                return Err(CliError::code(exit::INTERRUPTED));
+                return finish(samples, Err(CliError::code(exit::INTERRUPTED)));
             }
         }
     }
-    println!("{samples} samples written to {}", args.out.display());
-    Ok(())
+    finish(samples, Ok(()))
 }
 
 #[derive(Default)]
