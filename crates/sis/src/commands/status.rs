@@ -14,7 +14,8 @@ use crate::spec::load_spec;
 pub async fn status(args: StatusArgs) -> CliResult {
     let spec = load_spec(&args.file)?;
     let hosts = crate::hosts::connect(&spec, &args.file)?;
-    let observed = sis_executor::observe(&spec, &hosts).await;
+    let mut observed = sis_executor::observe(&spec, &hosts).await;
+    observed.kvstore = sis_executor::probe_kvstore(&spec, &hosts, &observed).await;
     match args.output {
         Output::Json => print_json(&observed),
         Output::Text => print!("{}", render(&spec, &observed)),
@@ -77,6 +78,7 @@ fn render(spec: &Spec, observed: &Observed) -> String {
             }
         }
     }
+    render_kvstore(spec, observed, &mut out);
     if spec.swarm2.mode == Swarm2Mode::Classic {
         render_classic(spec, observed, &mut out);
         return out;
@@ -127,6 +129,57 @@ fn render(spec: &Spec, observed: &Observed) -> String {
         }
     }
     out
+}
+
+/// The K/V store: healthy or why not, its key count and the probe's latencies; with its
+/// container's state when the probe found it unhealthy or could not run.
+fn render_kvstore(spec: &Spec, observed: &Observed, out: &mut String) {
+    let Some(kv) = &spec.kvstore else { return };
+    let name = sis_spec::names::kvstore_name(&spec.name);
+    let container = observed
+        .hosts
+        .get(&kv.host)
+        .and_then(|h| h.facts())
+        .and_then(|f| {
+            f.containers
+                .iter()
+                .find(|c| c.label(labels::ROLE) == Some(labels::ROLE_KVSTORE))
+        })
+        .map(|c| format!("container {} {}", c.name, c.state))
+        .unwrap_or_else(|| format!("no container {name} on host {}", kv.host));
+    let Some(p) = &observed.kvstore else {
+        let _ = writeln!(
+            out,
+            "kvstore: not probed: no node runs to probe it from ({container})"
+        );
+        return;
+    };
+    let ms = |us: Option<u64>| {
+        us.map(|u| format!("{:.1} ms", u as f64 / 1000.0))
+            .unwrap_or_else(|| "? ms".to_string())
+    };
+    let keys = p
+        .keys
+        .map(|k| format!("{k} keys"))
+        .unwrap_or_else(|| "keys unknown".to_string());
+    let head = format!(
+        "kvstore ({} at {}, probed via {})",
+        p.kind, p.address, p.via
+    );
+    match &p.error {
+        None => {
+            let _ = writeln!(
+                out,
+                "{head}: healthy, {keys}, write {} read {} delete {}",
+                ms(p.write_us),
+                ms(p.read_us),
+                ms(p.delete_us)
+            );
+        }
+        Some(e) => {
+            let _ = writeln!(out, "{head}: UNHEALTHY: {e} ({container}), {keys}");
+        }
+    }
 }
 
 /// Classic mode: the manager's count of Healthy, Pending and Unhealthy nodes, each node
