@@ -4,7 +4,8 @@
 //! managers, the leader, the manager API's latency (`docker node ls` timed in every running
 //! manager: p50 and p99 of the interval, and the time of the whole look at swarm2), and per host CPU, load, memory and the free disk
 //! where the nodes' volumes live (read in one of its nodes: /proc is the host's, and the
-//! nodes' /var/lib/docker volumes are on the host's disk). Leader changes and fault
+//! nodes' /var/lib/docker volumes are on the host's disk), and with a K/V store in the spec its
+//! health, key count and probe latency (the probe of `sis status`). Leader changes and fault
 //! markers appearing and going become events.
 
 use std::collections::{BTreeMap, BTreeSet};
