@@ -22,7 +22,8 @@
 # Environment: BENCH_CLASSIC_SUBNET (10.240.16.0/22), BENCH_SWARM_SUBNET (10.240.20.0/22),
 # BENCH_REST (60), BENCH_EVERY (5), BENCH_SETTLE (10, then until the machine is quiet),
 # BENCH_IMAGE (sis-node:test), BENCH_SIS (a sis binary; default target/release/sis, built if
-# missing), BENCH_SWARM_IMAGE (sis-swarm:test), BENCH_ETCD_IMAGE (sis-etcd:test).
+# missing), BENCH_SWARM_IMAGE (sis-swarm:test), BENCH_ETCD_IMAGE (sis-etcd:test), BENCH_KEEP (a
+# directory to keep the etcd samples in, etcd-N.txt: one line a sample, see sample_etcd).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -62,6 +63,9 @@ cleanup() {
     bench_log "cleaning up $classic_name and $swarm_name"
     bench_sis_destroy "$sis" "$classic_spec" "$classic_name"
     bench_sis_destroy "$sis" "$swarm_spec" "$swarm_name"
+    if [ -n "${BENCH_KEEP:-}" ]; then
+        mkdir -p "$BENCH_KEEP" && cp "$work"/etcd-*.txt "$BENCH_KEEP"/ 2>/dev/null || true
+    fi
     rm -rf "$work"
     exit "$rc"
 }
