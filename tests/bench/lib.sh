@@ -186,14 +186,14 @@ bench_stop_child() {
 }
 
 # bench_remove_stale — removes what earlier benchmark runs left behind when they were killed
-# hard: clusters and networks named bench-{naive,sis,cap,destroy}-PID whose PID is gone.
+# hard: clusters and networks named bench-{naive,sis,cap,destroy,classic,swarm}-PID whose PID is gone.
 bench_remove_stale() {
     local name pid
     {
         docker ps -a --filter label=sis.cluster --format '{{.Label "sis.cluster"}}'
         docker network ls --format '{{.Name}}'
     } | sort -u | while read -r name; do
-        [[ $name =~ ^bench-(naive|sis|cap|destroy)-([0-9]+)$ ]] || continue
+        [[ $name =~ ^bench-(naive|sis|cap|destroy|classic|swarm)-([0-9]+)$ ]] || continue
         pid=${BASH_REMATCH[2]}
         kill -0 "$pid" 2>/dev/null && continue
         bench_log "removing $name, left behind by an earlier run (pid $pid is gone)"

@@ -64,6 +64,33 @@ fn wait_healthy(port: u16, n: usize) -> Vec<(String, String)> {
     )
 }
 
+/// The `kvstore …` line of `sis status`.
+fn kvstore_line(status: &str) -> String {
+    status
+        .lines()
+        .find(|l| l.starts_with("kvstore "))
+        .unwrap_or_else(|| panic!("no kvstore line in:\n{status}"))
+        .to_string()
+}
+
+/// The key count of a `kvstore …: healthy, N keys, …` line.
+fn keys_of(line: &str) -> u64 {
+    line.split(", ")
+        .find_map(|part| part.strip_suffix(" keys")?.parse().ok())
+        .unwrap_or_else(|| panic!("no key count in {line}"))
+}
+
+fn status_json(c: &Cluster, nodes: u32, port: u16) -> serde_json::Value {
+    let run = sis(&[
+        "status",
+        spec(c, nodes, port).to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
 fn node_names(c: &Cluster) -> Vec<String> {
     c.node_ids().into_iter().map(|(n, _)| n).collect()
 }
@@ -89,12 +116,26 @@ fn classic_swarm_over_etcd_grows_shrinks_and_is_destroyed() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("No changes."), "{run:?}");
 
-    // sis status reports the manager's view.
+    // sis status reports the manager's view and the K/V store's health, keys and latency.
     let run = sis(&["status", spec(&c, 6, port).to_str().unwrap()]);
     assert!(
         run.stdout.contains("swarm2 (classic): 6 nodes: 6 healthy"),
         "{run:?}"
     );
+    let kv = kvstore_line(&run.stdout);
+    assert!(kv.contains(": healthy, "), "{kv}");
+    assert!(keys_of(&kv) > 0, "no key after 6 nodes registered: {kv}");
+    assert!(
+        kv.contains(" write ") && kv.contains(" ms read ") && !kv.contains("? ms"),
+        "{kv}"
+    );
+    let json = status_json(&c, 6, port);
+    assert_eq!(json["kvstore"]["healthy"], true, "{json}");
+    assert_eq!(json["kvstore"]["kind"], "etcd", "{json}");
+    assert!(json["kvstore"]["keys"].as_u64().unwrap() > 0, "{json}");
+    for field in ["write_us", "read_us", "delete_us"] {
+        assert!(json["kvstore"][field].as_u64().is_some(), "{field}: {json}");
+    }
 
     // An overlay network made through the manager is global on every node.
     let net = format!("{}-app", c.name);
@@ -173,9 +214,29 @@ fn classic_swarm_over_etcd_grows_shrinks_and_is_destroyed() {
     ]);
     assert_eq!(agents.lines().count(), 4, "{agents}");
 
-    // Restarting the K/V store: every node Healthy again.
-    docker(&["restart", &format!("{}.kvstore", c.name)]);
+    // A stopped K/V store is unhealthy in sis status, with the reason; started again, every
+    // node is Healthy again.
+    let kvstore = format!("{}.kvstore", c.name);
+    docker(&["stop", &kvstore]);
+    let run = sis(&["status", spec(&c, 4, port).to_str().unwrap()]);
+    let kv = kvstore_line(&run.stdout);
+    assert!(
+        kv.contains("UNHEALTHY: no connection to ")
+            && kv.contains(&format!("container {kvstore} exited")),
+        "{kv}"
+    );
+    let json = status_json(&c, 4, port);
+    assert_eq!(json["kvstore"]["healthy"], false, "{json}");
+    assert!(
+        json["kvstore"]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("no connection to ")),
+        "{json}"
+    );
+    docker(&["start", &kvstore]);
     wait_healthy(port, 4);
+    let run = sis(&["status", spec(&c, 4, port).to_str().unwrap()]);
+    assert!(kvstore_line(&run.stdout).contains(": healthy, "), "{run:?}");
 
     // A killed K/V store is started again by the next apply, not replaced: the overlay
     // networks made through the manager live in it and are still there.

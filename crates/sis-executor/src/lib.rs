@@ -21,6 +21,7 @@ pub mod doctor;
 mod events;
 mod execute;
 mod images;
+pub mod kvprobe;
 pub mod lock;
 mod observe;
 mod observe_classic;
@@ -34,5 +35,6 @@ pub use converge::{converge, converge_targeted, ConvergeOptions, ConvergeReport,
 pub use deadline::execute_until;
 pub use events::{Event, Milestone, Outcome, Progress, Silent};
 pub use execute::{execute, retry_after, ExecOptions, PassReport};
+pub use kvprobe::probe_kvstore;
 pub use observe::{error_chain, observe, Hosts};
 pub use target::Targets;

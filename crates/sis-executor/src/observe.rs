@@ -36,6 +36,7 @@ pub async fn observe<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> Observed {
         swarm2_locals: BTreeMap::new(),
         swarm2_unread: BTreeSet::new(),
         classic: None,
+        kvstore: None,
     };
     // swarm2 is observed the way the spec's mode runs it; each mode fills its own field.
     match spec.swarm2.mode {

@@ -73,7 +73,8 @@ pub async fn observe<E: HostEngine>(
     Some(seen)
 }
 
-fn first_running_node(spec: &Spec, observed: &Observed) -> Option<(String, String)> {
+/// The host and name of the first running node (by name) of the first host that has one.
+pub(crate) fn first_running_node(spec: &Spec, observed: &Observed) -> Option<(String, String)> {
     spec.hosts.iter().find_map(|h| {
         let facts = observed.hosts.get(&h.name)?.facts()?;
         let node = facts

@@ -45,6 +45,11 @@ pub struct Observed {
     /// could not be asked. `None` in other modes and before the manager exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classic: Option<ClassicObservation>,
+    /// The K/V store as a probe through one running node saw it (health, key count, the
+    /// latency of a write, a read and a delete). Only `sis status` and `sis watch` probe
+    /// it; `None` elsewhere, when the spec has no K/V store, or when no node runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kvstore: Option<KvStoreProbe>,
 }
 
 /// One host: reachable with its facts, or the error.
@@ -201,6 +206,37 @@ pub struct ClassicObservation {
     /// later): classic mode cannot work with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsupported_engine: Option<String>,
+}
+
+/// The K/V store, probed over ring2net from inside a running node: its health endpoint
+/// (etcd's `/health`, consul's `/v1/status/leader`), its key count (etcd's v2 tree, consul's
+/// `/v1/kv/?keys`), and a write, a read and a delete of a key under `sis-probe/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvStoreProbe {
+    /// `etcd` or `consul`.
+    pub kind: String,
+    /// The store's API address on ring2net (`10.9.0.2:2379`).
+    pub address: String,
+    /// The node container the probe ran in.
+    pub via: String,
+    /// The store answered its health endpoint as healthy, and the probe key could be
+    /// written, read back and deleted.
+    pub healthy: bool,
+    /// Why it is not healthy (the first failing step), if it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The number of keys (leaves; etcd: in the v2 tree the engines use), before the probe
+    /// key was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
+    /// Microseconds of the write, the read and the delete, each one HTTP request on a new
+    /// connection, timed inside the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_us: Option<u64>,
 }
 
 /// One node as classic Swarm's manager lists it.

@@ -76,7 +76,8 @@ exactly that plan, one pass, after checking that the spec and the hosts are as t
 them; otherwise it refuses (exit 3) and lists what changed (docs/saved-plan.md)."
     )]
     Apply(ApplyArgs),
-    /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers.
+    /// Show what is on the hosts: per host nodes running/total, swarm2 ready/down, managers;
+    /// with a K/V store, its health, key count and the latency of a write, read and delete.
     Status(StatusArgs),
     /// Remove every container, volume and network of the cluster from its hosts
     /// (`--swarm1`: and swarm1, when sis made it for the cluster).

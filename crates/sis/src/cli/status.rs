@@ -11,7 +11,8 @@ use super::{parse_duration, Output};
 pub struct StatusArgs {
     /// The cluster spec (YAML).
     pub file: PathBuf,
-    /// `json` prints the observed state that `sis plan --observed` reads.
+    /// `json` prints the observed state that `sis plan --observed` reads (with the K/V
+    /// store's probe under `kvstore`, times in microseconds).
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// Observe again every --interval until Ctrl-C: on a terminal the screen is redrawn in

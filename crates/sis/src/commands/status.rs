@@ -28,7 +28,8 @@ pub async fn status(args: StatusArgs) -> CliResult {
     if args.watch {
         return watch(&spec, &hosts, &args).await;
     }
-    let observed = sis_executor::observe(&spec, &hosts).await;
+    let mut observed = sis_executor::observe(&spec, &hosts).await;
+    observed.kvstore = sis_executor::probe_kvstore(&spec, &hosts, &observed).await;
     match args.output {
         Output::Json => print_json(&observed),
         Output::Text => {
@@ -48,8 +49,13 @@ async fn watch(spec: &Spec, hosts: &Hosts<DockerHost>, args: &StatusArgs) -> Cli
     let mut signals = Signals::new()?;
     loop {
         let tick = tokio::time::Instant::now();
+        let look = async {
+            let mut observed = sis_executor::observe(spec, hosts).await;
+            observed.kvstore = sis_executor::probe_kvstore(spec, hosts, &observed).await;
+            observed
+        };
         let observed = tokio::select! {
-            o = sis_executor::observe(spec, hosts) => o,
+            o = look => o,
             _ = signals.next() => return Ok(()),
         };
         let when = utc(SystemTime::now());
@@ -237,6 +243,7 @@ fn render(
             }
         }
     }
+    render_kvstore(spec, observed, &mut out);
     if spec.swarm2.mode == Swarm2Mode::Classic {
         render_classic(spec, observed, &mut out);
         return out;
@@ -287,6 +294,57 @@ fn render(
         }
     }
     out
+}
+
+/// The K/V store: healthy or why not, its key count and the probe's latencies; with its
+/// container's state when the probe found it unhealthy or could not run.
+fn render_kvstore(spec: &Spec, observed: &Observed, out: &mut String) {
+    let Some(kv) = &spec.kvstore else { return };
+    let name = sis_spec::names::kvstore_name(&spec.name);
+    let container = observed
+        .hosts
+        .get(&kv.host)
+        .and_then(|h| h.facts())
+        .and_then(|f| {
+            f.containers
+                .iter()
+                .find(|c| c.label(labels::ROLE) == Some(labels::ROLE_KVSTORE))
+        })
+        .map(|c| format!("container {} {}", c.name, c.state))
+        .unwrap_or_else(|| format!("no container {name} on host {}", kv.host));
+    let Some(p) = &observed.kvstore else {
+        let _ = writeln!(
+            out,
+            "kvstore: not probed: no node runs to probe it from ({container})"
+        );
+        return;
+    };
+    let ms = |us: Option<u64>| {
+        us.map(|u| format!("{:.1} ms", u as f64 / 1000.0))
+            .unwrap_or_else(|| "? ms".to_string())
+    };
+    let keys = p
+        .keys
+        .map(|k| format!("{k} keys"))
+        .unwrap_or_else(|| "keys unknown".to_string());
+    let head = format!(
+        "kvstore ({} at {}, probed via {})",
+        p.kind, p.address, p.via
+    );
+    match &p.error {
+        None => {
+            let _ = writeln!(
+                out,
+                "{head}: healthy, {keys}, write {} read {} delete {}",
+                ms(p.write_us),
+                ms(p.read_us),
+                ms(p.delete_us)
+            );
+        }
+        Some(e) => {
+            let _ = writeln!(out, "{head}: UNHEALTHY: {e} ({container}), {keys}");
+        }
+    }
 }
 
 /// Classic mode: the manager's count of Healthy, Pending and Unhealthy nodes, each node

@@ -4,7 +4,8 @@
 //! managers, the leader, the manager API's latency (`docker node ls` timed in every running
 //! manager: p50 and p99 of the interval, and the time of the whole look at swarm2), and per host CPU, load, memory and the free disk
 //! where the nodes' volumes live (read in one of its nodes: /proc is the host's, and the
-//! nodes' /var/lib/docker volumes are on the host's disk). Leader changes and fault
+//! nodes' /var/lib/docker volumes are on the host's disk), and with a K/V store in the spec its
+//! health, key count and probe latency (the probe of `sis status`). Leader changes and fault
 //! markers appearing and going become events. With `--output jsonl` every record is also
 //! an event on stdout (docs/events.schema.json).
 
@@ -152,6 +153,15 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
         }
     }
     let swarm2_ms = began.elapsed().as_secs_f64() * 1000.0;
+    // The K/V store (classic mode's, or one the spec runs beside swarm mode).
+    let kvstore = match &spec.kvstore {
+        Some(_) => Some(kv_sample(
+            sis_executor::probe_kvstore(spec, hosts, &observed)
+                .await
+                .as_ref(),
+        )),
+        None => None,
+    };
     let host_of: BTreeMap<&str, &str> = members
         .iter()
         .map(|m| (m.name.as_str(), m.host.as_str()))
@@ -250,7 +260,7 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
         .flatten()
         .filter(|n| n.is_manager())
         .count();
-    out.push(json!({
+    let mut sample = json!({
         "type": "sample",
         "hosts": per_host,
         "managers": manager_count,
@@ -260,7 +270,11 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
         // The whole look at swarm2: a manager that waits for an election blocks it, and
         // then no single `docker node ls` above is slow (the waiting one is not timed).
         "swarm2_ms": swarm2_ms,
-    }));
+    });
+    if let Some(kv) = kvstore {
+        sample["kvstore"] = kv;
+    }
+    out.push(sample);
     // Fault markers appearing and going.
     let mut now_faults = BTreeSet::new();
     for (_, engine) in hosts.iter() {
@@ -286,6 +300,23 @@ async fn sample(spec: &Spec, hosts: &Hosts<DockerHost>, st: &mut WatchState) -> 
     }
     st.faults = now_faults;
     out
+}
+
+/// A sample's `kvstore`: healthy, the error, the key count and the probe's write, read and
+/// delete in milliseconds; `{"healthy": null}` when no node ran to probe it from.
+fn kv_sample(probe: Option<&sis_types::KvStoreProbe>) -> Value {
+    let Some(p) = probe else {
+        return json!({"healthy": null, "error": "no node runs to probe it from"});
+    };
+    let ms = |us: Option<u64>| us.map(|u| u as f64 / 1000.0);
+    json!({
+        "healthy": p.healthy,
+        "error": p.error,
+        "keys": p.keys,
+        "write_ms": ms(p.write_us),
+        "read_ms": ms(p.read_us),
+        "delete_ms": ms(p.delete_us),
+    })
 }
 
 /// p50 and p99 (nearest rank) of the samples; nulls when there are none.
@@ -353,6 +384,24 @@ overlay 100000 40000 60000 40% /var/lib/docker\n";
         assert_eq!(p.load1, Some(0.52));
         assert_eq!(p.mem_used_pct, Some(75.0));
         assert_eq!(p.disk_free_bytes, Some(60000 * 1024));
+    }
+
+    #[test]
+    fn a_kvstore_sample_is_in_milliseconds() {
+        let p = sis_types::KvStoreProbe {
+            healthy: true,
+            keys: Some(7),
+            write_us: Some(2_500),
+            read_us: Some(800),
+            ..Default::default()
+        };
+        let v = kv_sample(Some(&p));
+        assert_eq!(v["healthy"], true);
+        assert_eq!(v["keys"], 7);
+        assert_eq!(v["write_ms"], 2.5);
+        assert_eq!(v["read_ms"], 0.8);
+        assert_eq!(v["delete_ms"], Value::Null);
+        assert_eq!(kv_sample(None)["healthy"], Value::Null);
     }
 
     #[test]
