@@ -92,6 +92,8 @@ pub(crate) struct Pass<'a, E> {
     join_slots: Semaphore,
     /// Join tokens per (manager, role), fetched once per pass. Never printed.
     pub(crate) tokens: Mutex<BTreeMap<(String, Role), String>>,
+    /// Classic mode's CA per (host, container), read once per pass. Never printed.
+    pub(crate) cas: Mutex<BTreeMap<(String, String), std::sync::Arc<sis_certs::Ca>>>,
 }
 
 /// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
@@ -122,6 +124,7 @@ pub async fn execute<E: HostEngine>(
             .collect(),
         join_slots: Semaphore::new(opts.joins.max(1)),
         tokens: Mutex::new(BTreeMap::new()),
+        cas: Mutex::new(BTreeMap::new()),
     };
     let mut report = PassReport::default();
     let mut stop: Option<String> = None;
@@ -360,6 +363,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 args,
                 preload,
                 spec_hash,
+                tls,
             } => {
                 let node = nodes::NewNode {
                     host,
@@ -372,6 +376,7 @@ impl<E: HostEngine> Pass<'_, E> {
                     args,
                     preload,
                     spec_hash,
+                    tls: tls.as_ref(),
                 };
                 nodes::create(self, node, progress).await?
             }
@@ -385,6 +390,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 address,
                 publish,
                 spec_hash,
+                tls,
             } => {
                 let manager = classic::Manager {
                     host,
@@ -395,6 +401,7 @@ impl<E: HostEngine> Pass<'_, E> {
                     address: *address,
                     publish: *publish,
                     spec_hash,
+                    tls: tls.as_ref(),
                 };
                 classic::create_manager(self, manager).await?
             }
@@ -420,8 +427,10 @@ impl<E: HostEngine> Pass<'_, E> {
                 };
                 classic::create_agent(self, agent).await?
             }
+            Action::CreateClassicCa { host, name } => classic::create_ca(self, host, name).await?,
             Action::RemoveClassicManager { host, name }
-            | Action::RemoveClassicAgent { host, name } => {
+            | Action::RemoveClassicAgent { host, name }
+            | Action::RemoveClassicCa { host, name } => {
                 steps::remove_container(self, host, name).await?
             }
             Action::RemoveNode { host, name } => steps::remove_container(self, host, name).await?,
