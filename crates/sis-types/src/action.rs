@@ -496,10 +496,21 @@ impl Action {
                 name,
                 publish,
                 address,
+                tls,
                 ..
-            } => format!(
-                "create classic swarm manager {name} on host {host} at {address}, published on port {publish}"
-            ),
+            } => {
+                let tls = match tls {
+                    Some(t) => format!(
+                        " with TLS (client certificate: docker cp {}:{}/client DIR)",
+                        t.ca,
+                        crate::labels::CA_DIR
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "create classic swarm manager {name} on host {host} at {address}, published on port {publish}{tls}"
+                )
+            }
             Action::RemoveClassicManager { host, name } => {
                 format!("remove classic swarm manager {name} on host {host}")
             }
