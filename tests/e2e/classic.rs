@@ -83,7 +83,11 @@ pub(crate) fn client_certs(docker_prefix: &[&str], cluster: &str, dir: &Path) ->
     args.extend(["cp", &source, target.to_str().unwrap()]);
     docker(&args);
     for file in ["ca.pem", "cert.pem", "key.pem"] {
-        assert!(target.join(file).is_file(), "no {file} in {}", target.display());
+        assert!(
+            target.join(file).is_file(),
+            "no {file} in {}",
+            target.display()
+        );
     }
     target
 }
@@ -263,7 +267,10 @@ fn classic_with_tls_lists_every_node_healthy_and_refuses_plain_connections() {
             .contains(&format!("make the cluster's CA, kept in {}.sis-ca", c.name)),
         "{plan:?}"
     );
-    assert!(plan.stdout.contains("with TLS (client certificate"), "{plan:?}");
+    assert!(
+        plan.stdout.contains("with TLS (client certificate"),
+        "{plan:?}"
+    );
 
     let start = Instant::now();
     let run = sis(&["apply", path]);
@@ -339,7 +346,14 @@ fn classic_with_tls_lists_every_node_healthy_and_refuses_plain_connections() {
     for node in &nodes {
         let scope = wait_for(&format!("{net} on {node}"), Duration::from_secs(30), || {
             let out = docker_quiet(&[
-                "exec", node, "docker", "network", "inspect", "--format", "{{.Scope}}", &net,
+                "exec",
+                node,
+                "docker",
+                "network",
+                "inspect",
+                "--format",
+                "{{.Scope}}",
+                &net,
             ]);
             (!out.trim().is_empty()).then(|| out.trim().to_string())
         });

@@ -27,7 +27,13 @@ fn classic_swarm_across_three_lab_hosts_with_the_kv_store_and_the_manager_on_dif
 
     let written = std::fs::read_to_string(lab.spec()).unwrap();
     assert!(written.contains("  mode: swarm\n"), "{written}");
-    let text = with_counts(&written, &[2, 2, 2]).replace("  mode: swarm\n", "  mode: classic\n")
+    // Classic mode runs one manager container: the lab's `managers:` has no place there.
+    let text = with_counts(&written, &[2, 2, 2])
+        .lines()
+        .filter(|l| !l.starts_with("  managers:"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        .replace("  mode: swarm\n", "  mode: classic\n")
         + &format!(
             "  classic:\n    image: {SWARM_IMAGE}\n    host: h2\n\
              kvstore:\n  kind: etcd\n  host: h1\n  image: {ETCD_IMAGE}\n"
@@ -41,7 +47,10 @@ fn classic_swarm_across_three_lab_hosts_with_the_kv_store_and_the_manager_on_dif
         format!("copy image {SWARM_IMAGE} from host h1 to host h2"),
         format!("copy image {SWARM_IMAGE} from host h1 to host h3"),
         format!("create etcd K/V store {}.kvstore on host h1", lab.name),
-        format!("make the cluster's CA, kept in {}.sis-ca on host h2", lab.name),
+        format!(
+            "make the cluster's CA, kept in {}.sis-ca on host h2",
+            lab.name
+        ),
         format!(
             "create classic swarm manager {}.manager on host h2 at ",
             lab.name
@@ -82,25 +91,21 @@ fn classic_swarm_across_three_lab_hosts_with_the_kv_store_and_the_manager_on_dif
     m.docker(&["network", "create", "-d", "overlay", &net]);
     for i in 1..=3 {
         for node in nodes_on(&lab, i).keys() {
-            let scope = wait_for(
-                &format!("{net} on {node}"),
-                Duration::from_secs(30),
-                || {
-                    let out = crate::support::docker_quiet(&[
-                        "-H",
-                        &format!("tcp://{}:2375", lab.ip(i)),
-                        "exec",
-                        node,
-                        "docker",
-                        "network",
-                        "inspect",
-                        "--format",
-                        "{{.Scope}}",
-                        &net,
-                    ]);
-                    (!out.trim().is_empty()).then(|| out.trim().to_string())
-                },
-            );
+            let scope = wait_for(&format!("{net} on {node}"), Duration::from_secs(30), || {
+                let out = crate::support::docker_quiet(&[
+                    "-H",
+                    &format!("tcp://{}:2375", lab.ip(i)),
+                    "exec",
+                    node,
+                    "docker",
+                    "network",
+                    "inspect",
+                    "--format",
+                    "{{.Scope}}",
+                    &net,
+                ]);
+                (!out.trim().is_empty()).then(|| out.trim().to_string())
+            });
             assert_eq!(scope, "global", "node {node} on h{i}");
         }
     }
@@ -114,7 +119,10 @@ fn classic_swarm_across_three_lab_hosts_with_the_kv_store_and_the_manager_on_dif
     assert_eq!(destroy.code, 0, "{destroy:?}");
     let label = format!("label=sis.cluster={}", lab.name);
     for i in 1..=3 {
-        let left = lab.on_host(i, &["ps", "-a", "--filter", &label, "--format", "{{.Names}}"]);
+        let left = lab.on_host(
+            i,
+            &["ps", "-a", "--filter", &label, "--format", "{{.Names}}"],
+        );
         assert_eq!(left.trim(), "", "containers left on host h{i}");
         let networks = lab.on_host(i, &["network", "ls", "-q", "--filter", &label]);
         assert_eq!(networks.trim(), "", "networks left on host h{i}");
