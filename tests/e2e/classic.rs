@@ -12,8 +12,8 @@ use crate::support::{docker, docker_quiet, sis, wait_for, Cluster};
 const SWARM_IMAGE: &str = "sis-swarm:test";
 const ETCD_IMAGE: &str = "sis-etcd:test";
 
-/// Nodes start dockerd with a plain TCP listener (15 s of start-up delay each) and agents
-/// register every 10 s, so the manager needs a while; bounded all the same.
+/// Without TLS nodes start dockerd with a plain TCP listener (15 s of start-up delay each) and
+/// agents register every 10 s, so the manager needs a while; bounded all the same.
 const SETTLE: Duration = Duration::from_secs(240);
 
 pub(crate) fn free_port() -> u16 {

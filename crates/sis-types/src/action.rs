@@ -39,7 +39,7 @@ pub enum Phase {
     Images,
     /// Create ring2net.
     Network,
-    /// Create the K/V store.
+    /// Create the K/V store, and classic mode's CA.
     KvStore,
     /// Create or start node containers and wait for their dockerd.
     Nodes,
