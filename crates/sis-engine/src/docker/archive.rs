@@ -171,7 +171,8 @@ fn files_of(tar: &[u8]) -> Result<Vec<ContainerFile>, String> {
         };
         let size = usize::from_str_radix(&field(124..136), 8)
             .map_err(|e| format!("bad size in tar header at byte {at}: {e}"))?;
-        let mode = u32::from_str_radix(&field(100..108), 8).unwrap_or(0o644);
+        // Permission bits only: Go's archive/tar (dockerd) adds the file type's bits.
+        let mode = u32::from_str_radix(&field(100..108), 8).unwrap_or(0o644) & 0o7777;
         let kind = h[156];
         let prefix = field(345..500);
         let mut name = field(0..100);
