@@ -272,10 +272,21 @@ fn classic_with_tls_lists_every_node_healthy_and_refuses_plain_connections() {
         "{plan:?}"
     );
 
+    // Keys are made and copied during the apply: none in its logs at -vv or its JSON.
     let start = Instant::now();
-    let run = sis(&["apply", path]);
+    let run = crate::survive::sis_default_log(&["-vv", "apply", path, "--output", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let applied = start.elapsed();
+    assert!(
+        run.stderr.lines().count() > 10,
+        "-vv logs something: {run:?}"
+    );
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "a private key in apply's {what}"
+        );
+    }
     let m = Manager {
         endpoint: format!("tcp://127.0.0.1:{port}"),
         certs: Some(client_certs(&[], &c.name, &c.dir)),
