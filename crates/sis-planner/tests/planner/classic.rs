@@ -208,6 +208,7 @@ fn a_lost_ca_is_made_again_and_what_the_old_one_signed_is_replaced() {
 fn turning_tls_off_replaces_the_nodes_and_removes_the_ca() {
     let state = converge(&with_nodes(2), cases::observed("classic-empty"));
     let p = plan(&plain(), &state).unwrap();
+    assert!(p.replaces_most, "apply asks for --allow-replace-all");
     let removed = described(&p, Phase::NodesRemove);
     for want in [
         "remove node demo.local-1 on host local",
