@@ -88,7 +88,7 @@ impl Lab {
     }
 
     /// Everything on the local engine labelled with the lab's name.
-    fn leftovers(&self) -> Vec<String> {
+    pub(crate) fn leftovers(&self) -> Vec<String> {
         let label = format!("label=sis.lab={}", self.name);
         let mut left: Vec<String> =
             docker(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"])

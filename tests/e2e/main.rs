@@ -3,6 +3,7 @@
 
 mod chaos;
 mod classic;
+mod classic_lab;
 mod cli;
 mod disk;
 mod doctor;

@@ -47,7 +47,7 @@ pub(crate) fn nodes_on(lab: &Lab, index: u32) -> BTreeMap<String, (String, Strin
 }
 
 /// `docker ARGS` run inside node `node` of host `index` (nodes have no TCP API).
-fn in_node(lab: &Lab, index: u32, node: &str, args: &[&str]) -> String {
+pub(crate) fn in_node(lab: &Lab, index: u32, node: &str, args: &[&str]) -> String {
     let mut all = vec!["exec", node, "docker"];
     all.extend(args);
     lab.on_host(index, &all)
@@ -104,7 +104,7 @@ fn image_on_host(lab: &Lab, index: u32, image: &str) -> Option<String> {
 }
 
 /// `docker save IMAGE | docker -H HOST load`: how a user puts an image on one host by hand.
-fn load_on_host(lab: &Lab, index: u32, image: &str) {
+pub(crate) fn load_on_host(lab: &Lab, index: u32, image: &str) {
     let endpoint = format!("tcp://{}:2375", lab.ip(index));
     let mut save = Command::new("docker")
         .args(["save", image])

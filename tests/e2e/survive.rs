@@ -86,7 +86,7 @@ fn sigterm_stops_like_ctrl_c_and_releases_the_lock() {
 }
 
 /// Runs `sis ARGS` without RUST_LOG, so the default filters apply.
-fn sis_default_log(args: &[&str]) -> Run {
+pub(crate) fn sis_default_log(args: &[&str]) -> Run {
     let out = sis_command(args)
         .env_remove("RUST_LOG")
         .output()

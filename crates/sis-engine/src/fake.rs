@@ -43,8 +43,8 @@ use sis_types::{
 
 pub use crate::fake_swarm2::{FakeSwarm2, FakeSwarm2Entry, SharedSwarm2};
 use crate::{
-    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder, LockOutcome,
-    NetworkAddressing, Swarm2Local,
+    ContainerFile, ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder,
+    LockOutcome, NetworkAddressing, Swarm2Local,
 };
 
 /// The operations of [`HostEngine`], as recorded.
@@ -64,6 +64,8 @@ pub enum Op {
     RemoveNetwork,
     RunContainer,
     StartContainer,
+    KeepFiles,
+    ReadFiles,
     RemoveContainer,
     KillContainer,
     WaitNodeReady,
@@ -104,6 +106,8 @@ impl fmt::Display for Op {
             Op::RemoveNetwork => "remove_network",
             Op::RunContainer => "run_container",
             Op::StartContainer => "start_container",
+            Op::KeepFiles => "keep_files",
+            Op::ReadFiles => "read_files",
             Op::RemoveContainer => "remove_container",
             Op::KillContainer => "kill_container",
             Op::WaitNodeReady => "wait_node_ready",
@@ -180,6 +184,9 @@ pub struct FakeState {
     pub containers: BTreeMap<String, FakeContainer>,
     pub networks: BTreeMap<String, FakeNetwork>,
     pub images: BTreeSet<String>,
+    /// Files put into each container (by name) with `run_container_with_files` or
+    /// `keep_files`.
+    pub files: BTreeMap<String, Vec<ContainerFile>>,
     /// Images loaded into each container (by name) with `load_image_in_container`.
     pub loaded: BTreeMap<String, BTreeSet<String>>,
     pub swarm1: Swarm1Membership,
@@ -716,6 +723,57 @@ impl HostEngine for FakeHost {
         };
         state.containers.insert(spec.name.clone(), container);
         Ok(())
+    }
+
+    async fn run_container_with_files(
+        &self,
+        spec: &ContainerSpec,
+        files: &[ContainerFile],
+    ) -> Result<(), EngineError> {
+        self.run_container(spec).await?;
+        let mut state = self.state();
+        state.files.insert(spec.name.clone(), files.to_vec());
+        Ok(())
+    }
+
+    async fn keep_files(
+        &self,
+        name: &str,
+        labels: BTreeMap<String, String>,
+        files: &[ContainerFile],
+    ) -> Result<(), EngineError> {
+        let mut state = self.call(Op::KeepFiles, name)?;
+        if let Some(existing) = state.containers.get(name) {
+            return crate::ownership::claim(&self.endpoint, name, &labels, &existing.labels);
+        }
+        state.containers.insert(
+            name.to_string(),
+            FakeContainer {
+                image: crate::LOCK_IMAGE.to_string(),
+                state: "created".to_string(),
+                labels,
+                network: None,
+                ip: None,
+            },
+        );
+        state.files.insert(name.to_string(), files.to_vec());
+        Ok(())
+    }
+
+    async fn read_files(&self, name: &str, dir: &str) -> Result<Vec<ContainerFile>, EngineError> {
+        let state = self.call(Op::ReadFiles, name)?;
+        if !state.containers.contains_key(name) {
+            return Err(self.missing("container", name));
+        }
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        Ok(state
+            .files
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|f| f.path.starts_with(&prefix))
+            .cloned()
+            .collect())
     }
 
     async fn start_container(&self, name: &str) -> Result<(), EngineError> {

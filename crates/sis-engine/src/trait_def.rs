@@ -37,6 +37,26 @@ pub struct ContainerSpec {
     pub restart_unless_stopped: bool,
 }
 
+/// A file put into a container before it starts (certificates), or read out of one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ContainerFile {
+    /// Absolute path inside the container.
+    pub path: String,
+    pub contents: Vec<u8>,
+    /// Unix permission bits (`0o600` for a private key).
+    pub mode: u32,
+}
+
+impl std::fmt::Debug for ContainerFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Contents may be private keys: never in logs or errors.
+        f.debug_struct("ContainerFile")
+            .field("path", &self.path)
+            .field("bytes", &self.contents.len())
+            .finish()
+    }
+}
+
 /// How a network hands out addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkAddressing {
@@ -163,6 +183,34 @@ pub trait HostEngine: Send + Sync + 'static {
         &self,
         spec: &ContainerSpec,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// [`HostEngine::run_container`], with `files` put into the container after it is
+    /// created and before it starts (copied through the engine's API: the host may be
+    /// remote, and nothing is mounted from the machine running sis).
+    fn run_container_with_files(
+        &self,
+        spec: &ContainerSpec,
+        files: &[ContainerFile],
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Keep `files` on this host in container `name`, created and never started (from the
+    /// lock's empty image), labelled `labels`. An existing container of that name with the
+    /// same `sis.cluster`, `sis.role` and `sis.host` labels is left as it is; any other one is
+    /// refused with [`EngineError::NotOurs`].
+    fn keep_files(
+        &self,
+        name: &str,
+        labels: BTreeMap<String, String>,
+        files: &[ContainerFile],
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// The regular files under `dir` in container `name` (running or not), with their paths
+    /// inside the container.
+    fn read_files(
+        &self,
+        name: &str,
+        dir: &str,
+    ) -> impl Future<Output = Result<Vec<ContainerFile>, EngineError>> + Send;
 
     /// Start an existing container.
     fn start_container(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;

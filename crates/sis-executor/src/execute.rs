@@ -98,6 +98,8 @@ pub(crate) struct Pass<'a, E> {
     pub(crate) tokens: Mutex<BTreeMap<(String, Role), String>>,
     /// The disk floor's accounts, per host.
     pub(crate) disk: crate::disk::DiskWatch,
+    /// Classic mode's CA per (host, container), read once per pass. Never printed.
+    pub(crate) cas: Mutex<BTreeMap<(String, String), std::sync::Arc<sis_certs::Ca>>>,
 }
 
 /// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
@@ -129,6 +131,7 @@ pub async fn execute<E: HostEngine>(
         join_slots: Semaphore::new(opts.joins.max(1)),
         tokens: Mutex::new(BTreeMap::new()),
         disk: crate::disk::DiskWatch::new(&opts.disk_floors),
+        cas: Mutex::new(BTreeMap::new()),
     };
     let mut report = PassReport::default();
     let mut stop: Option<String> = None;
@@ -378,6 +381,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 args,
                 preload,
                 spec_hash,
+                tls,
             } => {
                 let node = nodes::NewNode {
                     host,
@@ -390,6 +394,7 @@ impl<E: HostEngine> Pass<'_, E> {
                     args,
                     preload,
                     spec_hash,
+                    tls: tls.as_ref(),
                 };
                 nodes::create(self, node, progress).await?
             }
@@ -403,6 +408,7 @@ impl<E: HostEngine> Pass<'_, E> {
                 address,
                 publish,
                 spec_hash,
+                tls,
             } => {
                 let manager = classic::Manager {
                     host,
@@ -413,6 +419,7 @@ impl<E: HostEngine> Pass<'_, E> {
                     address: *address,
                     publish: *publish,
                     spec_hash,
+                    tls: tls.as_ref(),
                 };
                 classic::create_manager(self, manager).await?
             }
@@ -438,8 +445,10 @@ impl<E: HostEngine> Pass<'_, E> {
                 };
                 classic::create_agent(self, agent).await?
             }
+            Action::CreateClassicCa { host, name } => classic::create_ca(self, host, name).await?,
             Action::RemoveClassicManager { host, name }
-            | Action::RemoveClassicAgent { host, name } => {
+            | Action::RemoveClassicAgent { host, name }
+            | Action::RemoveClassicCa { host, name } => {
                 steps::remove_container(self, host, name).await?
             }
             Action::RemoveNode { host, name } => steps::remove_container(self, host, name).await?,

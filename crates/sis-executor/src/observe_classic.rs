@@ -47,14 +47,27 @@ pub async fn observe<E: HostEngine>(
         }
     }
     let manager = AddressPlan::of(spec).classic_manager();
-    let info = vec![
+    let mut info = vec![
         "docker".to_string(),
         "-H".to_string(),
         format!("tcp://{manager}:2375"),
+    ];
+    if spec.swarm2.classic_tls() {
+        // The node's own certificate is a client's too (see the classic planner).
+        info.push("--tlsverify".to_string());
+        for (flag, file) in [
+            ("--tlscacert", "ca.pem"),
+            ("--tlscert", "cert.pem"),
+            ("--tlskey", "key.pem"),
+        ] {
+            info.push(format!("{flag}={}/{file}", labels::TLS_DIR));
+        }
+    }
+    info.extend([
         "info".to_string(),
         "--format".to_string(),
         "{{json .SystemStatus}}".to_string(),
-    ];
+    ]);
     match engine.exec(&node, info, ASK).await {
         Ok(out) if out.exit_code == 0 => match parse_system_status(&out.stdout) {
             Ok(nodes) => seen.nodes = nodes,

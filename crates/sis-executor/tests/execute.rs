@@ -43,6 +43,7 @@ fn create(index: u32) -> Action {
         args: Vec::new(),
         preload: Vec::new(),
         spec_hash: "0".to_string(),
+        tls: None,
     }
 }
 
@@ -448,4 +449,54 @@ async fn a_node_joins_through_a_manager_on_another_host() {
         .map(|n| (n.hostname.as_str(), n.manager_status.as_str()))
         .collect();
     assert_eq!(shown, [("t-g-1", "reachable"), ("t-h-1", "leader")]);
+}
+
+#[tokio::test]
+async fn a_node_with_tls_gets_a_certificate_of_the_kept_ca_before_it_starts() {
+    let host = host();
+    let mut node = create(1);
+    if let Action::CreateNode { tls, .. } = &mut node {
+        *tls = Some(sis_types::ClassicTls {
+            ca_host: "h".to_string(),
+            ca: "t.sis-ca".to_string(),
+            names: vec!["10.9.0.16".to_string(), "t-h-1".to_string()],
+        });
+    }
+    let p = plan(vec![
+        (
+            Phase::KvStore,
+            vec![Action::CreateClassicCa {
+                host: "h".to_string(),
+                name: "t.sis-ca".to_string(),
+            }],
+        ),
+        (Phase::Nodes, vec![node]),
+    ]);
+    let report = run(&p, &host, &Finished::default()).await;
+    assert!(report.failures().next().is_none(), "{report:?}");
+    let state = host.state();
+    let ca = &state.containers["t.sis-ca"];
+    assert_eq!(ca.state, "created", "the CA's container never runs");
+    let fingerprint = ca.labels[sis_types::labels::CA].clone();
+    assert_eq!(
+        state.containers["t-h-1"].labels[sis_types::labels::CA],
+        fingerprint
+    );
+    let files = &state.files["t-h-1"];
+    let paths: Vec<(&str, u32)> = files.iter().map(|f| (f.path.as_str(), f.mode)).collect();
+    assert_eq!(
+        paths,
+        [
+            ("/etc/sis/tls/ca.pem", 0o644),
+            ("/etc/sis/tls/cert.pem", 0o644),
+            ("/etc/sis/tls/key.pem", 0o600)
+        ]
+    );
+    let ca_pem = &state.files["t.sis-ca"]
+        .iter()
+        .find(|f| f.path == "/tls/ca.pem")
+        .unwrap()
+        .contents;
+    assert_eq!(&files[0].contents, ca_pem, "the node trusts the kept CA");
+    assert!(!format!("{report:?}").contains("PRIVATE KEY"));
 }

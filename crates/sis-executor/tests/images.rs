@@ -64,6 +64,7 @@ fn create(host: &str, index: u32, preload: &[&str]) -> Action {
         args: Vec::new(),
         preload: preload.iter().map(|i| (*i).into()).collect(),
         spec_hash: "0".to_string(),
+        tls: None,
     }
 }
 

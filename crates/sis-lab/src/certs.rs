@@ -14,11 +14,7 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
-use time::{Duration, OffsetDateTime};
+use sis_certs::{Ca, Usage};
 
 use crate::LabError;
 
@@ -28,8 +24,8 @@ pub const CERT: &str = "cert.pem";
 pub const KEY: &str = "key.pem";
 const CA_KEY: &str = "ca-key.pem";
 
-/// How long certificates are valid: long enough for a lab, short enough to be honest.
-const VALID_DAYS: i64 = 3 * 365;
+/// The common name of a lab's CA; a CA read back from disk is rebuilt with it.
+const CA_NAME: &str = "sis lab CA";
 
 /// The TLS files of a lab in `dir`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,35 +62,29 @@ impl LabCerts {
         let mut written = CertsWritten::default();
         let ca_cert = self.dir.join(CA);
         let ca_key = self.dir.join(CA_KEY);
-        let issuer_key = if ca_cert.exists() && ca_key.exists() {
-            let pem = read(&ca_key)?;
-            KeyPair::from_pem(&pem).map_err(|source| LabError::Certificate {
-                what: format!("CA (reading its key {})", ca_key.display()),
-                source,
+        let ca = if ca_cert.exists() && ca_key.exists() {
+            Ca::from_pem(CA_NAME, &read(&ca_cert)?, &read(&ca_key)?).map_err(|source| {
+                LabError::Certificate {
+                    what: format!("CA (reading {})", ca_key.display()),
+                    source,
+                }
             })?
         } else {
-            let key = generate_key("CA")?;
-            let cert = ca_params()
-                .self_signed(&key)
-                .map_err(certificate_error("CA"))?;
-            write(&ca_cert, &cert.pem())?;
-            write_secret(&ca_key, &key.serialize_pem())?;
+            let ca = Ca::generate(CA_NAME).map_err(certificate_error("CA"))?;
+            write(&ca_cert, ca.cert_pem())?;
+            write_secret(&ca_key, &ca.key_pem())?;
             written.ca = true;
-            key
+            ca
         };
-        // The issuer is rebuilt from the same parameters as the CA certificate, so the
-        // certificates it signs name the CA's subject whether it was made now or earlier.
-        let issuer = Issuer::new(ca_params(), issuer_key);
-        let ca_pem = read(&ca_cert)?;
 
         if written.ca || !complete(&self.client_dir()) {
-            self.leaf(&self.client_dir(), &ca_pem, &issuer, None)?;
+            self.leaf(&self.client_dir(), &ca, None)?;
             written.client = true;
         }
         for &ip in host_ips {
             let dir = self.host_dir(ip);
             if written.ca || !complete(&dir) {
-                self.leaf(&dir, &ca_pem, &issuer, Some(ip))?;
+                self.leaf(&dir, &ca, Some(ip))?;
                 written.hosts += 1;
             }
         }
@@ -102,49 +92,22 @@ impl LabCerts {
     }
 
     /// A certificate signed by the CA: a server's for `ip`, or the client's.
-    fn leaf(
-        &self,
-        dir: &Path,
-        ca_pem: &str,
-        issuer: &Issuer<'_, KeyPair>,
-        ip: Option<Ipv4Addr>,
-    ) -> Result<(), LabError> {
-        let what = match ip {
-            Some(ip) => format!("server ({ip})"),
-            None => "client".to_string(),
-        };
-        let mut params = match ip {
-            Some(ip) => CertificateParams::new(vec![ip.to_string()]),
-            None => CertificateParams::new(Vec::<String>::new()),
+    fn leaf(&self, dir: &Path, ca: &Ca, ip: Option<Ipv4Addr>) -> Result<(), LabError> {
+        let leaf = match ip {
+            Some(ip) => ca.issue(&ip.to_string(), &[ip.to_string()], Usage::Server),
+            None => ca.issue("sis lab client", &[], Usage::Client),
         }
-        .map_err(certificate_error(&what))?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(
-            DnType::CommonName,
-            match ip {
-                Some(ip) => ip.to_string(),
-                None => "sis lab client".to_string(),
+        .map_err(|source| LabError::Certificate {
+            what: match ip {
+                Some(ip) => format!("server ({ip})"),
+                None => "client".to_string(),
             },
-        );
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![if ip.is_some() {
-            ExtendedKeyUsagePurpose::ServerAuth
-        } else {
-            ExtendedKeyUsagePurpose::ClientAuth
-        }];
-        params.use_authority_key_identifier_extension = true;
-        validity(&mut params);
-        let key = generate_key(&what)?;
-        let cert = params
-            .signed_by(&key, issuer)
-            .map_err(certificate_error(&what))?;
+            source,
+        })?;
         std::fs::create_dir_all(dir).map_err(LabError::file("cannot create directory", dir))?;
-        write(&dir.join(CA), ca_pem)?;
-        write(&dir.join(CERT), &cert.pem())?;
-        write_secret(&dir.join(KEY), &key.serialize_pem())
+        write(&dir.join(CA), ca.cert_pem())?;
+        write(&dir.join(CERT), &leaf.cert_pem)?;
+        write_secret(&dir.join(KEY), &leaf.key_pem)
     }
 
     /// Every file [`LabCerts::ensure`] may write for `host_ips`, then the directories, deepest
@@ -162,35 +125,7 @@ impl LabCerts {
     }
 }
 
-/// The CA's parameters: the same every time, so a CA read back from disk signs as it did.
-fn ca_params() -> CertificateParams {
-    let mut params = CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "sis lab CA");
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    validity(&mut params);
-    params
-}
-
-fn validity(params: &mut CertificateParams) {
-    let now = OffsetDateTime::now_utc();
-    // A day of slack for clocks that differ between this machine and the hosts.
-    params.not_before = now - Duration::days(1);
-    params.not_after = now + Duration::days(VALID_DAYS);
-}
-
-fn generate_key(what: &str) -> Result<KeyPair, LabError> {
-    KeyPair::generate().map_err(certificate_error(what))
-}
-
-fn certificate_error(what: &str) -> impl FnOnce(rcgen::Error) -> LabError {
+fn certificate_error(what: &str) -> impl FnOnce(sis_certs::CertError) -> LabError {
     let what = what.to_string();
     move |source| LabError::Certificate { what, source }
 }

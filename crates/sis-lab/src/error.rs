@@ -48,7 +48,7 @@ pub enum LabError {
     Certificate {
         what: String,
         #[source]
-        source: rcgen::Error,
+        source: sis_certs::CertError,
     },
     /// A file of the lab (certificate, spec) could not be read or written.
     #[error("{what} {}", path.display())]

@@ -29,6 +29,11 @@ pub fn classic_manager_name(cluster: &str) -> String {
     format!("{cluster}{SEPARATOR}manager")
 }
 
+/// Container that keeps classic mode's CA (created, never started): `demo.sis-ca`.
+pub fn classic_ca_name(cluster: &str) -> String {
+    format!("{cluster}{SEPARATOR}sis-ca")
+}
+
 /// Name of the cluster's apply lock container: `demo.sis-lock`.
 pub fn lock_name(cluster: &str) -> String {
     format!("{cluster}{SEPARATOR}sis-lock")

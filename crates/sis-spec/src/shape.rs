@@ -94,6 +94,7 @@ const KVSTORE: Shape = Shape::Map(&[
 const CLASSIC: Shape = Shape::Map(&[
     field("image", Optional, Shape::Str),
     field("host", Optional, Shape::Str),
+    field("tls", Optional, Shape::Bool),
 ]);
 
 const SWARM2: Shape = Shape::Map(&[

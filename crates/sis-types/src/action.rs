@@ -39,7 +39,7 @@ pub enum Phase {
     Images,
     /// Create ring2net.
     Network,
-    /// Create the K/V store.
+    /// Create the K/V store, and classic mode's CA.
     KvStore,
     /// Create or start node containers and wait for their dockerd.
     Nodes,
@@ -145,6 +145,16 @@ impl std::fmt::Display for NodeProfile {
     }
 }
 
+/// Classic mode with TLS: the certificate a node or the manager gets, signed by the CA kept
+/// in container `ca` on `ca_host`. The key is made by the executor and never part of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassicTls {
+    pub ca_host: String,
+    pub ca: String,
+    /// The addresses and names clients dial (the certificate's subject alternative names).
+    pub names: Vec<String>,
+}
+
 /// One change to the hosts. Every value is resolved: the executor makes no choices.
 /// Secrets (swarm join tokens) are never part of an action; the executor fetches them
 /// when it runs the action.
@@ -228,7 +238,15 @@ pub enum Action {
         preload: Vec<ImageRef>,
         /// Hash of the spec parts the node is made from (`sis.spec-hash` label).
         spec_hash: String,
+        /// Classic mode with TLS: the certificate the node's dockerd serves.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<ClassicTls>,
     },
+    /// Classic mode with TLS: make the cluster's CA and keep it on `host` in a container that
+    /// is created and never started, with a client certificate beside it.
+    CreateClassicCa { host: String, name: String },
+    /// Remove the container that keeps classic mode's CA.
+    RemoveClassicCa { host: String, name: String },
     /// Create and start classic Swarm's manager (`swarm manage`), published on its host.
     CreateClassicManager {
         host: String,
@@ -242,6 +260,9 @@ pub enum Action {
         publish: u16,
         /// `sis.spec-hash` of the container.
         spec_hash: String,
+        /// With TLS: the certificate the manager serves its API with and shows the nodes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<ClassicTls>,
     },
     /// Remove classic Swarm's manager container.
     RemoveClassicManager { host: String, name: String },
@@ -357,7 +378,8 @@ impl Action {
             | Action::CreateKvStore { .. }
             | Action::CreateNode { .. }
             | Action::CreateClassicManager { .. }
-            | Action::CreateClassicAgent { .. } => Mark::Add,
+            | Action::CreateClassicAgent { .. }
+            | Action::CreateClassicCa { .. } => Mark::Add,
             Action::InitSwarm1 { .. }
             | Action::JoinSwarm1 { .. }
             | Action::StartNode { .. }
@@ -372,6 +394,7 @@ impl Action {
             | Action::RemoveNode { .. }
             | Action::RemoveClassicManager { .. }
             | Action::RemoveClassicAgent { .. }
+            | Action::RemoveClassicCa { .. }
             | Action::LeaveSwarm2 { .. }
             | Action::RemoveSwarm2Entry { .. }
             | Action::LeaveSwarm1 { .. } => Mark::Remove,
@@ -399,6 +422,8 @@ impl Action {
             | Action::RemoveClassicManager { host, .. }
             | Action::CreateClassicAgent { host, .. }
             | Action::RemoveClassicAgent { host, .. }
+            | Action::CreateClassicCa { host, .. }
+            | Action::RemoveClassicCa { host, .. }
             | Action::InitSwarm2 { host, .. }
             | Action::RepairSwarm2 { host, .. }
             | Action::JoinSwarm2 { host, .. }
@@ -479,10 +504,21 @@ impl Action {
                 name,
                 publish,
                 address,
+                tls,
                 ..
-            } => format!(
-                "create classic swarm manager {name} on host {host} at {address}, published on port {publish}"
-            ),
+            } => {
+                let tls = match tls {
+                    Some(t) => format!(
+                        " with TLS (client certificate: docker cp {}:{}/client DIR)",
+                        t.ca,
+                        crate::labels::CA_DIR
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "create classic swarm manager {name} on host {host} at {address}, published on port {publish}{tls}"
+                )
+            }
             Action::RemoveClassicManager { host, name } => {
                 format!("remove classic swarm manager {name} on host {host}")
             }
@@ -493,6 +529,12 @@ impl Action {
             }
             Action::RemoveClassicAgent { host, name } => {
                 format!("remove swarm agent {name} on host {host}")
+            }
+            Action::CreateClassicCa { host, name } => {
+                format!("make the cluster's CA, kept in {name} on host {host}")
+            }
+            Action::RemoveClassicCa { host, name } => {
+                format!("remove the cluster's CA {name} on host {host}")
             }
             Action::InitSwarm2 { node, .. } => format!("init swarm2 on node {node}"),
             Action::RepairSwarm2 { node, .. } => {

@@ -15,7 +15,7 @@ use sis_types::NodeProfile;
 use super::network::unsorted;
 use super::{is_status, DockerHost};
 use crate::error::message;
-use crate::{ContainerSpec, EngineError, ExecOutput, HostEngine};
+use crate::{ContainerFile, ContainerSpec, EngineError, ExecOutput, HostEngine};
 
 /// Where dockerd keeps its data inside a node; an anonymous volume, so overlay2 works there.
 const NODE_DATA: &str = "/var/lib/docker";
@@ -89,6 +89,16 @@ pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
 }
 
 pub(super) async fn run(host: &DockerHost, spec: &ContainerSpec) -> Result<(), EngineError> {
+    run_with_files(host, spec, &[]).await
+}
+
+/// [`run`], with `files` put in after the create and before the start (on a container left
+/// by an earlier attempt too: it may have been created without them).
+pub(super) async fn run_with_files(
+    host: &DockerHost,
+    spec: &ContainerSpec,
+    files: &[ContainerFile],
+) -> Result<(), EngineError> {
     let docker = host.client().await?;
     let name = &spec.name;
     let options = CreateContainerOptionsBuilder::new().name(name).build();
@@ -102,6 +112,9 @@ pub(super) async fn run(host: &DockerHost, spec: &ContainerSpec) -> Result<(), E
         Err(e) if is_status(&e, 409) => {
             let existing = labels_of(host, name).await?;
             crate::ownership::claim(host.endpoint(), name, &spec.labels, &existing)?;
+            if !files.is_empty() {
+                super::archive::put_files(host, name, files).await?;
+            }
             return start(host, name).await;
         }
         Err(e) if is_status(&e, 404) && message(&e).contains("image") => {
@@ -116,6 +129,16 @@ pub(super) async fn run(host: &DockerHost, spec: &ContainerSpec) -> Result<(), E
             })
         }
         Err(e) => return Err(host.fail(format!("create container {name}"))(e)),
+    }
+    if !files.is_empty() {
+        if let Err(e) = super::archive::put_files(host, name, files).await {
+            // Without its files it could not start as it should: the next attempt begins
+            // anew.
+            if let Err(cleanup) = remove(host, name).await {
+                tracing::warn!("removing container {name} that did not get its files: {cleanup}");
+            }
+            return Err(e);
+        }
     }
     match start(host, name).await {
         Ok(()) => Ok(()),
@@ -153,7 +176,10 @@ pub(super) async fn start(host: &DockerHost, name: &str) -> Result<(), EngineErr
 }
 
 /// The labels of container `name` (empty when it has none).
-async fn labels_of(host: &DockerHost, name: &str) -> Result<BTreeMap<String, String>, EngineError> {
+pub(super) async fn labels_of(
+    host: &DockerHost,
+    name: &str,
+) -> Result<BTreeMap<String, String>, EngineError> {
     let docker = host.client().await?;
     let inspected = docker
         .inspect_container(name, None)

@@ -105,7 +105,7 @@ pub(super) async fn release(host: &DockerHost, id: &str) -> Result<(), EngineErr
     }
 }
 
-async fn ensure_lock_image(host: &DockerHost) -> Result<(), EngineError> {
+pub(super) async fn ensure_lock_image(host: &DockerHost) -> Result<(), EngineError> {
     let docker = host.client().await?;
     match docker.inspect_image(LOCK_IMAGE).await {
         Ok(_) => return Ok(()),

@@ -1,5 +1,6 @@
 //! [`DockerHost`]: the bollard implementation of [`HostEngine`].
 
+mod archive;
 mod chaos;
 mod container;
 mod images;
@@ -30,8 +31,8 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
 use crate::{
-    ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder, LockOutcome,
-    NetworkAddressing, Swarm2Local,
+    ContainerFile, ContainerSpec, EngineError, ExecOutput, HostEngine, JoinOutcome, LockHolder,
+    LockOutcome, NetworkAddressing, Swarm2Local,
 };
 
 pub use chaos::LabelledContainer;
@@ -327,6 +328,27 @@ impl HostEngine for DockerHost {
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<(), EngineError> {
         container::run(self, spec).await
+    }
+
+    async fn run_container_with_files(
+        &self,
+        spec: &ContainerSpec,
+        files: &[ContainerFile],
+    ) -> Result<(), EngineError> {
+        container::run_with_files(self, spec, files).await
+    }
+
+    async fn keep_files(
+        &self,
+        name: &str,
+        labels: BTreeMap<String, String>,
+        files: &[ContainerFile],
+    ) -> Result<(), EngineError> {
+        archive::keep_files(self, name, labels, files).await
+    }
+
+    async fn read_files(&self, name: &str, dir: &str) -> Result<Vec<ContainerFile>, EngineError> {
+        archive::read_files(self, name, dir).await
     }
 
     async fn start_container(&self, name: &str) -> Result<(), EngineError> {

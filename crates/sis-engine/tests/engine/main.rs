@@ -553,3 +553,66 @@ async fn a_fixed_address_survives_a_restart_and_docker_hands_out_only_the_range(
     docker(&["restart", &fixed]);
     assert_eq!(ip(fixed.clone()).await, at(16).to_string());
 }
+
+fn file(path: &str, text: &str, mode: u32) -> sis_engine::ContainerFile {
+    sis_engine::ContainerFile {
+        path: path.to_string(),
+        contents: text.as_bytes().to_vec(),
+        mode,
+    }
+}
+
+/// Files kept in a never-started container are read back as written; files given to a
+/// container it finds before it starts, with their modes; and a second keep under the same
+/// name leaves the first files (a CA is never overwritten).
+#[tokio::test]
+async fn files_are_kept_read_back_and_put_into_a_container_before_it_starts() {
+    let host = engine().await;
+    let scratch = Scratch::new("files", 3);
+    let keeper = scratch.name("ca");
+    let mut keep_labels = scratch.labels();
+    keep_labels.insert(labels::ROLE.to_string(), labels::ROLE_CA.to_string());
+    let kept = [
+        file("/tls/ca.pem", "the certificate\n", 0o644),
+        file("/tls/client/key.pem", "a key\n", 0o600),
+    ];
+    host.keep_files(&keeper, keep_labels.clone(), &kept)
+        .await
+        .unwrap();
+    let other = [file("/tls/ca.pem", "another certificate\n", 0o644)];
+    host.keep_files(&keeper, keep_labels, &other).await.unwrap();
+    let mut read = host.read_files(&keeper, "/tls").await.unwrap();
+    read.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(read, kept);
+
+    let name = scratch.name("c");
+    let spec = node_spec(&scratch, &name, capability_profile());
+    let given = [
+        file("/etc/sis/tls/cert.pem", "mine\n", 0o644),
+        file("/etc/sis/tls/key.pem", "secret\n", 0o600),
+    ];
+    host.run_container_with_files(&spec, &given).await.unwrap();
+    let out = host
+        .exec(
+            &name,
+            vec!["cat".into(), "/etc/sis/tls/cert.pem".into()],
+            EXEC,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "mine\n");
+    let mode = host
+        .exec(
+            &name,
+            vec![
+                "stat".into(),
+                "-c".into(),
+                "%a".into(),
+                "/etc/sis/tls/key.pem".into(),
+            ],
+            EXEC,
+        )
+        .await
+        .unwrap();
+    assert_eq!(mode.stdout.trim(), "600");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use sis_engine::{ContainerSpec, EngineError, HostEngine};
-use sis_types::{labels, ImageRef, NodeProfile};
+use sis_types::{labels, ClassicTls, ImageRef, NodeProfile};
 
 use crate::events::{Event, Milestone, Progress};
 use crate::execute::Pass;
@@ -25,6 +25,7 @@ pub(crate) struct NewNode<'a> {
     pub args: &'a [String],
     pub preload: &'a [ImageRef],
     pub spec_hash: &'a str,
+    pub tls: Option<&'a ClassicTls>,
 }
 
 pub(crate) async fn create<E: HostEngine>(
@@ -35,7 +36,7 @@ pub(crate) async fn create<E: HostEngine>(
     let NewNode { host, name, .. } = node;
     // Nothing is made on a host at its disk floor.
     pass.disk.take(host, pass.engine(host)?, name).await?;
-    let spec = ContainerSpec {
+    let mut spec = ContainerSpec {
         name: name.to_string(),
         hostname: name.to_string(),
         image: node.image.to_string(),
@@ -56,7 +57,11 @@ pub(crate) async fn create<E: HostEngine>(
         restart_unless_stopped: true,
     };
     let engine = pass.engine(host)?;
-    engine.run_container(&spec).await?;
+    let files = match node.tls {
+        Some(tls) => super::classic::certificate(pass, tls, name, &mut spec.labels).await?,
+        None => Vec::new(),
+    };
+    engine.run_container_with_files(&spec, &files).await?;
     milestone(progress, name, Milestone::Started);
     engine
         .wait_node_ready(name, pass.opts.node_ready_timeout)

@@ -102,6 +102,18 @@ pub fn plan_destroy(spec: &Spec, observed: &Observed, options: DestroyOptions) -
             );
         }
         for c in facts.containers.iter().filter(|c| {
+            c.label(labels::ROLE) == Some(labels::ROLE_CA) && seen.insert(c.id.as_str())
+        }) {
+            out.push(
+                Phase::NodesRemove,
+                Action::RemoveClassicCa {
+                    host: h.name.clone(),
+                    name: c.name.clone(),
+                },
+                format!("CA of cluster {}", spec.name),
+            );
+        }
+        for c in facts.containers.iter().filter(|c| {
             c.label(labels::ROLE) == Some(labels::ROLE_KVSTORE) && seen.insert(c.id.as_str())
         }) {
             out.push(

@@ -9,8 +9,8 @@ use sis_spec::{Privileged, Spec, Swarm2Mode};
 use super::checks::Checked;
 use super::Builder;
 use crate::{
-    labels, node_spec_hash_with_preload, resolve_profile, Action, ContainerObservation, ImageRef,
-    NodeProfile, Phase,
+    labels, node_spec_hash_with_preload, resolve_profile, Action, ClassicTls, ContainerObservation,
+    ImageRef, NodeProfile, Phase,
 };
 
 /// Idle dind nodes one CPU holds calmly. Measured with `tests/bench/capacity.sh 50 300 60` on a
@@ -69,6 +69,9 @@ pub(crate) struct Nodes<'a> {
     pub made_from: Vec<(NodeProfile, String)>,
     pub host_names: Vec<&'a str>,
     pub addresses: AddressPlan,
+    /// Classic mode with TLS: the CA's container (host, name) that signs new nodes'
+    /// certificates; set by the classic planner.
+    pub classic_ca: Option<(String, String)>,
 }
 
 impl Nodes<'_> {
@@ -99,6 +102,7 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
         made_from: Vec::with_capacity(checked.hosts.len()),
         host_names: checked.hosts.iter().map(|h| h.spec.name.as_str()).collect(),
         addresses: AddressPlan::of(spec),
+        classic_ca: None,
     };
     // Hosts that share an engine list the same containers: each is handled once.
     let mut seen = BTreeSet::new();
@@ -386,6 +390,11 @@ pub(crate) fn emit(spec: &Spec, nodes: &Nodes, out: &mut Builder) {
                         args: dockerd_args(spec),
                         preload: spec.swarm2.preload.clone(),
                         spec_hash: hash.clone(),
+                        tls: nodes.classic_ca.as_ref().map(|(ca_host, ca)| ClassicTls {
+                            ca_host: ca_host.clone(),
+                            ca: ca.clone(),
+                            names: vec![s.address.to_string(), s.name.clone()],
+                        }),
                     },
                     s.reason.clone(),
                 );

@@ -66,27 +66,25 @@ fn the_converged_recording_is_what_the_model_converges_to() {
     }
 }
 
-#[test]
-fn nodes_carry_the_cluster_store_and_agents_their_fixed_addresses() {
-    let spec = cases::spec("classic-empty");
-    let p = plan(&spec, &cases::observed("classic-empty")).unwrap();
+fn spec_text() -> String {
+    std::fs::read_to_string(cases::fixture_dir("classic-empty").join("spec.yaml")).unwrap()
+}
+
+fn plain() -> sis_spec::Spec {
+    cases::spec_from(&spec_text().replace(
+        "  classic:\n    image: sis-swarm:test\n",
+        "  classic:\n    image: sis-swarm:test\n    tls: false\n",
+    ))
+}
+
+fn node_args_and_agent(p: &Plan) -> (Vec<String>, String, Vec<String>) {
     let node = p
         .actions()
         .find_map(|a| match &a.action {
-            Action::CreateNode { args, address, .. } => Some((args.clone(), *address)),
+            Action::CreateNode { args, address, .. } => Some((args.clone(), address.to_string())),
             _ => None,
         })
         .unwrap();
-    assert_eq!(
-        node.0,
-        [
-            "--cluster-store=etcd://10.9.0.2:2379",
-            "--cluster-advertise=eth0:2375",
-            "-H",
-            "tcp://0.0.0.0:2375"
-        ]
-    );
-    assert_eq!(node.1.to_string(), "10.9.0.16");
     let agent = p
         .actions()
         .find_map(|a| match &a.action {
@@ -94,6 +92,23 @@ fn nodes_carry_the_cluster_store_and_agents_their_fixed_addresses() {
             _ => None,
         })
         .unwrap();
+    (node.0, node.1, agent)
+}
+
+#[test]
+fn nodes_carry_the_cluster_store_and_agents_their_fixed_addresses() {
+    let p = plan(&plain(), &cases::observed("classic-empty")).unwrap();
+    let (args, address, agent) = node_args_and_agent(&p);
+    assert_eq!(
+        args,
+        [
+            "--cluster-store=etcd://10.9.0.2:2379",
+            "--cluster-advertise=eth0:2375",
+            "-H",
+            "tcp://0.0.0.0:2375"
+        ]
+    );
+    assert_eq!(address, "10.9.0.16");
     assert_eq!(
         agent,
         [
@@ -104,6 +119,106 @@ fn nodes_carry_the_cluster_store_and_agents_their_fixed_addresses() {
             "etcd://10.9.0.2:2379/swarm"
         ]
     );
+    assert!(described(&p, Phase::KvStore)
+        .iter()
+        .all(|a| !a.contains("CA")));
+}
+
+#[test]
+fn with_tls_a_ca_comes_first_and_nodes_and_the_manager_get_certificates_for_their_names() {
+    let p = plan(
+        &cases::spec("classic-empty"),
+        &cases::observed("classic-empty"),
+    )
+    .unwrap();
+    assert!(described(&p, Phase::KvStore)
+        .contains(&"make the cluster's CA, kept in demo.sis-ca on host local".to_string()));
+    let (args, _, agent) = node_args_and_agent(&p);
+    assert_eq!(
+        args,
+        [
+            "--cluster-store=etcd://10.9.0.2:2379",
+            "--cluster-advertise=eth0:2376",
+            "-H",
+            "tcp://0.0.0.0:2376",
+            "--tlsverify",
+            "--tlscacert=/etc/sis/tls/ca.pem",
+            "--tlscert=/etc/sis/tls/cert.pem",
+            "--tlskey=/etc/sis/tls/key.pem"
+        ]
+    );
+    assert_eq!(agent[3], "--addr=10.9.0.16:2376");
+    for a in p.actions() {
+        match &a.action {
+            Action::CreateNode { name, tls, .. } if name == "demo.local-1" => {
+                let tls = tls.as_ref().unwrap();
+                assert_eq!(
+                    (tls.ca_host.as_str(), tls.ca.as_str()),
+                    ("local", "demo.sis-ca")
+                );
+                assert_eq!(tls.names, ["10.9.0.16", "demo.local-1"]);
+            }
+            Action::CreateClassicManager { cmd, tls, .. } => {
+                assert!(cmd.contains(&"--tlsverify".to_string()), "{cmd:?}");
+                let names = &tls.as_ref().unwrap().names;
+                assert_eq!(
+                    names[..4],
+                    ["10.9.0.3", "demo.manager", "127.0.0.1", "localhost"]
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_lost_ca_is_made_again_and_what_the_old_one_signed_is_replaced() {
+    let spec = with_nodes(2);
+    let mut state = converge(&spec, cases::observed("classic-empty"));
+    assert_eq!(containers(&state, labels::ROLE_CA), ["demo.sis-ca"]);
+    match state.hosts.get_mut("local").unwrap() {
+        sis_types::HostObservation::Reachable(f) => f
+            .containers
+            .retain(|c| c.label(labels::ROLE) != Some(labels::ROLE_CA)),
+        _ => unreachable!(),
+    }
+    let p = plan(&spec, &state).unwrap();
+    let reasons: Vec<String> = p
+        .actions()
+        .filter(|a| {
+            matches!(
+                a.action,
+                Action::RemoveNode { .. } | Action::RemoveClassicManager { .. }
+            )
+        })
+        .map(|a| a.reason.clone())
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("which no host keeps any more")),
+        "{reasons:?}"
+    );
+    let state = converge(&spec, model::apply(&state, &p).unwrap());
+    assert!(plan(&spec, &state).unwrap().is_empty());
+}
+
+#[test]
+fn turning_tls_off_replaces_the_nodes_and_removes_the_ca() {
+    let state = converge(&with_nodes(2), cases::observed("classic-empty"));
+    let p = plan(&plain(), &state).unwrap();
+    assert!(p.replaces_most, "apply asks for --allow-replace-all");
+    let removed = described(&p, Phase::NodesRemove);
+    for want in [
+        "remove node demo.local-1 on host local",
+        "remove classic swarm manager demo.manager on host local",
+        "remove the cluster's CA demo.sis-ca on host local",
+    ] {
+        assert!(removed.contains(&want.to_string()), "{want}: {removed:?}");
+    }
+    let state = converge(&plain(), state);
+    assert!(containers(&state, labels::ROLE_CA).is_empty());
 }
 
 #[test]
@@ -170,6 +285,7 @@ fn destroy_takes_agents_and_the_manager_too() {
     let state = converge(&spec, cases::observed("classic-empty"));
     let p = plan_destroy(&spec, &state, DestroyOptions::default());
     let after = model::apply(&state, &p).unwrap();
+    // The CA's container too.
     assert!(after.hosts["local"].facts().unwrap().containers.is_empty());
 }
 

@@ -239,10 +239,16 @@ fn check(s: &Observed, a: &Action) -> Result<(), String> {
                 return Err("image missing".into());
             }
         }
+        Action::CreateClassicCa { host, name } => {
+            if container(s, host, name).is_some() {
+                return Err("name in use".into());
+            }
+        }
         Action::RemoveKvStore { host, name }
         | Action::RemoveNode { host, name }
         | Action::RemoveClassicManager { host, name }
-        | Action::RemoveClassicAgent { host, name } => {
+        | Action::RemoveClassicAgent { host, name }
+        | Action::RemoveClassicCa { host, name } => {
             if container(s, host, name).is_none() {
                 return Err("no such container".into());
             }
@@ -448,23 +454,38 @@ fn effect(s: &mut Observed, a: &Action) {
         }
         Action::RemoveKvStore { host, name }
         | Action::RemoveClassicManager { host, name }
-        | Action::RemoveClassicAgent { host, name } => {
+        | Action::RemoveClassicAgent { host, name }
+        | Action::RemoveClassicCa { host, name } => {
             facts_mut(s, host).containers.retain(|c| c.name != *name);
+        }
+        Action::CreateClassicCa { host, name } => {
+            let labels = [
+                (labels::CLUSTER.to_string(), s.cluster.clone()),
+                (labels::ROLE.to_string(), labels::ROLE_CA.to_string()),
+                (labels::HOST.to_string(), host.clone()),
+                (labels::CA.to_string(), format!("model-ca-{}", new_id())),
+            ];
+            let mut c = running(new_id(), name, "sis-lock:1", labels.into());
+            c.state = "created".into();
+            facts_mut(s, host).containers.push(c);
         }
         Action::CreateClassicManager {
             host,
             name,
             image,
             spec_hash,
+            tls,
             ..
         } => {
-            let labels = [
+            let mut labels: std::collections::BTreeMap<String, String> = [
                 (labels::CLUSTER.to_string(), s.cluster.clone()),
                 (labels::ROLE.to_string(), labels::ROLE_MANAGER.to_string()),
                 (labels::HOST.to_string(), host.clone()),
                 (labels::SPEC_HASH.to_string(), spec_hash.clone()),
-            ];
-            let c = running(new_id(), name, image, labels.into());
+            ]
+            .into();
+            signed(s, tls.as_ref(), &mut labels);
+            let c = running(new_id(), name, image, labels);
             facts_mut(s, host).containers.push(c);
         }
         Action::CreateClassicAgent {
@@ -493,16 +514,19 @@ fn effect(s: &mut Observed, a: &Action) {
             index,
             image,
             spec_hash,
+            tls,
             ..
         } => {
-            let labels = [
+            let mut labels: std::collections::BTreeMap<String, String> = [
                 (labels::CLUSTER.to_string(), s.cluster.clone()),
                 (labels::ROLE.to_string(), labels::ROLE_NODE.to_string()),
                 (labels::HOST.to_string(), host.clone()),
                 (labels::INDEX.to_string(), index.to_string()),
                 (labels::SPEC_HASH.to_string(), spec_hash.clone()),
-            ];
-            let c = running(new_id(), name, image, labels.into());
+            ]
+            .into();
+            signed(s, tls.as_ref(), &mut labels);
+            let c = running(new_id(), name, image, labels);
             facts_mut(s, host).containers.push(c);
         }
         Action::StartNode { host, name } => {
@@ -625,6 +649,21 @@ pub fn entry(id: String, hostname: &str, manager_status: &str) -> Swarm2Node {
         status: "ready".into(),
         availability: "active".into(),
         manager_status: manager_status.into(),
+    }
+}
+
+/// With TLS: the fingerprint of the CA the certificate is signed with, as the executor
+/// labels what it signs (the CA must be kept where the action says).
+fn signed(
+    s: &Observed,
+    tls: Option<&sis_types::ClassicTls>,
+    labels: &mut std::collections::BTreeMap<String, String>,
+) {
+    if let Some(tls) = tls {
+        let ca = container(s, &tls.ca_host, &tls.ca)
+            .and_then(|c| c.label(labels::CA))
+            .expect("a certificate signed by a CA that is kept nowhere");
+        labels.insert(labels::CA.to_string(), ca.to_string());
     }
 }
 
