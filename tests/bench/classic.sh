@@ -23,7 +23,9 @@
 # BENCH_REST (60), BENCH_EVERY (5), BENCH_SETTLE (10, then until the machine is quiet),
 # BENCH_IMAGE (sis-node:test), BENCH_SIS (a sis binary; default target/release/sis, built if
 # missing), BENCH_SWARM_IMAGE (sis-swarm:test), BENCH_ETCD_IMAGE (sis-etcd:test), BENCH_KEEP (a
-# directory to keep the etcd samples in, etcd-N.txt: one line a sample, see sample_etcd).
+# directory to keep the etcd samples in, etcd-N.txt: one line a sample, see sample_etcd),
+# BENCH_CLASSIC_TLS (true: the nodes' API over TLS, the spec's default, the manager asked with
+# the client certificate from the CA's container; false: plain TCP as in the seed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -47,6 +49,8 @@ every=${BENCH_EVERY:-5}
 settle=${BENCH_SETTLE:-10}
 swarm_image=${BENCH_SWARM_IMAGE:-sis-swarm:test}
 etcd_image=${BENCH_ETCD_IMAGE:-sis-etcd:test}
+# swarm2.classic.tls of the classic clusters: true (the default of the spec) or false.
+BENCH_CLASSIC_TLS=${BENCH_CLASSIC_TLS:-true}
 work=$(mktemp -d /tmp/bench-classic.XXXXXX)
 classic_spec=$work/$classic_name.yaml
 swarm_spec=$work/$swarm_name.yaml
@@ -116,13 +120,22 @@ swarm2:
   cap_drop: [SYS_RESOURCE]
   classic:
     image: $swarm_image
+    tls: $BENCH_CLASSIC_TLS
 SPEC
 }
 
 # classic_status PORT → "HEALTHY TOTAL" of the nodes the manager lists ("0 0" before it answers).
+# With TLS the manager is asked with the client certificate kept in the CA's container (copied
+# once into $work/client).
 classic_status() {
-    local out
-    out=$(docker -H "tcp://127.0.0.1:$1" info --format '{{json .SystemStatus}}' 2>/dev/null) ||
+    local out args=()
+    if [ "$BENCH_CLASSIC_TLS" = true ]; then
+        [ -f "$work/client/key.pem" ] ||
+            docker cp "$classic_name.sis-ca:/tls/client" "$work/client" >/dev/null 2>&1 || true
+        args=(--tlsverify --tlscacert "$work/client/ca.pem" --tlscert "$work/client/cert.pem"
+            --tlskey "$work/client/key.pem")
+    fi
+    out=$(docker "${args[@]}" -H "tcp://127.0.0.1:$1" info --format '{{json .SystemStatus}}' 2>/dev/null) ||
         out=
     printf '%s %s\n' "$(grep -o '└ Status","Healthy"' <<<"$out" | wc -l)" \
         "$(grep -o '└ Status"' <<<"$out" | wc -l)"
@@ -244,6 +257,7 @@ for n in "${sizes[@]}"; do
     calm=$(window "$metrics" "$healthy_at" "$rest_end")
     bench_log "classic: etcd samples in $metrics: $(wc -l <"$metrics")"
     bench_sis_destroy "$sis" "$classic_spec" "$classic_name"
+    rm -rf "$work/client"
     sleep "$settle"
     bench_wait_quiet 60
 
