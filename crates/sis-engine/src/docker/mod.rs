@@ -10,6 +10,7 @@ mod network;
 mod observe;
 mod probe;
 mod ready;
+mod sampler;
 mod swarm1;
 pub(crate) mod swarm2;
 mod tls;
@@ -23,7 +24,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
-use sis_types::{HostFacts, HostLimits, Role, Swarm2Node};
+use sis_types::{HostFacts, HostLimits, LoadSample, Role, Swarm2Node};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
@@ -65,8 +66,10 @@ struct Inner {
     probe_image: Option<String>,
     /// The capability bounding set and last capability, once probed successfully.
     caps: Mutex<Option<(u64, u32)>>,
-    /// The free disk of the engine's root dir, once probed successfully.
-    disk: Mutex<Option<sis_types::DiskSpace>>,
+    /// The free disk of the engine's root dir and the machine's boot ID, once probed successfully.
+    disk: Mutex<Option<(Option<sis_types::DiskSpace>, Option<String>)>>,
+    /// The load sampler, once started (see [`sampler`]).
+    sampler: Mutex<Option<sampler::Sampler>>,
     /// The CA file of a TLS endpoint, named when the engine's certificate is not trusted.
     tls_ca: Option<PathBuf>,
 }
@@ -133,6 +136,7 @@ impl DockerHost {
                 probe_image: None,
                 caps: Mutex::new(None),
                 disk: Mutex::new(None),
+                sampler: Mutex::new(None),
                 tls_ca: tls.map(|t| t.ca),
             }),
         })
@@ -149,6 +153,7 @@ impl DockerHost {
             probe_image: Some(image.to_string()),
             caps: Mutex::new(None),
             disk: Mutex::new(None),
+            sampler: Mutex::new(None),
             tls_ca: self.inner.tls_ca.clone(),
         };
         DockerHost {
@@ -405,6 +410,10 @@ impl HostEngine for DockerHost {
 
     async fn host_limits(&self, node_image: &str) -> Result<HostLimits, EngineError> {
         limits::host_limits(self, node_image).await
+    }
+
+    async fn load_sample(&self) -> Result<LoadSample, EngineError> {
+        sampler::sample(self).await
     }
 }
 
