@@ -29,7 +29,7 @@ mod trait_def;
 
 pub use docker::{
     DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, TlsPaths,
-    LOCK_IMAGE, LOCK_OWNER_LABEL,
+    LOCK_IMAGE, LOCK_OWNER_LABEL, SAMPLER_PID,
 };
 pub use error::EngineError;
 pub use trait_def::*;

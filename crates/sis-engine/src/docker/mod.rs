@@ -36,6 +36,7 @@ use crate::{
 pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
+pub use sampler::SAMPLER_PID;
 
 /// Seconds an API call may take before bollard gives up on it (streams excepted).
 const REQUEST_TIMEOUT_SECS: u64 = 120;

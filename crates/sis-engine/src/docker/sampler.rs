@@ -28,6 +28,9 @@ const SCRIPT: &str = r#"boot=$(cat /proc/sys/kernel/random/boot_id); n=$(nproc)
 done ) &
 read -r _; kill $! 2>/dev/null"#;
 
+/// The label with the pid of the sis process that reads a sampler.
+pub const SAMPLER_PID: &str = "sis.sampler-pid";
+
 /// The sampler stops when no sample was asked for this long.
 const IDLE_STOP: Duration = Duration::from_secs(30);
 
@@ -115,10 +118,11 @@ async fn start(host: &DockerHost) -> Result<Sampler, EngineError> {
         open_stdin: Some(true),
         stdin_once: Some(true),
         attach_stdin: Some(true),
-        labels: Some(HashMap::from([(
-            labels::ROLE.to_string(),
-            "load-sampler".to_string(),
-        )])),
+        labels: Some(HashMap::from([
+            (labels::ROLE.to_string(), "load-sampler".to_string()),
+            // Which process reads it, for people and tests.
+            (SAMPLER_PID.to_string(), std::process::id().to_string()),
+        ])),
         host_config: Some(HostConfig {
             auto_remove: Some(true),
             ..HostConfig::default()
