@@ -73,3 +73,60 @@ fn a_plan_that_fits_notes_the_estimate_per_host() {
         "{text}"
     );
 }
+
+/// The `three-hosts` fixture with `nodes` nodes per host, all three on one machine when
+/// `one_machine` (lab hosts: the same kernel boot ID).
+fn three_hosts(nodes: u32, one_machine: bool) -> (sis_spec::Spec, sis_types::Observed) {
+    let mut spec = cases::spec("three-hosts");
+    for h in &mut spec.hosts {
+        h.nodes = nodes;
+    }
+    let mut observed = cases::observed("three-hosts");
+    for (name, host) in observed.hosts.iter_mut() {
+        let HostObservation::Reachable(facts) = host else {
+            panic!("{name} is reachable in the fixture")
+        };
+        facts.machine = Some(if one_machine {
+            "boot-1".to_string()
+        } else {
+            format!("boot-{name}")
+        });
+    }
+    (spec, observed)
+}
+
+#[test]
+fn hosts_on_one_machine_share_its_cores() {
+    use sis_planner::capacity::{CPU_SHARE_PERCENT, NODE_IDLE_MILLICORES};
+    // Per host the CPU holds this many; three hosts on one machine hold it in all.
+    let per_machine = (2000 * CPU_SHARE_PERCENT / 100 / NODE_IDLE_MILLICORES) as u32;
+    let nodes = per_machine / 3 + 10;
+    let (spec, observed) = three_hosts(nodes, false);
+    plan(&spec, &observed).expect("three machines hold them");
+    let (spec, observed) = three_hosts(nodes, true);
+    let text = plan(&spec, &observed)
+        .expect_err("one machine does not")
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "hosts `a`, `b`, `c` run on one machine and share its cores: together they cannot hold {} nodes (CPU exceeded)",
+            3 * nodes
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "at most {per_machine} nodes in all (e.g. {} per host)",
+            per_machine / 3
+        )),
+        "{text}"
+    );
+    // When they fit, the note is the machine's.
+    let (spec, observed) = three_hosts(per_machine / 3 - 1, true);
+    let p = plan(&spec, &observed).expect("fits");
+    let text = render_text(&p);
+    assert!(
+        text.contains("capacity of host a, b, c (one machine): "),
+        "{text}"
+    );
+}
