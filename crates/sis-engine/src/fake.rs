@@ -919,6 +919,7 @@ impl HostEngine for FakeHost {
             cpus: 2,
             cpu_pressure: Some(0.0),
             load1: 0.0,
+            runnable: 0,
             api_millis: 1,
         }))
     }

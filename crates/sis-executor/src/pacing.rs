@@ -2,17 +2,21 @@
 //!
 //! Every machine (hosts that report the same kernel boot ID are one machine: lab hosts share
 //! the cores of the machine they run on) has one [`Pacer`]. It is fed a [`LoadSample`] about
-//! every second and decides how many node creations (and starts) may run at once:
+//! every second and decides how many node creations (and starts) may run at once, by the
+//! machine's *load per core*: the tasks runnable at each sample, smoothed over a few seconds,
+//! per core. (Not the kernel's CPU pressure: on 2 cores `some avg10` of `/proc/pressure/cpu`
+//! was measured at 88–95 % with a load of 11–15 — a compile — so it is saturated long before a
+//! machine is in danger and cannot tell busy from tipping; a machine that tipped had a load of
+//! 390 to 700, one that grew 200 nodes calmly peaked at 36. It is reported with the rest.)
 //!
-//! - CPU pressure (`some avg10` of `/proc/pressure/cpu`; without it, the load per core) below
-//!   [`PaceConfig::raise_below`]: one more at once, up to the bound (`--per-host`);
+//! - below [`PaceConfig::raise_below`]: one more at once, up to the bound (`--per-host`);
 //! - above [`PaceConfig::slow_above`], or the engine's API or a swarm2 join slow: half as
 //!   many;
 //! - above [`PaceConfig::pause_above`]: none start;
 //! - still above it [`PaceConfig::stop_after`] after creation paused: the machine has no
 //!   headroom left, and no more creations start in this run. The nodes already being made
-//!   finish (and join), so nothing is half-made; `sis apply` exits non-zero and saying what
-//!   was measured, and a later apply continues.
+//!   finish (and join), so nothing is half-made; `sis apply` exits non-zero saying what was
+//!   measured, and a later apply continues.
 //!
 //! The logic here is pure (a clock and samples are handed in); [`Budget`] runs it for a
 //! pass.
@@ -32,15 +36,15 @@ use crate::observe::{error_chain, Hosts};
 pub struct PaceConfig {
     /// Creations at once at most (the fixed bound pacing works under).
     pub max: usize,
-    /// Pressure (percent) below which one more creation may run at once.
+    /// Load per core below which one more creation may run at once.
     pub raise_below: f64,
-    /// Pressure above which half as many run at once.
+    /// Load per core above which half as many run at once.
     pub slow_above: f64,
-    /// Pressure above which no creation starts.
+    /// Load per core above which no creation starts.
     pub pause_above: f64,
-    /// How long pressure may stay above `pause_above` before creation stops for the run.
+    /// How long the load may stay above `pause_above` before creation stops for the run.
     pub stop_after: Duration,
-    /// An engine ping slower than this counts as pressure above `slow_above`.
+    /// An engine ping slower than this counts as a load above `slow_above`.
     pub api_slow: Duration,
     /// A swarm2 join slower than this (swarm2's managers falling behind) halves the rate.
     pub join_slow: Duration,
@@ -52,9 +56,9 @@ impl Default for PaceConfig {
     fn default() -> Self {
         PaceConfig {
             max: 8,
-            raise_below: 40.0,
-            slow_above: 60.0,
-            pause_above: 80.0,
+            raise_below: 4.0,
+            slow_above: 8.0,
+            pause_above: 16.0,
             stop_after: Duration::from_secs(60),
             api_slow: Duration::from_secs(2),
             join_slow: Duration::from_secs(20),
@@ -86,14 +90,20 @@ pub struct Pacer {
     /// Creations finished in this run.
     made: u32,
     last: Option<(Instant, LoadSample)>,
-    /// Since when pressure has stayed above `pause_above`.
+    /// Since when the load has stayed above `pause_above`.
     starved_since: Option<Instant>,
     stopped: Option<String>,
     /// Sampling failed: the fixed bound applies.
     unsampled: Option<String>,
-    /// The highest pressure seen, for the summary.
+    /// Runnable tasks, smoothed over the samples.
+    runnable: Option<f64>,
+    /// The highest load per core seen, for the summary.
     peak: f64,
 }
+
+/// The weight of a new sample in the smoothed runnable count: about 5 s of memory at a
+/// sample a second.
+const SMOOTHING: f64 = 0.2;
 
 impl Pacer {
     pub fn new(config: PaceConfig, hosts: Vec<String>) -> Pacer {
@@ -107,17 +117,15 @@ impl Pacer {
             starved_since: None,
             stopped: None,
             unsampled: None,
+            runnable: None,
             peak: 0.0,
         }
     }
 
-    /// The pressure a sample stands for (percent): the CPU pressure when the kernel reports
-    /// it, else the load per core scaled so that a load of 2 per core is 100.
-    pub fn pressure(sample: &LoadSample) -> f64 {
-        match sample.cpu_pressure {
-            Some(p) => p,
-            None => (sample.load1 / f64::from(sample.cpus.max(1)) * 50.0).min(100.0),
-        }
+    /// The load per core the pacer goes by: runnable tasks, smoothed, per core.
+    pub fn level(&self) -> f64 {
+        let cores = self.last.as_ref().map_or(1, |(_, s)| s.cpus.max(1));
+        self.runnable.unwrap_or(0.0) / f64::from(cores)
     }
 
     /// Creations that may run at once now.
@@ -138,21 +146,27 @@ impl Pacer {
     /// Feeds a sample taken at `now`.
     pub fn observe(&mut self, now: Instant, sample: LoadSample) {
         self.unsampled = None;
-        let pressure = Self::pressure(&sample);
-        self.peak = self.peak.max(pressure);
+        let runnable = f64::from(sample.runnable);
+        let smoothed = match self.runnable {
+            Some(r) => r + SMOOTHING * (runnable - r),
+            None => runnable,
+        };
+        self.runnable = Some(smoothed);
+        let level = smoothed / f64::from(sample.cpus.max(1));
+        self.peak = self.peak.max(level);
         let api_slow = Duration::from_millis(sample.api_millis) > self.config.api_slow;
         let busy = self.in_flight >= self.limit;
-        if pressure > self.config.pause_above {
+        if level > self.config.pause_above {
             self.limit = 0;
             let since = *self.starved_since.get_or_insert(now);
             if self.stopped.is_none() && now.duration_since(since) >= self.config.stop_after {
-                self.stopped = Some(self.stop_message(&sample, now.duration_since(since)));
+                self.stopped = Some(self.stop_message(&sample, level, now.duration_since(since)));
             }
         } else {
             self.starved_since = None;
-            if pressure > self.config.slow_above || api_slow {
+            if level > self.config.slow_above || api_slow {
                 self.limit /= 2;
-            } else if pressure < self.config.raise_below && (busy || self.limit == 0) {
+            } else if level < self.config.raise_below && (busy || self.limit == 0) {
                 self.limit = (self.limit + 1).min(self.config.max);
             }
             // Never stall on a machine that is not past the pause line.
@@ -214,19 +228,15 @@ impl Pacer {
         }
     }
 
-    fn stop_message(&self, sample: &LoadSample, starved: Duration) -> String {
-        let measured = match sample.cpu_pressure {
-            Some(p) => format!(
-                "CPU pressure {p:.0} % (some avg10 of /proc/pressure/cpu; load {:.1} on {} cores)",
-                sample.load1, sample.cpus
-            ),
-            None => format!(
-                "load {:.1} on {} cores ({:.0} % on sis's scale)",
-                sample.load1,
-                sample.cpus,
-                Self::pressure(sample)
-            ),
-        };
+    fn stop_message(&self, sample: &LoadSample, level: f64, starved: Duration) -> String {
+        let pressure = sample
+            .cpu_pressure
+            .map(|p| format!(", CPU pressure {p:.0} %"))
+            .unwrap_or_default();
+        let measured = format!(
+            "a load of {level:.1} runnable tasks per core ({} runnable now on {} cores, 1-minute load average {:.1}{pressure})",
+            sample.runnable, sample.cpus, sample.load1
+        );
         let hosts = if self.hosts.len() == 1 {
             format!("host {}", self.hosts[0])
         } else {
@@ -236,7 +246,7 @@ impl Pacer {
             )
         };
         format!(
-            "no CPU headroom left on {hosts}: {measured} stayed above {:.0} % for {} s with node creation paused; \
+            "no CPU headroom left on {hosts}: {measured} stayed above {:.0} per core for {} s with node creation paused; \
              {} node(s) were made in this pass and are complete, no more were started. \
              Run `sis apply` again once the machine is quieter to continue, or lower the node count \
              (`sis doctor` shows what the machine holds)",
@@ -249,7 +259,7 @@ impl Pacer {
     /// One line on what pacing did, for the log.
     pub fn summary(&self) -> String {
         format!(
-            "{}: {} made, peak pressure {:.0} %, {} at once at the end",
+            "{}: {} made, peak load {:.1} per core, {} at once at the end",
             self.hosts.join(", "),
             self.made,
             self.peak,
@@ -262,14 +272,23 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    fn sample(pressure: f64) -> LoadSample {
+    /// A sample of a 2-core machine with `level` runnable tasks per core (steady: the
+    /// smoothing then keeps it).
+    fn sample(level: f64) -> LoadSample {
         LoadSample {
             machine: "m".into(),
             cpus: 2,
-            cpu_pressure: Some(pressure),
-            load1: pressure / 10.0,
+            cpu_pressure: Some(90.0),
+            load1: level * 2.0,
+            runnable: (level * 2.0) as u32,
             api_millis: 5,
         }
+    }
+
+    /// A pacer whose smoothed level is already `level`.
+    fn settle(p: &mut Pacer, t: Instant, level: f64) {
+        p.runnable = Some(level * 2.0);
+        p.observe(t, sample(level));
     }
 
     fn pacer() -> (Pacer, Instant) {
@@ -302,7 +321,7 @@ mod tests {
         let mut running = Vec::new();
         for s in 0..20 {
             let now = t + Duration::from_secs(s);
-            p.observe(now, sample(5.0));
+            p.observe(now, sample(1.0));
             running.push(fill(&mut p, now));
         }
         assert_eq!(p.limit(), 8);
@@ -311,50 +330,70 @@ mod tests {
     }
 
     #[test]
-    fn rising_pressure_halves_then_pauses_and_falling_pressure_resumes() {
+    fn a_rising_load_halves_then_pauses_and_a_falling_one_resumes() {
         let (mut p, t) = pacer();
         for s in 0..10 {
             let now = t + Duration::from_secs(s);
-            p.observe(now, sample(5.0));
+            p.observe(now, sample(1.0));
             fill(&mut p, now);
         }
         assert_eq!(p.limit(), 8);
-        p.observe(t + Duration::from_secs(10), sample(65.0));
+        settle(&mut p, t + Duration::from_secs(10), 10.0);
         assert_eq!(p.limit(), 4);
         // Between the lines: hold.
-        p.observe(t + Duration::from_secs(11), sample(50.0));
+        settle(&mut p, t + Duration::from_secs(11), 6.0);
         assert_eq!(p.limit(), 4);
-        p.observe(t + Duration::from_secs(12), sample(90.0));
+        settle(&mut p, t + Duration::from_secs(12), 20.0);
         assert_eq!(p.limit(), 0);
         for _ in 0..8 {
             p.finish(true);
         }
         assert_eq!(p.try_start(t + Duration::from_secs(12)), Decision::Wait);
-        p.observe(t + Duration::from_secs(20), sample(30.0));
+        settle(&mut p, t + Duration::from_secs(20), 3.0);
         assert_eq!(p.try_start(t + Duration::from_secs(20)), Decision::Start);
         assert_eq!(p.made(), 8);
     }
 
     #[test]
-    fn pressure_that_stays_past_the_pause_line_stops_creation_with_the_measurement() {
+    fn one_busy_sample_is_smoothed_away() {
         let (mut p, t) = pacer();
-        p.observe(t, sample(10.0));
+        for s in 0..10 {
+            let now = t + Duration::from_secs(s);
+            p.observe(now, sample(1.0));
+            fill(&mut p, now);
+        }
+        let limit = p.limit();
+        // 40 runnable tasks per core for one sample: the smoothed level stays under 16.
+        p.observe(t + Duration::from_secs(10), sample(40.0));
+        assert!(p.level() < 16.0, "{}", p.level());
+        assert!(p.limit() > 0 && p.limit() >= limit / 2);
+    }
+
+    #[test]
+    fn a_load_that_stays_past_the_pause_line_stops_creation_with_the_measurement() {
+        let (mut p, t) = pacer();
+        p.observe(t, sample(1.0));
         assert_eq!(p.try_start(t), Decision::Start);
         p.finish(true);
-        for s in 1..=60 {
-            p.observe(t + Duration::from_secs(s), sample(92.0));
+        settle(&mut p, t + Duration::from_secs(1), 30.0);
+        for s in 2..=60 {
+            p.observe(t + Duration::from_secs(s), sample(30.0));
             assert_eq!(p.try_start(t + Duration::from_secs(s)), Decision::Wait);
         }
-        p.observe(t + Duration::from_secs(61), sample(93.0));
+        p.observe(t + Duration::from_secs(61), sample(30.0));
         let Decision::Stop(why) = p.try_start(t + Duration::from_secs(61)) else {
             panic!("not stopped");
         };
-        assert!(why.contains("CPU pressure 93 %"), "{why}");
-        assert!(why.contains("above 80 % for 60 s"), "{why}");
+        assert!(why.contains("no CPU headroom left on host h1"), "{why}");
+        assert!(
+            why.contains("a load of 30.0 runnable tasks per core (60 runnable now on 2 cores, 1-minute load average 60.0, CPU pressure 90 %)"),
+            "{why}"
+        );
+        assert!(why.contains("above 16 per core for 60 s"), "{why}");
         assert!(why.contains("1 node(s) were made"), "{why}");
         assert!(why.contains("sis apply"), "{why}");
-        // Stopped is final for the run, even if the pressure drops.
-        p.observe(t + Duration::from_secs(62), sample(1.0));
+        // Stopped is final for the run, even if the load drops.
+        settle(&mut p, t + Duration::from_secs(62), 0.0);
         assert!(matches!(
             p.try_start(t + Duration::from_secs(62)),
             Decision::Stop(_)
@@ -362,14 +401,14 @@ mod tests {
     }
 
     #[test]
-    fn a_short_spike_does_not_stop_creation() {
+    fn a_busy_minute_with_a_dip_does_not_stop_creation() {
         let (mut p, t) = pacer();
         for s in 0..50 {
-            p.observe(t + Duration::from_secs(s), sample(95.0));
+            settle(&mut p, t + Duration::from_secs(s), 30.0);
         }
-        p.observe(t + Duration::from_secs(50), sample(20.0));
+        settle(&mut p, t + Duration::from_secs(50), 5.0);
         for s in 51..200 {
-            p.observe(t + Duration::from_secs(s), sample(95.0));
+            settle(&mut p, t + Duration::from_secs(s), 30.0);
             if s < 110 {
                 assert_eq!(p.try_start(t + Duration::from_secs(s)), Decision::Wait);
             }
@@ -382,10 +421,10 @@ mod tests {
         let (mut p, t) = pacer();
         for s in 0..10 {
             let now = t + Duration::from_secs(s);
-            p.observe(now, sample(5.0));
+            p.observe(now, sample(1.0));
             fill(&mut p, now);
         }
-        let mut slow = sample(5.0);
+        let mut slow = sample(1.0);
         slow.api_millis = 3000;
         p.observe(t + Duration::from_secs(10), slow);
         assert_eq!(p.limit(), 4);
@@ -396,21 +435,9 @@ mod tests {
     }
 
     #[test]
-    fn without_pressure_information_the_load_per_core_counts() {
-        let s = LoadSample {
-            cpu_pressure: None,
-            load1: 3.0,
-            ..sample(0.0)
-        };
-        assert_eq!(Pacer::pressure(&s), 75.0);
-        let s = LoadSample { load1: 40.0, ..s };
-        assert_eq!(Pacer::pressure(&s), 100.0);
-    }
-
-    #[test]
     fn stale_samples_hold_creation_and_failing_samples_fall_back_to_the_bound() {
         let (mut p, t) = pacer();
-        p.observe(t, sample(5.0));
+        p.observe(t, sample(1.0));
         assert_eq!(p.try_start(t + Duration::from_secs(30)), Decision::Wait);
         p.sample_failed(t + Duration::from_secs(30), "no image");
         assert_eq!(fill(&mut p, t + Duration::from_secs(30)), 8);
@@ -424,7 +451,7 @@ mod tests {
         );
         let t = Instant::now();
         for s in 0..=60 {
-            p.observe(t + Duration::from_secs(s), sample(99.0));
+            settle(&mut p, t + Duration::from_secs(s), 50.0);
         }
         let why = p.stopped().unwrap();
         assert!(
@@ -532,14 +559,13 @@ impl Budgets {
                     };
                     match engine.load_sample().await {
                         Ok(sample) => {
-                            let pressure = Pacer::pressure(&sample);
                             let mut p = b.pacer();
                             let before = p.limit();
                             p.observe(Instant::now(), sample);
                             if p.limit() != before {
                                 tracing::info!(
                                     hosts = %b.hosts.join(","),
-                                    pressure,
+                                    load_per_core = p.level(),
                                     "node creations at once: {before} → {}",
                                     p.limit()
                                 );

@@ -433,12 +433,14 @@ fn paced(max: usize) -> ExecOptions {
     }
 }
 
-fn load(machine: &str, pressure: f64) -> sis_types::LoadSample {
+/// A 2-core machine with `runnable` tasks runnable at every sample.
+fn load(machine: &str, runnable: u32) -> sis_types::LoadSample {
     sis_types::LoadSample {
         machine: machine.to_string(),
         cpus: 2,
-        cpu_pressure: Some(pressure),
-        load1: pressure / 5.0,
+        cpu_pressure: Some(95.0),
+        load1: f64::from(runnable),
+        runnable,
         api_millis: 2,
     }
 }
@@ -446,7 +448,7 @@ fn load(machine: &str, pressure: f64) -> sis_types::LoadSample {
 #[tokio::test]
 async fn a_machine_without_headroom_stops_creation_with_the_measurement_and_nothing_half_made() {
     let host = host();
-    host.state().load = Some(load("m", 95.0));
+    host.state().load = Some(load("m", 80));
     let p = plan(vec![(Phase::Nodes, vec![create(1), create(2)])]);
     let hosts: Hosts<FakeHost> = BTreeMap::from([("h".to_string(), host.clone())]);
     let (_tx, cancel) = watch::channel(false);
@@ -465,7 +467,10 @@ async fn a_machine_without_headroom_stops_creation_with_the_measurement_and_noth
         .clone()
         .expect("stopped for lack of headroom");
     assert!(why.contains("no CPU headroom left on host h"), "{why}");
-    assert!(why.contains("CPU pressure 95 %"), "{why}");
+    assert!(
+        why.contains("a load of 40.0 runnable tasks per core (80 runnable now"),
+        "{why}"
+    );
     assert!(why.contains("0 node(s) were made"), "{why}");
     for (_, o, _) in &report.outcomes {
         assert!(
@@ -481,7 +486,7 @@ async fn hosts_on_one_machine_share_its_creation_bound() {
     let a = host();
     let b = host();
     for h in [&a, &b] {
-        h.state().load = Some(load("one-machine", 5.0));
+        h.state().load = Some(load("one-machine", 2));
         h.delay(Op::RunContainer, std::time::Duration::from_millis(150));
     }
     let on = |host: &str, index: u32| match create(index) {

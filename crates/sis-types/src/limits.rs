@@ -74,6 +74,10 @@ pub struct LoadSample {
     pub cpu_pressure: Option<f64>,
     /// The 1-minute load average.
     pub load1: f64,
+    /// Tasks runnable at the moment of the sample (`/proc/loadavg`'s fourth field, before
+    /// the slash): what the load average averages, without its minute-long lag.
+    #[serde(default)]
+    pub runnable: u32,
     /// How long the engine took to answer a ping (milliseconds).
     pub api_millis: u64,
 }

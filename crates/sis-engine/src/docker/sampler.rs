@@ -49,6 +49,7 @@ struct Reading {
     machine: String,
     cpus: u32,
     load1: f64,
+    runnable: u32,
     cpu_pressure: Option<f64>,
 }
 
@@ -93,6 +94,7 @@ pub(super) async fn sample(host: &DockerHost) -> Result<LoadSample, EngineError>
         cpus: reading.cpus,
         cpu_pressure: reading.cpu_pressure,
         load1: reading.load1,
+        runnable: reading.runnable,
         api_millis,
     })
 }
@@ -214,6 +216,9 @@ fn parse(line: &str) -> Option<Reading> {
     let machine = words.next()?.to_string();
     let cpus = words.next()?.parse().ok()?;
     let load1 = words.next()?.parse().ok()?;
+    let _load5 = words.next()?;
+    let _load15 = words.next()?;
+    let runnable = words.next()?.split('/').next()?.parse().ok()?;
     let cpu_pressure = words
         .find_map(|w| w.strip_prefix("avg10="))
         .and_then(|v| v.parse().ok());
@@ -221,6 +226,7 @@ fn parse(line: &str) -> Option<Reading> {
         machine,
         cpus,
         load1,
+        runnable,
         cpu_pressure,
     })
 }
@@ -239,9 +245,11 @@ mod tests {
         assert_eq!(r.machine, "0b6c1e1f-7d7c");
         assert_eq!(r.cpus, 2);
         assert_eq!(r.load1, 0.47);
+        assert_eq!(r.runnable, 1);
         assert_eq!(r.cpu_pressure, Some(2.12));
         // A kernel without pressure information.
-        let r = parse("sample b 4 12.5 1 1 1/1 1 ").unwrap();
+        let r = parse("sample b 4 12.5 1 1 7/300 1 ").unwrap();
+        assert_eq!(r.runnable, 7);
         assert_eq!((r.cpus, r.load1, r.cpu_pressure), (4, 12.5, None));
         assert!(parse("garbage").is_none());
     }

@@ -28,7 +28,7 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub per_host: usize,
     /// Create nodes under the fixed `--per-host` bound alone. By default creation is paced
-    /// by each machine's measured headroom (CPU pressure or load, the engine's and swarm2's
+    /// by each machine's measured headroom (its load per core, the engine's and swarm2's
     /// answer times): slower as the machine gets busy, and stopped, with what was measured,
     /// when it has no headroom left (the nodes made are complete; apply again continues).
     #[arg(long)]
