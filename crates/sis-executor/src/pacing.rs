@@ -493,6 +493,9 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// A host's first sample, or why it could not be taken.
+type Sampled = Result<LoadSample, String>;
+
 /// How often each machine is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
@@ -508,8 +511,7 @@ impl Budgets {
         )
         .await;
         let now = Instant::now();
-        let mut groups: BTreeMap<String, Vec<(String, Result<LoadSample, String>)>> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<(String, Sampled)>> = BTreeMap::new();
         for (name, sample) in samples {
             let key = match &sample {
                 Ok(s) => s.machine.clone(),
