@@ -268,6 +268,169 @@ impl Pacer {
     }
 }
 
+/// The pacers of one pass, one per machine, and the hosts on each.
+pub(crate) struct Budgets {
+    machines: Vec<Budget>,
+    of_host: BTreeMap<String, usize>,
+}
+
+struct Budget {
+    /// The spec's hosts on this machine; the first that answers is sampled.
+    hosts: Vec<String>,
+    pacer: std::sync::Mutex<Pacer>,
+    changed: Notify,
+}
+
+impl Budget {
+    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        self.pacer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A creation that may run; dropping it tells the pacer it ended.
+pub(crate) struct Permit<'a> {
+    budget: &'a Budget,
+    pub(crate) made: bool,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.budget.pacer().finish(self.made);
+        self.budget.changed.notify_waiters();
+    }
+}
+
+/// A host's first sample, or why it could not be taken.
+type Sampled = Result<LoadSample, String>;
+
+/// How often each machine is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+impl Budgets {
+    /// Samples every host once and groups them by the machine they report: hosts on one
+    /// machine (lab hosts) share one pacer. A host that cannot be sampled is a machine of
+    /// its own, under the fixed bound.
+    pub(crate) async fn new<E: HostEngine>(hosts: &Hosts<E>, config: &PaceConfig) -> Budgets {
+        let samples = join_all(
+            hosts
+                .iter()
+                .map(|(name, engine)| async move { (name.clone(), engine.load_sample().await) }),
+        )
+        .await;
+        let now = Instant::now();
+        let mut groups: BTreeMap<String, Vec<(String, Sampled)>> = BTreeMap::new();
+        for (name, sample) in samples {
+            let key = match &sample {
+                Ok(s) => s.machine.clone(),
+                Err(_) => format!("unsampled host {name}"),
+            };
+            groups
+                .entry(key)
+                .or_default()
+                .push((name, sample.map_err(|e| error_chain(&e))));
+        }
+        let mut budgets = Budgets {
+            machines: Vec::new(),
+            of_host: BTreeMap::new(),
+        };
+        for (_, group) in groups {
+            let names: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
+            let mut pacer = Pacer::new(config.clone(), names.clone());
+            match group.into_iter().next().map(|(_, s)| s) {
+                Some(Ok(sample)) => pacer.observe(now, sample),
+                Some(Err(e)) => pacer.sample_failed(now + config.stale_after * 2, &e),
+                None => {}
+            }
+            for n in &names {
+                budgets.of_host.insert(n.clone(), budgets.machines.len());
+            }
+            budgets.machines.push(Budget {
+                hosts: names,
+                pacer: std::sync::Mutex::new(pacer),
+                changed: Notify::new(),
+            });
+        }
+        budgets
+    }
+
+    /// Samples every machine about once a second, for as long as it is polled (a pass
+    /// drops it when its stages are done).
+    pub(crate) async fn run<E: HostEngine>(&self, hosts: &Hosts<E>) {
+        let mut tick = tokio::time::interval(SAMPLE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            join_all(self.machines.iter().map(|b| async move {
+                let mut last_error = String::new();
+                for host in &b.hosts {
+                    let Some(engine) = hosts.get(host) else {
+                        continue;
+                    };
+                    match engine.load_sample().await {
+                        Ok(sample) => {
+                            let mut p = b.pacer();
+                            let before = p.limit();
+                            p.observe(Instant::now(), sample);
+                            if p.limit() != before {
+                                tracing::info!(
+                                    hosts = %b.hosts.join(","),
+                                    load_per_core = p.level(),
+                                    "node creations at once: {before} → {}",
+                                    p.limit()
+                                );
+                            }
+                            drop(p);
+                            b.changed.notify_waiters();
+                            return;
+                        }
+                        Err(e) => last_error = error_chain(&e),
+                    }
+                }
+                b.pacer().sample_failed(Instant::now(), &last_error);
+                b.changed.notify_waiters();
+            }))
+            .await;
+        }
+    }
+
+    /// Waits until the machine of `host` lets one more creation run; `Err` with the reason
+    /// when it has no headroom left.
+    pub(crate) async fn acquire(&self, host: &str) -> Result<Option<Permit<'_>>, String> {
+        let Some(budget) = self.of_host.get(host).map(|&i| &self.machines[i]) else {
+            return Ok(None);
+        };
+        loop {
+            let changed = budget.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match budget.pacer().try_start(Instant::now()) {
+                Decision::Start => {
+                    return Ok(Some(Permit {
+                        budget,
+                        made: false,
+                    }))
+                }
+                Decision::Stop(why) => return Err(why),
+                Decision::Wait => {}
+            }
+            // Bounded, in case a sample never comes (the sampler loop wakes waiters anyway).
+            let _ = tokio::time::timeout(SAMPLE_EVERY * 2, changed).await;
+        }
+    }
+
+    /// A swarm2 join of a node on `host` took `elapsed`.
+    pub(crate) fn join_finished(&self, host: &str, elapsed: Duration) {
+        if let Some(&i) = self.of_host.get(host) {
+            self.machines[i].pacer().join_finished(elapsed);
+        }
+    }
+
+    /// One line per machine on what pacing did.
+    pub(crate) fn summaries(&self) -> Vec<String> {
+        self.machines.iter().map(|b| b.pacer().summary()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,168 +621,5 @@ mod tests {
             why.contains("hosts lab-1, lab-2, lab-3 (one machine"),
             "{why}"
         );
-    }
-}
-
-/// The pacers of one pass, one per machine, and the hosts on each.
-pub(crate) struct Budgets {
-    machines: Vec<Budget>,
-    of_host: BTreeMap<String, usize>,
-}
-
-struct Budget {
-    /// The spec's hosts on this machine; the first that answers is sampled.
-    hosts: Vec<String>,
-    pacer: std::sync::Mutex<Pacer>,
-    changed: Notify,
-}
-
-impl Budget {
-    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
-        self.pacer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// A creation that may run; dropping it tells the pacer it ended.
-pub(crate) struct Permit<'a> {
-    budget: &'a Budget,
-    pub(crate) made: bool,
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        self.budget.pacer().finish(self.made);
-        self.budget.changed.notify_waiters();
-    }
-}
-
-/// A host's first sample, or why it could not be taken.
-type Sampled = Result<LoadSample, String>;
-
-/// How often each machine is sampled.
-const SAMPLE_EVERY: Duration = Duration::from_secs(1);
-
-impl Budgets {
-    /// Samples every host once and groups them by the machine they report: hosts on one
-    /// machine (lab hosts) share one pacer. A host that cannot be sampled is a machine of
-    /// its own, under the fixed bound.
-    pub(crate) async fn new<E: HostEngine>(hosts: &Hosts<E>, config: &PaceConfig) -> Budgets {
-        let samples = join_all(
-            hosts
-                .iter()
-                .map(|(name, engine)| async move { (name.clone(), engine.load_sample().await) }),
-        )
-        .await;
-        let now = Instant::now();
-        let mut groups: BTreeMap<String, Vec<(String, Sampled)>> = BTreeMap::new();
-        for (name, sample) in samples {
-            let key = match &sample {
-                Ok(s) => s.machine.clone(),
-                Err(_) => format!("unsampled host {name}"),
-            };
-            groups
-                .entry(key)
-                .or_default()
-                .push((name, sample.map_err(|e| error_chain(&e))));
-        }
-        let mut budgets = Budgets {
-            machines: Vec::new(),
-            of_host: BTreeMap::new(),
-        };
-        for (_, group) in groups {
-            let names: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
-            let mut pacer = Pacer::new(config.clone(), names.clone());
-            match group.into_iter().next().map(|(_, s)| s) {
-                Some(Ok(sample)) => pacer.observe(now, sample),
-                Some(Err(e)) => pacer.sample_failed(now + config.stale_after * 2, &e),
-                None => {}
-            }
-            for n in &names {
-                budgets.of_host.insert(n.clone(), budgets.machines.len());
-            }
-            budgets.machines.push(Budget {
-                hosts: names,
-                pacer: std::sync::Mutex::new(pacer),
-                changed: Notify::new(),
-            });
-        }
-        budgets
-    }
-
-    /// Samples every machine about once a second, for as long as it is polled (a pass
-    /// drops it when its stages are done).
-    pub(crate) async fn run<E: HostEngine>(&self, hosts: &Hosts<E>) {
-        let mut tick = tokio::time::interval(SAMPLE_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            join_all(self.machines.iter().map(|b| async move {
-                let mut last_error = String::new();
-                for host in &b.hosts {
-                    let Some(engine) = hosts.get(host) else {
-                        continue;
-                    };
-                    match engine.load_sample().await {
-                        Ok(sample) => {
-                            let mut p = b.pacer();
-                            let before = p.limit();
-                            p.observe(Instant::now(), sample);
-                            if p.limit() != before {
-                                tracing::info!(
-                                    hosts = %b.hosts.join(","),
-                                    load_per_core = p.level(),
-                                    "node creations at once: {before} → {}",
-                                    p.limit()
-                                );
-                            }
-                            drop(p);
-                            b.changed.notify_waiters();
-                            return;
-                        }
-                        Err(e) => last_error = error_chain(&e),
-                    }
-                }
-                b.pacer().sample_failed(Instant::now(), &last_error);
-                b.changed.notify_waiters();
-            }))
-            .await;
-        }
-    }
-
-    /// Waits until the machine of `host` lets one more creation run; `Err` with the reason
-    /// when it has no headroom left.
-    pub(crate) async fn acquire(&self, host: &str) -> Result<Option<Permit<'_>>, String> {
-        let Some(budget) = self.of_host.get(host).map(|&i| &self.machines[i]) else {
-            return Ok(None);
-        };
-        loop {
-            let changed = budget.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            match budget.pacer().try_start(Instant::now()) {
-                Decision::Start => {
-                    return Ok(Some(Permit {
-                        budget,
-                        made: false,
-                    }))
-                }
-                Decision::Stop(why) => return Err(why),
-                Decision::Wait => {}
-            }
-            // Bounded, in case a sample never comes (the sampler loop wakes waiters anyway).
-            let _ = tokio::time::timeout(SAMPLE_EVERY * 2, changed).await;
-        }
-    }
-
-    /// A swarm2 join of a node on `host` took `elapsed`.
-    pub(crate) fn join_finished(&self, host: &str, elapsed: Duration) {
-        if let Some(&i) = self.of_host.get(host) {
-            self.machines[i].pacer().join_finished(elapsed);
-        }
-    }
-
-    /// One line per machine on what pacing did.
-    pub(crate) fn summaries(&self) -> Vec<String> {
-        self.machines.iter().map(|b| b.pacer().summary()).collect()
     }
 }
