@@ -226,6 +226,7 @@ hosts:
 network:
   name: $2
   subnet: $4
+  addresses_per_host: $(( $3 > 128 ? $3 : 128 ))
 swarm2:
   mode: swarm
   managers: 1

@@ -138,12 +138,7 @@ fn keys_of(line: &str) -> u64 {
 }
 
 fn status_json(spec: &Path) -> serde_json::Value {
-    let run = sis(&[
-        "status",
-        spec.to_str().unwrap(),
-        "--output",
-        "json",
-    ]);
+    let run = sis(&["status", spec.to_str().unwrap(), "--output", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
 }

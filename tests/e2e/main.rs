@@ -11,6 +11,7 @@ mod events;
 mod lab;
 mod multihost;
 mod ownership;
+mod pacing;
 mod quorum;
 mod restarts;
 mod saved_plan;

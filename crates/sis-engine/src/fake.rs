@@ -37,8 +37,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use ipnet::Ipv4Net;
 use sis_types::{
-    labels, ContainerObservation, HostFacts, HostLimits, LocalNodeState, NetworkObservation, Role,
-    Swarm1Membership, Swarm2Node,
+    labels, ContainerObservation, HostFacts, HostLimits, LoadSample, LocalNodeState,
+    NetworkObservation, Role, Swarm1Membership, Swarm2Node,
 };
 
 pub use crate::fake_swarm2::{FakeSwarm2, FakeSwarm2Entry, SharedSwarm2};
@@ -197,6 +197,8 @@ pub struct FakeState {
     /// What `host_limits` reports, and the disk `observe` reports (default: this machine's
     /// sysctls and 60 GB free, see [`FakeHost::new`]).
     pub limits: HostLimits,
+    /// What `load_sample` reports; `None`: a calm machine of its own (2 cores, no pressure).
+    pub load: Option<LoadSample>,
     pub calls: Vec<Call>,
     failures: Vec<Injected>,
     /// How long each call of an operation takes (on tokio's clock); none by default.
@@ -421,6 +423,7 @@ impl HostEngine for FakeHost {
                 .unwrap_or_default(),
             swarm1: state.swarm1.clone(),
             disk: state.limits.disk.clone(),
+            machine: state.limits.machine.clone(),
             images: state.images.clone(),
             networks: state
                 .networks
@@ -976,6 +979,19 @@ impl HostEngine for FakeHost {
     async fn host_limits(&self, node_image: &str) -> Result<HostLimits, EngineError> {
         Ok(self.call(Op::HostLimits, node_image)?.limits.clone())
     }
+
+    /// Not recorded as a call: the executor samples on its own clock.
+    async fn load_sample(&self) -> Result<LoadSample, EngineError> {
+        let state = self.state();
+        Ok(state.load.clone().unwrap_or_else(|| LoadSample {
+            machine: format!("fake-machine-{}", self.endpoint),
+            cpus: 2,
+            cpu_pressure: Some(0.0),
+            load1: 0.0,
+            runnable: 0,
+            api_millis: 1,
+        }))
+    }
 }
 
 /// The limits of a 2-core, 24 GB test machine with a stock kernel (those `sis doctor` was
@@ -1005,6 +1021,7 @@ fn default_limits() -> HostLimits {
         }),
         cgroup_version: "1".to_string(),
         node_engine_version: Some("20.10.24".to_string()),
+        machine: None,
     }
 }
 

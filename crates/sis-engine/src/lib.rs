@@ -28,8 +28,8 @@ mod ownership;
 mod trait_def;
 
 pub use docker::{
-    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, NodeVolume, SshPaths,
-    TlsPaths, LOCK_IMAGE, LOCK_OWNER_LABEL,
+    DockerHost, LabContainer, LabHostSpec, LabImage, LabNetwork, LabelledContainer, NodeVolume,
+    SshPaths, TlsPaths, LOCK_IMAGE, LOCK_OWNER_LABEL, SAMPLER_PID,
 };
 pub use error::EngineError;
 pub use trait_def::*;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::Stream;
 use ipnet::Ipv4Net;
 
-use sis_types::{HostFacts, HostLimits, NodeProfile, Role, Swarm2Node};
+use sis_types::{HostFacts, HostLimits, LoadSample, NodeProfile, Role, Swarm2Node};
 
 use crate::EngineError;
 
@@ -381,6 +381,12 @@ pub trait HostEngine: Send + Sync + 'static {
         &self,
         node_image: &str,
     ) -> impl Future<Output = Result<HostLimits, EngineError>> + Send;
+
+    /// How busy the host's machine is now: the kernel's CPU pressure and load (read by one
+    /// long-lived sampler container per host, started on the first call and ended when no
+    /// sample was asked for a while) and the time the engine took to answer a ping. The
+    /// executor paces node creation by it.
+    fn load_sample(&self) -> impl Future<Output = Result<LoadSample, EngineError>> + Send;
 }
 
 /// The result of [`HostEngine::acquire_lock`].

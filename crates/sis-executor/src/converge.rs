@@ -57,6 +57,9 @@ pub enum Ending {
     NeedsRepair,
     /// A plan replaces every manager or most nodes, and that was not allowed: nothing of it ran.
     NeedsReplaceAll,
+    /// Node creation stopped short: a machine had no CPU headroom left
+    /// ([`ConvergeReport::no_headroom`] says what was measured). The nodes made are complete.
+    NoHeadroom,
 }
 
 /// Everything a convergence did.
@@ -73,6 +76,8 @@ pub struct ConvergeReport {
     /// let finish; no new one started).
     pub running_at_timeout: Vec<String>,
     pub elapsed: Duration,
+    /// With [`Ending::NoHeadroom`]: what was measured and what to do.
+    pub no_headroom: Option<String>,
 }
 
 /// Observe → plan → execute until the plan is empty, a failure no retry fixes, the timeout or
@@ -131,6 +136,7 @@ pub async fn converge_targeted<E: HostEngine>(
             passes: Vec::new(),
             running_at_timeout: Vec::new(),
             elapsed: started.elapsed(),
+            no_headroom: None,
         };
         let ending = if plan.is_empty() {
             Some(Ending::Converged)
@@ -167,6 +173,7 @@ pub async fn converge_targeted<E: HostEngine>(
         .await;
         let permanent = report.has_permanent_failure();
         let pending = report.pending();
+        let no_headroom = report.no_headroom.clone();
         let progressed = report
             .outcomes
             .iter()
@@ -174,6 +181,8 @@ pub async fn converge_targeted<E: HostEngine>(
         passes.push(report);
         let ending = if permanent {
             Some(Ending::Failed)
+        } else if no_headroom.is_some() {
+            Some(Ending::NoHeadroom)
         } else if *cancel.borrow() {
             Some(Ending::Interrupted)
         } else if timed_out.is_some() {
@@ -185,6 +194,7 @@ pub async fn converge_targeted<E: HostEngine>(
             let mut report = end(ending, observed);
             report.passes = passes;
             report.running_at_timeout = timed_out.unwrap_or_default();
+            report.no_headroom = no_headroom;
             return Ok(report);
         }
         if !progressed || pending > 0 {

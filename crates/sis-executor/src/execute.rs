@@ -12,6 +12,7 @@ use tracing::{info_span, Instrument};
 
 use crate::events::{Event, Outcome, Progress};
 use crate::observe::{error_chain, Hosts};
+use crate::pacing::{Budgets, PaceConfig};
 use crate::schedule::{dependencies, stages};
 use crate::steps::{self, classic, images, kvstore, network, nodes, swarm1, swarm2};
 
@@ -29,6 +30,9 @@ pub struct ExecOptions {
     /// The disk each host keeps free while nodes are created ([`crate::disk::floors`]);
     /// a host missing here is not watched.
     pub disk_floors: BTreeMap<String, crate::disk::DiskFloor>,
+    /// Pace node creation by each machine's measured headroom ([`crate::pacing`]), within
+    /// `per_host` at once per machine; `None`: the fixed `per_host` bound alone.
+    pub pacing: Option<PaceConfig>,
 }
 
 impl Default for ExecOptions {
@@ -39,6 +43,7 @@ impl Default for ExecOptions {
             node_ready_timeout: Duration::from_secs(120),
             attempts: 3,
             disk_floors: BTreeMap::new(),
+            pacing: None,
         }
     }
 }
@@ -47,6 +52,11 @@ impl Default for ExecOptions {
 #[derive(Debug, Default)]
 pub struct PassReport {
     pub outcomes: Vec<(PlannedAction, Outcome, Duration)>,
+    /// Why node creation stopped short: the machine had no headroom left (see
+    /// [`crate::pacing`]). The actions not started are [`Outcome::Skipped`] with it.
+    pub no_headroom: Option<String>,
+    /// What pacing did, one line per machine.
+    pub pacing: Vec<String>,
 }
 
 impl PassReport {
@@ -75,6 +85,15 @@ impl PassReport {
     }
 }
 
+/// Resolves when `cancel` turns true.
+async fn wait_cancel(cancel: &watch::Receiver<bool>) {
+    let mut cancel = cancel.clone();
+    if cancel.wait_for(|c| *c).await.is_err() {
+        // No one can cancel any more.
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The retry policy, in one place: transient errors are retried with exponential backoff.
 pub fn retry_after(error: &EngineError, attempt: u32, attempts: u32) -> Option<Duration> {
     if !error.is_transient() || attempt >= attempts {
@@ -100,6 +119,10 @@ pub(crate) struct Pass<'a, E> {
     pub(crate) disk: crate::disk::DiskWatch,
     /// Classic mode's CA per (host, container), read once per pass. Never printed.
     pub(crate) cas: Mutex<BTreeMap<(String, String), std::sync::Arc<sis_certs::Ca>>>,
+    /// Node creation's pacers, when pacing is on and the plan creates nodes.
+    budgets: Option<Budgets>,
+    /// The first "no headroom" stop of the pass.
+    no_headroom: std::sync::Mutex<Option<String>>,
 }
 
 /// Runs `plan` once. Stops after a stage with failures (later phases depend on it) and when
@@ -119,6 +142,15 @@ pub async fn execute<E: HostEngine>(
     progress: &dyn Progress,
     cancel: &watch::Receiver<bool>,
 ) -> PassReport {
+    let creates = plan
+        .phases
+        .iter()
+        .flat_map(|p| &p.actions)
+        .any(|a| paced(&a.action));
+    let budgets = match &opts.pacing {
+        Some(config) if creates => Some(Budgets::new(hosts, config).await),
+        _ => None,
+    };
     let pass = Pass {
         cluster,
         network,
@@ -132,52 +164,99 @@ pub async fn execute<E: HostEngine>(
         tokens: Mutex::new(BTreeMap::new()),
         disk: crate::disk::DiskWatch::new(&opts.disk_floors),
         cas: Mutex::new(BTreeMap::new()),
+        budgets,
+        no_headroom: std::sync::Mutex::new(None),
     };
-    let mut report = PassReport::default();
-    let mut stop: Option<String> = None;
-    for stage in stages(plan) {
-        if let Some(why) = &stop {
-            for (_, a) in &stage {
-                report
-                    .outcomes
-                    .push(((*a).clone(), Outcome::Skipped(why.clone()), Duration::ZERO));
-            }
-            continue;
+    let sampling = async {
+        match &pass.budgets {
+            Some(b) => b.run(hosts).await,
+            None => std::future::pending().await,
         }
-        let removed: Vec<(&str, &str)> = stage
-            .iter()
-            .filter_map(|(_, a)| match &a.action {
-                Action::RemoveNode { host, name } => Some((host.as_str(), name.as_str())),
-                _ => None,
-            })
-            .collect();
-        if !removed.is_empty() && !*cancel.borrow() {
-            nodes::kill_before_removal(&pass, &removed).await;
-        }
-        let results = pass.run_stage(&stage, progress, cancel).await;
-        let failed: Vec<Phase> = stage
-            .iter()
-            .zip(&results)
-            .filter(|(_, (o, _))| o.is_failure())
-            .map(|((phase, _), _)| *phase)
-            .collect();
-        for ((_, a), (o, d)) in stage.iter().zip(results) {
-            report.outcomes.push(((*a).clone(), o, d));
-        }
-        if *cancel.borrow() {
-            stop = Some("interrupted".to_string());
-        } else if let Some(phase) = failed.first() {
-            stop = Some(format!(
-                "{} action(s) failed, the first in phase {}",
-                failed.len(),
-                phase.title()
-            ));
+    };
+    let mut report = tokio::select! {
+        report = pass.run_stages(plan, progress, cancel) => report,
+        _ = sampling => unreachable!("sampling runs until the stages are done"),
+    };
+    report.no_headroom = pass
+        .no_headroom
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(b) = &pass.budgets {
+        report.pacing = b.summaries();
+        for line in &report.pacing {
+            tracing::info!("pacing: {line}");
         }
     }
     report
 }
 
+/// Actions that pacing holds back: they start node containers.
+fn paced(action: &Action) -> bool {
+    matches!(action, Action::CreateNode { .. } | Action::StartNode { .. })
+}
+
 impl<E: HostEngine> Pass<'_, E> {
+    async fn run_stages(
+        &self,
+        plan: &Plan,
+        progress: &dyn Progress,
+        cancel: &watch::Receiver<bool>,
+    ) -> PassReport {
+        let pass = self;
+        let mut report = PassReport::default();
+        let mut stop: Option<String> = None;
+        for stage in stages(plan) {
+            if let Some(why) = &stop {
+                for (_, a) in &stage {
+                    report.outcomes.push((
+                        (*a).clone(),
+                        Outcome::Skipped(why.clone()),
+                        Duration::ZERO,
+                    ));
+                }
+                continue;
+            }
+            let removed: Vec<(&str, &str)> = stage
+                .iter()
+                .filter_map(|(_, a)| match &a.action {
+                    Action::RemoveNode { host, name } => Some((host.as_str(), name.as_str())),
+                    _ => None,
+                })
+                .collect();
+            if !removed.is_empty() && !*cancel.borrow() {
+                nodes::kill_before_removal(pass, &removed).await;
+            }
+            let results = pass.run_stage(&stage, progress, cancel).await;
+            let failed: Vec<Phase> = stage
+                .iter()
+                .zip(&results)
+                .filter(|(_, (o, _))| o.is_failure())
+                .map(|((phase, _), _)| *phase)
+                .collect();
+            for ((_, a), (o, d)) in stage.iter().zip(results) {
+                report.outcomes.push(((*a).clone(), o, d));
+            }
+            let no_headroom = pass
+                .no_headroom
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if *cancel.borrow() {
+                stop = Some("interrupted".to_string());
+            } else if let Some(why) = no_headroom {
+                stop = Some(why);
+            } else if let Some(phase) = failed.first() {
+                stop = Some(format!(
+                    "{} action(s) failed, the first in phase {}",
+                    failed.len(),
+                    phase.title()
+                ));
+            }
+        }
+        report
+    }
+
     /// Runs the actions of one stage, each once its dependencies are done; an action whose
     /// dependency did not finish is skipped.
     async fn run_stage(
@@ -250,6 +329,26 @@ impl<E: HostEngine> Pass<'_, E> {
         cancel: &watch::Receiver<bool>,
     ) -> (Outcome, Duration) {
         let action = &planned.action;
+        // Pacing first: it is per machine, and a creation waiting for headroom must not hold
+        // one of its host's slots.
+        let mut permit = None;
+        if let (Some(budgets), true) = (&self.budgets, paced(action)) {
+            tokio::select! {
+                acquired = budgets.acquire(action.host()) => match acquired {
+                    Ok(p) => permit = p,
+                    Err(why) => {
+                        self.no_headroom
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(why.clone());
+                        return (Outcome::Skipped(why), Duration::ZERO);
+                    }
+                },
+                _ = wait_cancel(cancel) => {
+                    return (Outcome::Skipped("interrupted".to_string()), Duration::ZERO);
+                }
+            }
+        }
         // The per-host bound is for work that loads a host's engine (containers, networks,
         // images). swarm2's actions are execs into nodes: joins have their own cluster-wide
         // bound, and none of them must queue behind the creates of their host — the init would
@@ -298,6 +397,13 @@ impl<E: HostEngine> Pass<'_, E> {
             }
         };
         let elapsed = started.elapsed();
+        if let Some(p) = &mut permit {
+            p.made = outcome == Outcome::Done;
+        }
+        drop(permit);
+        if let (Some(budgets), Action::JoinSwarm2 { host, .. }) = (&self.budgets, action) {
+            budgets.join_finished(host, elapsed);
+        }
         progress.event(&Event::ActionFinished {
             phase,
             action: planned,

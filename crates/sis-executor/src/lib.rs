@@ -26,6 +26,7 @@ pub mod lock;
 mod observe;
 mod observe_classic;
 mod owner;
+pub mod pacing;
 mod schedule;
 mod steps;
 mod target;

@@ -500,3 +500,139 @@ async fn a_node_with_tls_gets_a_certificate_of_the_kept_ca_before_it_starts() {
     assert_eq!(&files[0].contents, ca_pem, "the node trusts the kept CA");
     assert!(!format!("{report:?}").contains("PRIVATE KEY"));
 }
+
+/// Pacing with short thresholds, so the tests take seconds.
+fn paced(max: usize) -> ExecOptions {
+    ExecOptions {
+        pacing: Some(sis_executor::pacing::PaceConfig {
+            max,
+            stop_after: std::time::Duration::from_secs(1),
+            ..Default::default()
+        }),
+        ..ExecOptions::default()
+    }
+}
+
+/// A 2-core machine with `runnable` tasks runnable at every sample.
+fn load(machine: &str, runnable: u32) -> sis_types::LoadSample {
+    sis_types::LoadSample {
+        machine: machine.to_string(),
+        cpus: 2,
+        cpu_pressure: Some(95.0),
+        load1: f64::from(runnable),
+        runnable,
+        api_millis: 2,
+    }
+}
+
+#[tokio::test]
+async fn a_machine_without_headroom_stops_creation_with_the_measurement_and_nothing_half_made() {
+    let host = host();
+    host.state().load = Some(load("m", 80));
+    let p = plan(vec![(Phase::Nodes, vec![create(1), create(2)])]);
+    let hosts: Hosts<FakeHost> = BTreeMap::from([("h".to_string(), host.clone())]);
+    let (_tx, cancel) = watch::channel(false);
+    let report = execute(
+        &p,
+        "t",
+        "net",
+        &hosts,
+        &paced(8),
+        &Finished::default(),
+        &cancel,
+    )
+    .await;
+    let why = report
+        .no_headroom
+        .clone()
+        .expect("stopped for lack of headroom");
+    assert!(why.contains("no CPU headroom left on host h"), "{why}");
+    assert!(
+        why.contains("a load of 40.0 runnable tasks per core (80 runnable now"),
+        "{why}"
+    );
+    assert!(why.contains("0 node(s) were made"), "{why}");
+    for (_, o, _) in &report.outcomes {
+        assert!(
+            matches!(o, Outcome::Skipped(w) if w.contains("no CPU headroom")),
+            "{o:?}"
+        );
+    }
+    assert!(host.calls_of(Op::RunContainer).is_empty());
+}
+
+#[tokio::test]
+async fn hosts_on_one_machine_share_its_creation_bound() {
+    let a = host();
+    let b = host();
+    for h in [&a, &b] {
+        h.state().load = Some(load("one-machine", 2));
+        h.delay(Op::RunContainer, std::time::Duration::from_millis(150));
+    }
+    let on = |host: &str, index: u32| match create(index) {
+        Action::CreateNode {
+            name,
+            image,
+            profile,
+            network,
+            address,
+            args,
+            preload,
+            spec_hash,
+            tls,
+            ..
+        } => Action::CreateNode {
+            host: host.to_string(),
+            name: format!("{name}-{host}"),
+            index,
+            image,
+            profile,
+            network,
+            address,
+            args,
+            preload,
+            spec_hash,
+            tls,
+        },
+        _ => unreachable!(),
+    };
+    let p = plan(vec![(
+        Phase::Nodes,
+        vec![on("a", 1), on("a", 2), on("b", 3), on("b", 4)],
+    )]);
+    let hosts: Hosts<FakeHost> =
+        BTreeMap::from([("a".to_string(), a.clone()), ("b".to_string(), b.clone())]);
+    let (_tx, cancel) = watch::channel(false);
+    let running = Concurrency::default();
+    // One at a time on the machine: on two machines, each host would run its own.
+    let report = execute(&p, "t", "net", &hosts, &paced(1), &running, &cancel).await;
+    assert!(report.no_headroom.is_none());
+    assert!(report.outcomes.iter().all(|(_, o, _)| *o == Outcome::Done));
+    assert_eq!(*running.max.lock().unwrap(), 1);
+    assert_eq!(report.pacing.len(), 1, "{:?}", report.pacing);
+    assert!(
+        report.pacing[0].starts_with("a, b: 4 made"),
+        "{:?}",
+        report.pacing
+    );
+}
+
+/// The most actions running at once.
+#[derive(Default)]
+struct Concurrency {
+    now: Mutex<usize>,
+    max: Mutex<usize>,
+}
+
+impl Progress for Concurrency {
+    fn event(&self, event: &Event<'_>) {
+        let mut now = self.now.lock().unwrap();
+        match event {
+            Event::ActionStarted { .. } => *now += 1,
+            Event::ActionFinished { .. } => *now -= 1,
+            _ => {}
+        }
+        let mut max = self.max.lock().unwrap();
+        *max = (*max).max(*now);
+    }
+}

@@ -11,8 +11,10 @@ pub const NODE_IDLE_MILLICORES: u64 = 5;
 
 /// The share of a host's cores idle nodes may take (percent): the rest is for starting
 /// nodes (1 to 2 CPU-seconds each), swarm2's raft and gossip, and the host's own engine.
-/// On the 2-core machine, 200 idle nodes were calm and growing them to 250 tipped it over.
-pub const CPU_SHARE_PERCENT: u64 = 80;
+/// The goal sis is measured against: an idle cluster keeps under 60 % of the cores busy
+/// (`tests/bench/capacity.sh` calls a step calm below it). On the 2-core machine, 200 idle
+/// nodes were calm and growing them to 250 without pacing tipped it over.
+pub const CPU_SHARE_PERCENT: u64 = 60;
 
 /// Memory of one idle dind node: 31 to 33 MiB measured with `docker stats` on ten fresh
 /// nodes of `sis-node:test`, 39 MiB once in a swarm; 50 MB rounds up for a manager.
@@ -203,12 +205,12 @@ mod tests {
     }
 
     #[test]
-    fn two_cores_hold_320_idle_nodes() {
+    fn two_cores_hold_240_idle_nodes() {
         let e = estimate(&facts(2, 24, Some(60)), 400, 400, 3, 0).unwrap();
-        assert_eq!(e.largest_fit(), 320);
+        assert_eq!(e.largest_fit(), 240);
         assert_eq!(e.exceeded(), ["CPU"]);
         assert_eq!(e.cpu_millicores, 2000);
-        let fits = estimate(&facts(2, 24, Some(60)), 300, 300, 3, 0).unwrap();
+        let fits = estimate(&facts(2, 24, Some(60)), 240, 240, 3, 0).unwrap();
         assert!(fits.exceeded().is_empty());
     }
 

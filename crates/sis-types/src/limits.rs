@@ -31,6 +31,10 @@ pub struct HostLimits {
     /// probe ran from the spec's node image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_engine_version: Option<String>,
+    /// The kernel's boot ID: engines that report the same one run on one machine (lab hosts)
+    /// and share its cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// The sysctls `sis doctor` reads. None of them needs the probe in the host's pid namespace
@@ -52,3 +56,28 @@ pub const DOCTOR_SYSCTLS: &[&str] = &[
     "kernel.keys.root_maxbytes",
     "vm.max_map_count",
 ];
+
+/// One reading of how busy a host's machine is, taken by the engine's long-lived sampler
+/// (a container printing the kernel's counters every second) and the time the engine's API
+/// took to answer a ping. Lab hosts on one machine read the same kernel: the same
+/// `machine` (the kernel's boot ID) tells the executor they share one budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSample {
+    /// The kernel's boot ID (`/proc/sys/kernel/random/boot_id`): equal for every engine on
+    /// one machine, nested ones included.
+    pub machine: String,
+    /// Cores of the machine (`nproc` of the sampler, which has no CPU limit).
+    pub cpus: u32,
+    /// `some avg10` of `/proc/pressure/cpu` (percent of the last 10 s in which a task waited
+    /// for a CPU); `None` on kernels without pressure stall information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pressure: Option<f64>,
+    /// The 1-minute load average.
+    pub load1: f64,
+    /// Tasks runnable at the moment of the sample (`/proc/loadavg`'s fourth field, before
+    /// the slash): what the load average averages, without its minute-long lag.
+    #[serde(default)]
+    pub runnable: u32,
+    /// How long the engine took to answer a ping (milliseconds).
+    pub api_millis: u64,
+}

@@ -95,6 +95,10 @@ pub struct HostFacts {
     /// not be probed, and in recordings made before it was observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<crate::DiskSpace>,
+    /// The kernel's boot ID, read with the disk: hosts that report the same one share one
+    /// machine (lab hosts) and its cores. `None` when it could not be probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     /// Image references present on the host (`repo:tag`, plus `sha256:` IDs).
     pub images: BTreeSet<String>,
     /// Networks on the host that matter to the cluster (at least the spec's network name, if present).

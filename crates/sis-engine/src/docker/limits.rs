@@ -13,11 +13,13 @@ use crate::EngineError;
 const ROOT: &str = "/sis-docker-root";
 
 /// The probe's script: `name=value` per sysctl (empty when unreadable), `df` of the root
-/// dir in blocks then in inodes, and the node image's `dockerd --version` when it has one.
+/// dir in blocks then in inodes, the node image's `dockerd --version` when it has one, and
+/// the kernel's boot ID (the same for every engine on one machine).
 const SCRIPT: &str = r#"for f in "$@"; do printf '%s=' "$f"; cat "/proc/sys/$(echo "$f" | tr . /)" 2>/dev/null || echo; done
 echo "df $(df -Pk /sis-docker-root | tail -n 1)"
 echo "dfi $(df -Pi /sis-docker-root 2>/dev/null | tail -n 1)"
-echo "dockerd $(dockerd --version 2>/dev/null)""#;
+echo "dockerd $(dockerd --version 2>/dev/null)"
+echo "boot $(cat /proc/sys/kernel/random/boot_id 2>/dev/null)""#;
 
 /// Reads [`DOCTOR_SYSCTLS`] and the free space of the engine's root dir. `node_image` is
 /// preferred (and then the node's dockerd version is reported too); without it on the host,
@@ -118,6 +120,8 @@ fn parse(output: &str, root: &str) -> HostLimits {
                 .strip_prefix("Docker version ")
                 .and_then(|v| v.split(',').next())
                 .map(str::to_string);
+        } else if let Some(rest) = line.strip_prefix("boot ") {
+            limits.machine = Some(rest.trim().to_string()).filter(|b| !b.is_empty());
         } else if let Some((name, value)) = line.split_once('=') {
             // Multi-valued sysctls are none of ours; the first number is the value.
             let value = value.split_whitespace().next().and_then(|v| v.parse().ok());
@@ -134,19 +138,19 @@ fn parse(output: &str, root: &str) -> HostLimits {
     limits
 }
 
-/// The disk part of [`host_limits`], for [`sis_types::HostFacts::disk`]; `None` when no
-/// image could probe it.
+/// The disk and machine parts of [`host_limits`], for [`sis_types::HostFacts::disk`] and
+/// [`sis_types::HostFacts::machine`]; `None` when no image could probe them.
 pub(super) async fn disk(
     host: &DockerHost,
     info: &SystemInfo,
     images: &BTreeSet<String>,
-) -> Option<DiskSpace> {
+) -> Option<(Option<DiskSpace>, Option<String>)> {
     let preferred = host.inner.probe_image.as_deref().unwrap_or_default();
     if super::observe::probe_candidates(Some(preferred), images).is_empty() {
         return None;
     }
     match limits_with(host, preferred, info, images).await {
-        Ok(limits) => limits.disk,
+        Ok(limits) => Some((limits.disk, limits.machine)),
         Err(e) => {
             tracing::debug!(endpoint = %host.inner.endpoint, "disk probe failed: {e}");
             None
@@ -164,7 +168,8 @@ mod tests {
                       net.netfilter.nf_conntrack_max=\n\
                       df /dev/vda         264212084 34009364  61276524      36% /sis-docker-root\n\
                       dfi /dev/vda       16777216 454814 16322402    3% /sis-docker-root\n\
-                      dockerd Docker version 20.10.24+dfsg1, build 5d6db84\n";
+                      dockerd Docker version 20.10.24+dfsg1, build 5d6db84\n\
+                      boot 0b6c1e1f-7d7c-4b8e-9a57-0f1c2d3e4f50\n";
         let limits = parse(output, "/var/lib/docker");
         assert_eq!(limits.sysctls["kernel.pid_max"], 32768);
         assert_eq!(limits.sysctls["fs.inotify.max_user_instances"], 128);
@@ -177,6 +182,10 @@ mod tests {
         assert_eq!(
             limits.node_engine_version.as_deref(),
             Some("20.10.24+dfsg1")
+        );
+        assert_eq!(
+            limits.machine.as_deref(),
+            Some("0b6c1e1f-7d7c-4b8e-9a57-0f1c2d3e4f50")
         );
     }
 }

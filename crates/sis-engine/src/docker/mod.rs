@@ -11,6 +11,7 @@ mod network;
 mod observe;
 mod probe;
 mod ready;
+mod sampler;
 mod ssh;
 mod swarm1;
 pub(crate) mod swarm2;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures::Stream;
-use sis_types::{HostFacts, HostLimits, Role, Swarm2Node};
+use sis_types::{HostFacts, HostLimits, LoadSample, Role, Swarm2Node};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::status_code;
@@ -38,6 +39,7 @@ use crate::{
 pub use chaos::LabelledContainer;
 pub use lab::{LabContainer, LabHostSpec, LabImage, LabNetwork};
 pub use lock::{LOCK_IMAGE, LOCK_OWNER_LABEL};
+pub use sampler::SAMPLER_PID;
 pub use ssh::SshPaths;
 pub use volumes::NodeVolume;
 
@@ -70,8 +72,10 @@ struct Inner {
     probe_image: Option<String>,
     /// The capability bounding set and last capability, once probed successfully.
     caps: Mutex<Option<(u64, u32)>>,
-    /// The free disk of the engine's root dir, once probed successfully.
-    disk: Mutex<Option<sis_types::DiskSpace>>,
+    /// The free disk of the engine's root dir and the machine's boot ID, once probed successfully.
+    disk: Mutex<Option<(Option<sis_types::DiskSpace>, Option<String>)>>,
+    /// The load sampler, once started (see [`sampler`]).
+    sampler: Mutex<Option<sampler::Sampler>>,
     /// The CA file of a TLS endpoint, named when the engine's certificate is not trusted.
     tls_ca: Option<PathBuf>,
     /// The ssh files of an `ssh://` endpoint, for hints on a failed login.
@@ -159,6 +163,7 @@ impl DockerHost {
                 probe_image: None,
                 caps: Mutex::new(None),
                 disk: Mutex::new(None),
+                sampler: Mutex::new(None),
                 tls_ca: tls.map(|t| t.ca),
                 ssh: endpoint.starts_with("ssh://").then(|| ssh_paths.clone()),
             }),
@@ -176,6 +181,7 @@ impl DockerHost {
             probe_image: Some(image.to_string()),
             caps: Mutex::new(None),
             disk: Mutex::new(None),
+            sampler: Mutex::new(None),
             tls_ca: self.inner.tls_ca.clone(),
             ssh: self.inner.ssh.clone(),
         };
@@ -462,6 +468,10 @@ impl HostEngine for DockerHost {
 
     async fn host_limits(&self, node_image: &str) -> Result<HostLimits, EngineError> {
         limits::host_limits(self, node_image).await
+    }
+
+    async fn load_sample(&self) -> Result<LoadSample, EngineError> {
+        sampler::sample(self).await
     }
 }
 

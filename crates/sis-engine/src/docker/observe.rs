@@ -35,7 +35,7 @@ pub(super) async fn observe(
         }
     }
     let cap = capability_bounding_set(host, &images).await;
-    let disk = cached_disk(host, &info, &images).await;
+    let (disk, machine) = cached_disk(host, &info, &images).await.unwrap_or_default();
     Ok(HostFacts {
         endpoint: host.inner.endpoint.clone(),
         version: info.server_version.clone().unwrap_or_default(),
@@ -49,6 +49,7 @@ pub(super) async fn observe(
             .unwrap_or_default(),
         swarm1,
         disk,
+        machine,
         images,
         networks,
         containers,
@@ -187,14 +188,14 @@ async fn capability_bounding_set(
     *cached
 }
 
-/// The free disk of the engine's root dir, probed once per process (like the capabilities):
-/// a plan counts it against the nodes it creates, and a pass later in the same run needs no
-/// fresher number.
+/// The free disk of the engine's root dir and the machine's boot ID, probed once per process
+/// (like the capabilities): a plan counts the disk against the nodes it creates, and a pass
+/// later in the same run needs no fresher number.
 async fn cached_disk(
     host: &DockerHost,
     info: &SystemInfo,
     images: &BTreeSet<String>,
-) -> Option<sis_types::DiskSpace> {
+) -> Option<(Option<sis_types::DiskSpace>, Option<String>)> {
     let mut cached = host.inner.disk.lock().await;
     if cached.is_none() {
         *cached = super::limits::disk(host, info, images).await;

@@ -34,12 +34,14 @@ const CONNTRACK_PER_NODE: u64 = 20;
 /// per process, so it does not grow with the node count.
 const MAPS_PER_PROCESS: u64 = 1000;
 
-/// Every check of host `host` of `spec`.
+/// Every check of host `host` of `spec`. `shared`: the other hosts on the same machine
+/// (lab hosts), whose nodes `host.nodes` counts too: they share the kernel and the cores.
 pub fn host_checks(
     spec: &Spec,
     host: &sis_spec::Host,
     facts: &HostFacts,
     limits: &HostLimits,
+    shared: &[String],
 ) -> Vec<Check> {
     let nodes = u64::from(host.nodes);
     let kv_here = spec.kvstore.as_ref().is_some_and(|kv| kv.host == host.name);
@@ -66,7 +68,7 @@ pub fn host_checks(
         c.sysctl("kernel.keys.root_maxbytes", containers * KEY_BYTES_PER_NODE, format!("{n} × {KEY_BYTES_PER_NODE} bytes"), Status::Blocker),
         c.sysctl("vm.max_map_count", MAPS_PER_PROCESS, "per process: a node's dockerd maps about 150".to_string(), Status::Blocker),
     ];
-    checks.extend(resources(spec, host, facts, limits));
+    checks.extend(resources(spec, host, facts, limits, shared));
     checks.push(capabilities(spec, host, facts));
     checks.push(engine(spec, host, facts, limits));
     checks
@@ -124,6 +126,7 @@ fn resources(
     host: &sis_spec::Host,
     facts: &HostFacts,
     limits: &HostLimits,
+    shared: &[String],
 ) -> Vec<Check> {
     let name = host.name.clone();
     // As the planner counts: node slots without a container are new, managers among them.
@@ -149,10 +152,20 @@ fn resources(
     let fit = |resource: &str| e.fits.iter().find(|(r, _)| *r == resource).map(|(_, n)| *n);
     let fix = |resource: &str| {
         fit(resource).filter(|n| *n < host.nodes).map(|n| {
-            format!(
-                "set nodes of host {} to at most {n} in the spec (or add a host and spread them)",
-                host.name
-            )
+            if shared.is_empty() {
+                format!(
+                    "set nodes of host {} to at most {n} in the spec (or add a host and spread them)",
+                    host.name
+                )
+            } else {
+                let k = shared.len() as u32 + 1;
+                format!(
+                    "give hosts {}, {} at most {n} nodes in all (they run on one machine and share its cores: e.g. {} each)",
+                    host.name,
+                    shared.join(", "),
+                    n / k
+                )
+            }
         })
     };
     let status = |resource: &str| {
@@ -174,7 +187,11 @@ fn resources(
                 host.nodes,
                 capacity::NODE_IDLE_MILLICORES,
                 capacity::CPU_SHARE_PERCENT
-            ),
+            ) + &if shared.is_empty() {
+                String::new()
+            } else {
+                format!(" (the nodes of {} too: one machine)", shared.join(", "))
+            },
             status: status("CPU"),
             fix: fix("CPU"),
         },

@@ -64,8 +64,25 @@ pub async fn doctor<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> DoctorRepor
         async move { engine.host_limits(&image).await }
     });
     let limits = join_all(probes).await;
+    // Hosts on one machine (the same boot ID: lab hosts) share its kernel and cores: each is
+    // checked for the nodes of all of them.
+    let machine: Vec<Option<String>> = limits
+        .iter()
+        .map(|l| l.as_ref().ok().and_then(|l| l.machine.clone()))
+        .collect();
     let mut checks = Vec::new();
-    for (h, limits) in spec.hosts.iter().zip(limits) {
+    for (i, (h, limits)) in spec.hosts.iter().zip(limits).enumerate() {
+        let peers: Vec<&sis_spec::Host> = spec
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i && machine[i].is_some() && machine[*j] == machine[i])
+            .map(|(_, p)| p)
+            .collect();
+        let shared: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+        let mut machine_host = h.clone();
+        machine_host.nodes += peers.iter().map(|p| p.nodes).sum::<u32>();
+        let h = &machine_host;
         let facts = match observed.hosts.get(&h.name) {
             Some(HostObservation::Reachable(f)) => f,
             Some(HostObservation::Unreachable { endpoint, error }) => {
@@ -75,7 +92,7 @@ pub async fn doctor<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> DoctorRepor
             None => continue,
         };
         match limits {
-            Ok(limits) => checks.extend(host_checks(spec, h, facts, &limits)),
+            Ok(limits) => checks.extend(host_checks(spec, h, facts, &limits, &shared)),
             Err(e) => {
                 checks.push(Check {
                     host: h.name.clone(),
@@ -89,7 +106,7 @@ pub async fn doctor<E: HostEngine>(spec: &Spec, hosts: &Hosts<E>) -> DoctorRepor
                     )),
                 });
                 let empty = sis_types::HostLimits::default();
-                checks.extend(host_checks(spec, h, facts, &empty));
+                checks.extend(host_checks(spec, h, facts, &empty, &shared));
             }
         }
     }

@@ -116,6 +116,8 @@ pub enum PlanProblem {
     /// A host cannot hold its nodes by the capacity estimate.
     Capacity {
         host: String,
+        /// The other hosts on the same machine (lab hosts): `nodes` counts theirs too.
+        shared_with: Vec<String>,
         nodes: u32,
         /// The estimate, for people ([`crate::capacity::Estimate::describe`]).
         estimate: String,
@@ -305,10 +307,36 @@ impl fmt::Display for PlanProblem {
             ),
             PlanProblem::Capacity {
                 host,
+                shared_with,
                 nodes,
                 estimate,
                 exceeded,
                 largest_fit,
+            } if !shared_with.is_empty() => {
+                let hosts = std::iter::once(host)
+                    .chain(shared_with)
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>();
+                let per_host = largest_fit / u32::try_from(hosts.len()).unwrap_or(u32::MAX);
+                let disk = if exceeded.iter().any(|r| r == "disk") {
+                    "free disk space on it or lower their disk_floor, "
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "hosts {} run on one machine and share its cores: together they cannot hold {nodes} nodes ({} exceeded): {estimate}; {disk}give them at most {largest_fit} nodes in all (e.g. {per_host} per host) or use another machine (`sis doctor` shows every limit), or plan anyway with --ignore-capacity",
+                    hosts.join(", "),
+                    exceeded.join(" and ")
+                )
+            }
+            PlanProblem::Capacity {
+                host,
+                nodes,
+                estimate,
+                exceeded,
+                largest_fit,
+                ..
             } => {
                 let disk = if exceeded.iter().any(|r| r == "disk") {
                     "free disk space on it or lower its disk_floor, "

@@ -31,8 +31,8 @@ fn a_host_that_cannot_hold_its_nodes_is_refused_with_the_numbers() {
         text.contains("host `local` cannot hold 400 nodes (CPU exceeded)"),
         "{text}"
     );
-    assert!(text.contains("CPU 2000 of 1600 millicores"), "{text}");
-    assert!(text.contains("set its nodes to at most 320"), "{text}");
+    assert!(text.contains("CPU 2000 of 1200 millicores"), "{text}");
+    assert!(text.contains("set its nodes to at most 240"), "{text}");
     assert!(text.contains("--ignore-capacity"), "{text}");
 }
 
@@ -89,14 +89,71 @@ fn ignore_capacity_plans_anyway_and_warns() {
 
 #[test]
 fn a_plan_that_fits_notes_the_estimate_per_host() {
-    let (spec, observed) = grown(300, 60_000_000_000);
-    let text = render_text(&plan(&spec, &observed).expect("300 fit"));
+    let (spec, observed) = grown(200, 60_000_000_000);
+    let text = render_text(&plan(&spec, &observed).expect("200 fit"));
     assert!(
-        text.contains("note: capacity of host local: 300 nodes need CPU 1500 of 1600 millicores"),
+        text.contains("note: capacity of host local: 200 nodes need CPU 1000 of 1200 millicores"),
         "{text}"
     );
     assert!(
-        text.contains("the host holds up to 320 (CPU limits first)"),
+        text.contains("the host holds up to 240 (CPU limits first)"),
+        "{text}"
+    );
+}
+
+/// The `three-hosts` fixture with `nodes` nodes per host, all three on one machine when
+/// `one_machine` (lab hosts: the same kernel boot ID).
+fn three_hosts(nodes: u32, one_machine: bool) -> (sis_spec::Spec, sis_types::Observed) {
+    let mut spec = cases::spec("three-hosts");
+    for h in &mut spec.hosts {
+        h.nodes = nodes;
+    }
+    let mut observed = cases::observed("three-hosts");
+    for (name, host) in observed.hosts.iter_mut() {
+        let HostObservation::Reachable(facts) = host else {
+            panic!("{name} is reachable in the fixture")
+        };
+        facts.machine = Some(if one_machine {
+            "boot-1".to_string()
+        } else {
+            format!("boot-{name}")
+        });
+    }
+    (spec, observed)
+}
+
+#[test]
+fn hosts_on_one_machine_share_its_cores() {
+    use sis_planner::capacity::{CPU_SHARE_PERCENT, NODE_IDLE_MILLICORES};
+    // Per host the CPU holds this many; three hosts on one machine hold it in all.
+    let per_machine = (2000 * CPU_SHARE_PERCENT / 100 / NODE_IDLE_MILLICORES) as u32;
+    let nodes = per_machine / 3 + 10;
+    let (spec, observed) = three_hosts(nodes, false);
+    plan(&spec, &observed).expect("three machines hold them");
+    let (spec, observed) = three_hosts(nodes, true);
+    let text = plan(&spec, &observed)
+        .expect_err("one machine does not")
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "hosts `a`, `b`, `c` run on one machine and share its cores: together they cannot hold {} nodes (CPU exceeded)",
+            3 * nodes
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "at most {per_machine} nodes in all (e.g. {} per host)",
+            per_machine / 3
+        )),
+        "{text}"
+    );
+    // When they fit, the note is the machine's.
+    let (spec, observed) = three_hosts(per_machine / 3 - 1, true);
+    let p = plan(&spec, &observed).expect("fits");
+    let text = render_text(&p);
+    assert!(
+        text.contains("capacity of host a, b, c (one machine): "),
         "{text}"
     );
 }

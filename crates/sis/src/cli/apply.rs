@@ -23,9 +23,16 @@ pub struct ApplyArgs {
     /// no action starts, and the running ones finish.
     #[arg(long, value_parser = parse_duration, default_value = "15m")]
     pub timeout: Duration,
-    /// Actions running at once against one host.
+    /// Actions running at once against one host; node creations at most this many at once
+    /// per machine (hosts on one machine, as lab hosts, share it).
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub per_host: usize,
+    /// Create nodes under the fixed `--per-host` bound alone. By default creation is paced
+    /// by each machine's measured headroom (its load per core, the engine's and swarm2's
+    /// answer times): slower as the machine gets busy, and stopped, with what was measured,
+    /// when it has no headroom left (the nodes made are complete; apply again continues).
+    #[arg(long)]
+    pub no_pacing: bool,
     /// swarm2 joins running at once over the whole cluster.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub joins: usize,

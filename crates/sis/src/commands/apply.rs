@@ -135,9 +135,11 @@ pub(super) fn finish(
     let exit_code = match report.ending {
         Ending::Converged => exit::OK,
         Ending::Interrupted => exit::INTERRUPTED,
-        Ending::Failed | Ending::TimedOut | Ending::NeedsRepair | Ending::NeedsReplaceAll => {
-            exit::ERROR
-        }
+        Ending::Failed
+        | Ending::TimedOut
+        | Ending::NeedsRepair
+        | Ending::NeedsReplaceAll
+        | Ending::NoHeadroom => exit::ERROR,
     };
     match args.output {
         RunOutput::Json => {
@@ -205,6 +207,10 @@ pub(super) fn options(args: &ApplyArgs) -> ConvergeOptions {
         exec: ExecOptions {
             per_host: args.per_host,
             joins: args.joins,
+            pacing: (!args.no_pacing).then(|| sis_executor::pacing::PaceConfig {
+                max: args.per_host,
+                ..Default::default()
+            }),
             ..ExecOptions::default()
         },
         repair: args.repair,
@@ -254,6 +260,10 @@ fn print_summary(report: &ConvergeReport, spec_file: &Path, timeout: std::time::
             spec_file.display()
         ),
         Ending::Failed => println!("Apply failed after {secs:.1} s: {done}."),
+        Ending::NoHeadroom => eprintln!(
+            "error: stopped creating nodes after {secs:.1} s ({done}): {}",
+            report.no_headroom.as_deref().unwrap_or("no headroom left")
+        ),
         Ending::NeedsRepair => eprintln!(
             "error: stopped before {} changed anything: swarm2 lost its quorum and the plan repairs it \
              (swarm init --force-new-cluster). `sis plan {file}` shows the repair; \

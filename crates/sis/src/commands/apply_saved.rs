@@ -115,8 +115,11 @@ pub async fn apply_saved(args: ApplyArgs, saved: SavedPlan) -> CliResult {
             spec_file.display()
         );
     }
+    let no_headroom = pass.no_headroom.clone();
     let ending = if pass.failures().next().is_some() {
         Ending::Failed
+    } else if no_headroom.is_some() {
+        Ending::NoHeadroom
     } else if *cancel.borrow() {
         Ending::Interrupted
     } else if timed_out.is_some() {
@@ -131,6 +134,7 @@ pub async fn apply_saved(args: ApplyArgs, saved: SavedPlan) -> CliResult {
         passes: vec![pass],
         running_at_timeout: timed_out.unwrap_or_default(),
         elapsed: started.elapsed(),
+        no_headroom,
     };
     finish(&args, &spec_file, &progress, &report, Some(left))
 }

@@ -1,0 +1,625 @@
+//! Pacing node creation by the machine's measured headroom instead of a fixed bound.
+//!
+//! Every machine (hosts that report the same kernel boot ID are one machine: lab hosts share
+//! the cores of the machine they run on) has one [`Pacer`]. It is fed a [`LoadSample`] about
+//! every second and decides how many node creations (and starts) may run at once, by the
+//! machine's *load per core*: the tasks runnable at each sample, smoothed over a few seconds,
+//! per core. (Not the kernel's CPU pressure: on 2 cores `some avg10` of `/proc/pressure/cpu`
+//! was measured at 88–95 % with a load of 11–15 — a compile — so it is saturated long before a
+//! machine is in danger and cannot tell busy from tipping; a machine that tipped had a load of
+//! 390 to 700, one that grew 200 nodes calmly peaked at 36. It is reported with the rest.)
+//!
+//! - below [`PaceConfig::raise_below`]: one more at once, up to the bound (`--per-host`);
+//! - above [`PaceConfig::slow_above`], or the engine's API or a swarm2 join slow: half as
+//!   many;
+//! - above [`PaceConfig::pause_above`]: none start;
+//! - still above it [`PaceConfig::stop_after`] after creation paused: the machine has no
+//!   headroom left, and no more creations start in this run. The nodes already being made
+//!   finish (and join), so nothing is half-made; `sis apply` exits non-zero saying what was
+//!   measured, and a later apply continues.
+//!
+//! The logic here is pure (a clock and samples are handed in); [`Budget`] runs it for a
+//! pass.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use sis_engine::HostEngine;
+use sis_types::LoadSample;
+use tokio::sync::Notify;
+
+use crate::observe::{error_chain, Hosts};
+
+/// The thresholds of a [`Pacer`].
+#[derive(Debug, Clone)]
+pub struct PaceConfig {
+    /// Creations at once at most (the fixed bound pacing works under).
+    pub max: usize,
+    /// Load per core below which one more creation may run at once.
+    pub raise_below: f64,
+    /// Load per core above which half as many run at once.
+    pub slow_above: f64,
+    /// Load per core above which no creation starts.
+    pub pause_above: f64,
+    /// How long the load may stay above `pause_above` before creation stops for the run.
+    pub stop_after: Duration,
+    /// An engine ping slower than this counts as a load above `slow_above`.
+    pub api_slow: Duration,
+    /// A swarm2 join slower than this (swarm2's managers falling behind) halves the rate.
+    pub join_slow: Duration,
+    /// Samples older than this are not trusted: creation waits for a fresh one.
+    pub stale_after: Duration,
+}
+
+impl Default for PaceConfig {
+    fn default() -> Self {
+        PaceConfig {
+            max: 8,
+            raise_below: 4.0,
+            slow_above: 8.0,
+            pause_above: 16.0,
+            stop_after: Duration::from_secs(60),
+            api_slow: Duration::from_secs(2),
+            join_slow: Duration::from_secs(20),
+            stale_after: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What [`Pacer::try_start`] decides for a creation that wants to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// It may run now (the pacer counted it as in flight).
+    Start,
+    /// Not now: wait for a creation to finish or a new sample.
+    Wait,
+    /// Not in this run: the machine has no headroom (the message says what was measured).
+    Stop(String),
+}
+
+/// The pacing state of one machine.
+#[derive(Debug)]
+pub struct Pacer {
+    config: PaceConfig,
+    /// Hosts of the spec on this machine, for messages.
+    hosts: Vec<String>,
+    /// Creations that may run at once now.
+    limit: usize,
+    in_flight: usize,
+    /// Creations finished in this run.
+    made: u32,
+    last: Option<(Instant, LoadSample)>,
+    /// Since when the load has stayed above `pause_above`.
+    starved_since: Option<Instant>,
+    stopped: Option<String>,
+    /// Sampling failed: the fixed bound applies.
+    unsampled: Option<String>,
+    /// Runnable tasks, smoothed over the samples.
+    runnable: Option<f64>,
+    /// The highest load per core seen, for the summary.
+    peak: f64,
+}
+
+/// The weight of a new sample in the smoothed runnable count: about 5 s of memory at a
+/// sample a second.
+const SMOOTHING: f64 = 0.2;
+
+impl Pacer {
+    pub fn new(config: PaceConfig, hosts: Vec<String>) -> Pacer {
+        Pacer {
+            limit: 1,
+            config,
+            hosts,
+            in_flight: 0,
+            made: 0,
+            last: None,
+            starved_since: None,
+            stopped: None,
+            unsampled: None,
+            runnable: None,
+            peak: 0.0,
+        }
+    }
+
+    /// The load per core the pacer goes by: runnable tasks, smoothed, per core.
+    pub fn level(&self) -> f64 {
+        let cores = self.last.as_ref().map_or(1, |(_, s)| s.cpus.max(1));
+        self.runnable.unwrap_or(0.0) / f64::from(cores)
+    }
+
+    /// Creations that may run at once now.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Creations finished in this run.
+    pub fn made(&self) -> u32 {
+        self.made
+    }
+
+    /// The stop message, once stopped.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
+    }
+
+    /// Feeds a sample taken at `now`.
+    pub fn observe(&mut self, now: Instant, sample: LoadSample) {
+        self.unsampled = None;
+        let runnable = f64::from(sample.runnable);
+        let smoothed = match self.runnable {
+            Some(r) => r + SMOOTHING * (runnable - r),
+            None => runnable,
+        };
+        self.runnable = Some(smoothed);
+        let level = smoothed / f64::from(sample.cpus.max(1));
+        self.peak = self.peak.max(level);
+        let api_slow = Duration::from_millis(sample.api_millis) > self.config.api_slow;
+        let busy = self.in_flight >= self.limit;
+        if level > self.config.pause_above {
+            self.limit = 0;
+            let since = *self.starved_since.get_or_insert(now);
+            if self.stopped.is_none() && now.duration_since(since) >= self.config.stop_after {
+                self.stopped = Some(self.stop_message(&sample, level, now.duration_since(since)));
+            }
+        } else {
+            self.starved_since = None;
+            if level > self.config.slow_above || api_slow {
+                self.limit /= 2;
+            } else if level < self.config.raise_below && (busy || self.limit == 0) {
+                self.limit = (self.limit + 1).min(self.config.max);
+            }
+            // Never stall on a machine that is not past the pause line.
+            self.limit = self.limit.max(1);
+        }
+        self.last = Some((now, sample));
+    }
+
+    /// A sample could not be taken: after a few failures the fixed bound applies, so a host
+    /// whose engine cannot run the sampler is paced as before.
+    pub fn sample_failed(&mut self, now: Instant, error: &str) {
+        let stale = self
+            .last
+            .as_ref()
+            .is_none_or(|(at, _)| now.duration_since(*at) > self.config.stale_after);
+        if stale {
+            if self.unsampled.is_none() {
+                tracing::warn!(
+                    "cannot sample the load of {}: {error}; node creation runs under the fixed bound of {}",
+                    self.hosts.join(", "),
+                    self.config.max
+                );
+            }
+            self.unsampled = Some(error.to_string());
+            self.limit = self.config.max;
+        }
+    }
+
+    /// A creation wants to run at `now`.
+    pub fn try_start(&mut self, now: Instant) -> Decision {
+        if let Some(why) = &self.stopped {
+            return Decision::Stop(why.clone());
+        }
+        let fresh = self.unsampled.is_some()
+            || self
+                .last
+                .as_ref()
+                .is_some_and(|(at, _)| now.duration_since(*at) <= self.config.stale_after);
+        if fresh && self.in_flight < self.limit {
+            self.in_flight += 1;
+            Decision::Start
+        } else {
+            Decision::Wait
+        }
+    }
+
+    /// A creation that started has ended (`made`: it succeeded).
+    pub fn finish(&mut self, made: bool) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if made {
+            self.made += 1;
+        }
+    }
+
+    /// A swarm2 join took `elapsed`: a slow one means swarm2's managers fall behind.
+    pub fn join_finished(&mut self, elapsed: Duration) {
+        if elapsed > self.config.join_slow {
+            self.limit = (self.limit / 2).max(1);
+        }
+    }
+
+    fn stop_message(&self, sample: &LoadSample, level: f64, starved: Duration) -> String {
+        let pressure = sample
+            .cpu_pressure
+            .map(|p| format!(", CPU pressure {p:.0} %"))
+            .unwrap_or_default();
+        let measured = format!(
+            "a load of {level:.1} runnable tasks per core ({} runnable now on {} cores, 1-minute load average {:.1}{pressure})",
+            sample.runnable, sample.cpus, sample.load1
+        );
+        let hosts = if self.hosts.len() == 1 {
+            format!("host {}", self.hosts[0])
+        } else {
+            format!(
+                "hosts {} (one machine, sharing its cores)",
+                self.hosts.join(", ")
+            )
+        };
+        format!(
+            "no CPU headroom left on {hosts}: {measured} stayed above {:.0} per core for {} s with node creation paused; \
+             {} node(s) were made in this pass and are complete, no more were started. \
+             Run `sis apply` again once the machine is quieter to continue, or lower the node count \
+             (`sis doctor` shows what the machine holds)",
+            self.config.pause_above,
+            starved.as_secs(),
+            self.made
+        )
+    }
+
+    /// One line on what pacing did, for the log.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {} made, peak load {:.1} per core, {} at once at the end",
+            self.hosts.join(", "),
+            self.made,
+            self.peak,
+            self.limit
+        )
+    }
+}
+
+/// The pacers of one pass, one per machine, and the hosts on each.
+pub(crate) struct Budgets {
+    machines: Vec<Budget>,
+    of_host: BTreeMap<String, usize>,
+}
+
+struct Budget {
+    /// The spec's hosts on this machine; the first that answers is sampled.
+    hosts: Vec<String>,
+    pacer: std::sync::Mutex<Pacer>,
+    changed: Notify,
+}
+
+impl Budget {
+    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        self.pacer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A creation that may run; dropping it tells the pacer it ended.
+pub(crate) struct Permit<'a> {
+    budget: &'a Budget,
+    pub(crate) made: bool,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.budget.pacer().finish(self.made);
+        self.budget.changed.notify_waiters();
+    }
+}
+
+/// A host's first sample, or why it could not be taken.
+type Sampled = Result<LoadSample, String>;
+
+/// How often each machine is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+impl Budgets {
+    /// Samples every host once and groups them by the machine they report: hosts on one
+    /// machine (lab hosts) share one pacer. A host that cannot be sampled is a machine of
+    /// its own, under the fixed bound.
+    pub(crate) async fn new<E: HostEngine>(hosts: &Hosts<E>, config: &PaceConfig) -> Budgets {
+        let samples = join_all(
+            hosts
+                .iter()
+                .map(|(name, engine)| async move { (name.clone(), engine.load_sample().await) }),
+        )
+        .await;
+        let now = Instant::now();
+        let mut groups: BTreeMap<String, Vec<(String, Sampled)>> = BTreeMap::new();
+        for (name, sample) in samples {
+            let key = match &sample {
+                Ok(s) => s.machine.clone(),
+                Err(_) => format!("unsampled host {name}"),
+            };
+            groups
+                .entry(key)
+                .or_default()
+                .push((name, sample.map_err(|e| error_chain(&e))));
+        }
+        let mut budgets = Budgets {
+            machines: Vec::new(),
+            of_host: BTreeMap::new(),
+        };
+        for (_, group) in groups {
+            let names: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
+            let mut pacer = Pacer::new(config.clone(), names.clone());
+            match group.into_iter().next().map(|(_, s)| s) {
+                Some(Ok(sample)) => pacer.observe(now, sample),
+                Some(Err(e)) => pacer.sample_failed(now + config.stale_after * 2, &e),
+                None => {}
+            }
+            for n in &names {
+                budgets.of_host.insert(n.clone(), budgets.machines.len());
+            }
+            budgets.machines.push(Budget {
+                hosts: names,
+                pacer: std::sync::Mutex::new(pacer),
+                changed: Notify::new(),
+            });
+        }
+        budgets
+    }
+
+    /// Samples every machine about once a second, for as long as it is polled (a pass
+    /// drops it when its stages are done).
+    pub(crate) async fn run<E: HostEngine>(&self, hosts: &Hosts<E>) {
+        let mut tick = tokio::time::interval(SAMPLE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            join_all(self.machines.iter().map(|b| async move {
+                let mut last_error = String::new();
+                for host in &b.hosts {
+                    let Some(engine) = hosts.get(host) else {
+                        continue;
+                    };
+                    match engine.load_sample().await {
+                        Ok(sample) => {
+                            let mut p = b.pacer();
+                            let before = p.limit();
+                            p.observe(Instant::now(), sample);
+                            if p.limit() != before {
+                                tracing::info!(
+                                    hosts = %b.hosts.join(","),
+                                    load_per_core = p.level(),
+                                    "node creations at once: {before} → {}",
+                                    p.limit()
+                                );
+                            }
+                            drop(p);
+                            b.changed.notify_waiters();
+                            return;
+                        }
+                        Err(e) => last_error = error_chain(&e),
+                    }
+                }
+                b.pacer().sample_failed(Instant::now(), &last_error);
+                b.changed.notify_waiters();
+            }))
+            .await;
+        }
+    }
+
+    /// Waits until the machine of `host` lets one more creation run; `Err` with the reason
+    /// when it has no headroom left.
+    pub(crate) async fn acquire(&self, host: &str) -> Result<Option<Permit<'_>>, String> {
+        let Some(budget) = self.of_host.get(host).map(|&i| &self.machines[i]) else {
+            return Ok(None);
+        };
+        loop {
+            let changed = budget.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match budget.pacer().try_start(Instant::now()) {
+                Decision::Start => {
+                    return Ok(Some(Permit {
+                        budget,
+                        made: false,
+                    }))
+                }
+                Decision::Stop(why) => return Err(why),
+                Decision::Wait => {}
+            }
+            // Bounded, in case a sample never comes (the sampler loop wakes waiters anyway).
+            let _ = tokio::time::timeout(SAMPLE_EVERY * 2, changed).await;
+        }
+    }
+
+    /// A swarm2 join of a node on `host` took `elapsed`.
+    pub(crate) fn join_finished(&self, host: &str, elapsed: Duration) {
+        if let Some(&i) = self.of_host.get(host) {
+            self.machines[i].pacer().join_finished(elapsed);
+        }
+    }
+
+    /// One line per machine on what pacing did.
+    pub(crate) fn summaries(&self) -> Vec<String> {
+        self.machines.iter().map(|b| b.pacer().summary()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sample of a 2-core machine with `level` runnable tasks per core (steady: the
+    /// smoothing then keeps it).
+    fn sample(level: f64) -> LoadSample {
+        LoadSample {
+            machine: "m".into(),
+            cpus: 2,
+            cpu_pressure: Some(90.0),
+            load1: level * 2.0,
+            runnable: (level * 2.0) as u32,
+            api_millis: 5,
+        }
+    }
+
+    /// A pacer whose smoothed level is already `level`.
+    fn settle(p: &mut Pacer, t: Instant, level: f64) {
+        p.runnable = Some(level * 2.0);
+        p.observe(t, sample(level));
+    }
+
+    fn pacer() -> (Pacer, Instant) {
+        (
+            Pacer::new(PaceConfig::default(), vec!["h1".into()]),
+            Instant::now(),
+        )
+    }
+
+    /// Starts as many as the pacer lets through at `now`.
+    fn fill(p: &mut Pacer, now: Instant) -> usize {
+        let mut n = 0;
+        while p.try_start(now) == Decision::Start {
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn nothing_starts_before_the_first_sample() {
+        let (mut p, t) = pacer();
+        assert_eq!(p.try_start(t), Decision::Wait);
+        p.observe(t, sample(0.0));
+        assert_eq!(p.try_start(t), Decision::Start);
+    }
+
+    #[test]
+    fn a_quiet_machine_ramps_up_to_the_bound_one_at_a_time() {
+        let (mut p, t) = pacer();
+        let mut running = Vec::new();
+        for s in 0..20 {
+            let now = t + Duration::from_secs(s);
+            p.observe(now, sample(1.0));
+            running.push(fill(&mut p, now));
+        }
+        assert_eq!(p.limit(), 8);
+        assert_eq!(&running[..4], [1, 1, 1, 1]);
+        assert_eq!(running.iter().sum::<usize>(), 8);
+    }
+
+    #[test]
+    fn a_rising_load_halves_then_pauses_and_a_falling_one_resumes() {
+        let (mut p, t) = pacer();
+        for s in 0..10 {
+            let now = t + Duration::from_secs(s);
+            p.observe(now, sample(1.0));
+            fill(&mut p, now);
+        }
+        assert_eq!(p.limit(), 8);
+        settle(&mut p, t + Duration::from_secs(10), 10.0);
+        assert_eq!(p.limit(), 4);
+        // Between the lines: hold.
+        settle(&mut p, t + Duration::from_secs(11), 6.0);
+        assert_eq!(p.limit(), 4);
+        settle(&mut p, t + Duration::from_secs(12), 20.0);
+        assert_eq!(p.limit(), 0);
+        for _ in 0..8 {
+            p.finish(true);
+        }
+        assert_eq!(p.try_start(t + Duration::from_secs(12)), Decision::Wait);
+        settle(&mut p, t + Duration::from_secs(20), 3.0);
+        assert_eq!(p.try_start(t + Duration::from_secs(20)), Decision::Start);
+        assert_eq!(p.made(), 8);
+    }
+
+    #[test]
+    fn one_busy_sample_is_smoothed_away() {
+        let (mut p, t) = pacer();
+        for s in 0..10 {
+            let now = t + Duration::from_secs(s);
+            p.observe(now, sample(1.0));
+            fill(&mut p, now);
+        }
+        let limit = p.limit();
+        // 40 runnable tasks per core for one sample: the smoothed level stays under 16.
+        p.observe(t + Duration::from_secs(10), sample(40.0));
+        assert!(p.level() < 16.0, "{}", p.level());
+        assert!(p.limit() > 0 && p.limit() >= limit / 2);
+    }
+
+    #[test]
+    fn a_load_that_stays_past_the_pause_line_stops_creation_with_the_measurement() {
+        let (mut p, t) = pacer();
+        p.observe(t, sample(1.0));
+        assert_eq!(p.try_start(t), Decision::Start);
+        p.finish(true);
+        settle(&mut p, t + Duration::from_secs(1), 30.0);
+        for s in 2..=60 {
+            p.observe(t + Duration::from_secs(s), sample(30.0));
+            assert_eq!(p.try_start(t + Duration::from_secs(s)), Decision::Wait);
+        }
+        p.observe(t + Duration::from_secs(61), sample(30.0));
+        let Decision::Stop(why) = p.try_start(t + Duration::from_secs(61)) else {
+            panic!("not stopped");
+        };
+        assert!(why.contains("no CPU headroom left on host h1"), "{why}");
+        assert!(
+            why.contains("a load of 30.0 runnable tasks per core (60 runnable now on 2 cores, 1-minute load average 60.0, CPU pressure 90 %)"),
+            "{why}"
+        );
+        assert!(why.contains("above 16 per core for 60 s"), "{why}");
+        assert!(why.contains("1 node(s) were made"), "{why}");
+        assert!(why.contains("sis apply"), "{why}");
+        // Stopped is final for the run, even if the load drops.
+        settle(&mut p, t + Duration::from_secs(62), 0.0);
+        assert!(matches!(
+            p.try_start(t + Duration::from_secs(62)),
+            Decision::Stop(_)
+        ));
+    }
+
+    #[test]
+    fn a_busy_minute_with_a_dip_does_not_stop_creation() {
+        let (mut p, t) = pacer();
+        for s in 0..50 {
+            settle(&mut p, t + Duration::from_secs(s), 30.0);
+        }
+        settle(&mut p, t + Duration::from_secs(50), 5.0);
+        for s in 51..200 {
+            settle(&mut p, t + Duration::from_secs(s), 30.0);
+            if s < 110 {
+                assert_eq!(p.try_start(t + Duration::from_secs(s)), Decision::Wait);
+            }
+        }
+        assert!(p.stopped().is_some());
+    }
+
+    #[test]
+    fn a_slow_engine_or_join_slows_creation() {
+        let (mut p, t) = pacer();
+        for s in 0..10 {
+            let now = t + Duration::from_secs(s);
+            p.observe(now, sample(1.0));
+            fill(&mut p, now);
+        }
+        let mut slow = sample(1.0);
+        slow.api_millis = 3000;
+        p.observe(t + Duration::from_secs(10), slow);
+        assert_eq!(p.limit(), 4);
+        p.join_finished(Duration::from_secs(30));
+        assert_eq!(p.limit(), 2);
+        p.join_finished(Duration::from_secs(3));
+        assert_eq!(p.limit(), 2);
+    }
+
+    #[test]
+    fn stale_samples_hold_creation_and_failing_samples_fall_back_to_the_bound() {
+        let (mut p, t) = pacer();
+        p.observe(t, sample(1.0));
+        assert_eq!(p.try_start(t + Duration::from_secs(30)), Decision::Wait);
+        p.sample_failed(t + Duration::from_secs(30), "no image");
+        assert_eq!(fill(&mut p, t + Duration::from_secs(30)), 8);
+    }
+
+    #[test]
+    fn the_stop_message_names_every_host_of_a_shared_machine() {
+        let mut p = Pacer::new(
+            PaceConfig::default(),
+            vec!["lab-1".into(), "lab-2".into(), "lab-3".into()],
+        );
+        let t = Instant::now();
+        for s in 0..=60 {
+            settle(&mut p, t + Duration::from_secs(s), 50.0);
+        }
+        let why = p.stopped().unwrap();
+        assert!(
+            why.contains("hosts lab-1, lab-2, lab-3 (one machine"),
+            "{why}"
+        );
+    }
+}
