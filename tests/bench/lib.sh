@@ -141,9 +141,14 @@ bench_warn_if_busy() {
     fi
 }
 
-# bench_sis PATH-TO-REPO → path of the release sis binary, built if missing.
+# bench_sis PATH-TO-REPO → path of the release sis binary, built if missing (or $BENCH_SIS).
 bench_sis() {
     local repo=$1 bin=$1/target/release/sis
+    # BENCH_SIS names another binary (a debug build, an older one to compare with).
+    if [ -n "${BENCH_SIS:-}" ]; then
+        echo "$BENCH_SIS"
+        return
+    fi
     if [ ! -x "$bin" ]; then
         bench_log "building $bin (cargo build --release -p sis)"
         (cd "$repo" && cargo build --release -p sis >&2)
