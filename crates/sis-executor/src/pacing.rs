@@ -175,23 +175,45 @@ impl Pacer {
         self.last = Some((now, sample));
     }
 
-    /// A sample could not be taken: after a few failures the fixed bound applies, so a host
-    /// whose engine cannot run the sampler is paced as before.
+    /// A sample could not be taken. An engine too busy to run or answer the sampler is a
+    /// machine without headroom, not one to load more: a pacer that had samples before holds
+    /// creation (and stops it after `stop_after`, as for a high load); one that never got a
+    /// sample (an engine that cannot run the sampler at all, or one already swamped when the
+    /// pass began) lets one creation run at a time. (Falling back to the fixed bound drove a
+    /// machine that had tipped further: its sampler timed out and 8 creations ran at once.)
     pub fn sample_failed(&mut self, now: Instant, error: &str) {
         let stale = self
             .last
             .as_ref()
             .is_none_or(|(at, _)| now.duration_since(*at) > self.config.stale_after);
-        if stale {
-            if self.unsampled.is_none() {
-                tracing::warn!(
-                    "cannot sample the load of {}: {error}; node creation runs under the fixed bound of {}",
+        if !stale {
+            return;
+        }
+        if self.unsampled.is_none() {
+            let how = if self.last.is_some() {
+                "node creation waits until it answers again"
+            } else {
+                "node creation runs one at a time"
+            };
+            tracing::warn!(
+                "cannot sample the load of {}: {error}; {how}",
+                self.hosts.join(", ")
+            );
+        }
+        self.unsampled = Some(error.to_string());
+        if self.last.is_some() {
+            self.limit = 0;
+            let since = *self.starved_since.get_or_insert(now);
+            let starved = now.duration_since(since);
+            if self.stopped.is_none() && starved >= self.config.stop_after {
+                self.stopped = Some(format!(
+                    "the load sampler of {} has not answered for {} s ({error}): a machine this busy gets no more nodes in this run; let it settle, then run sis apply again",
                     self.hosts.join(", "),
-                    self.config.max
-                );
+                    starved.as_secs()
+                ));
             }
-            self.unsampled = Some(error.to_string());
-            self.limit = self.config.max;
+        } else {
+            self.limit = 1;
         }
     }
 
@@ -598,12 +620,27 @@ mod tests {
     }
 
     #[test]
-    fn stale_samples_hold_creation_and_failing_samples_fall_back_to_the_bound() {
+    fn a_sampler_that_stops_answering_holds_creation_then_stops_it() {
         let (mut p, t) = pacer();
         p.observe(t, sample(1.0));
         assert_eq!(p.try_start(t + Duration::from_secs(30)), Decision::Wait);
-        p.sample_failed(t + Duration::from_secs(30), "no image");
-        assert_eq!(fill(&mut p, t + Duration::from_secs(30)), 8);
+        // The engine is too busy to answer the sampler: nothing more starts, and after
+        // stop_after creation stops for the run, saying why.
+        p.sample_failed(t + Duration::from_secs(30), "Timeout error");
+        assert_eq!(fill(&mut p, t + Duration::from_secs(30)), 0);
+        p.sample_failed(t + Duration::from_secs(200), "Timeout error");
+        match p.try_start(t + Duration::from_secs(200)) {
+            Decision::Stop(why) => assert!(why.contains("has not answered"), "{why}"),
+            other => panic!("expected a stop, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_machine_never_sampled_gets_one_creation_at_a_time() {
+        let mut p = Pacer::new(PaceConfig::default(), vec!["h".into()]);
+        let t = Instant::now();
+        p.sample_failed(t + Duration::from_secs(30), "no such image");
+        assert_eq!(fill(&mut p, t + Duration::from_secs(30)), 1);
     }
 
     #[test]
