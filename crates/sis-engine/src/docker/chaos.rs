@@ -58,8 +58,27 @@ impl DockerHost {
     }
 
     /// `docker pause` (the cgroup freezer). A paused container counts as done.
+    ///
+    /// An exec that is starting in the container when it freezes (another sis's `docker node
+    /// ls`, a `sis watch` sample) leaves its `runc init` frozen half-way, and Docker 20.10 then
+    /// hangs every later call on that container, `unpause` and `rm -f` included (seen in the
+    /// chaos e2e test; docker/for-linux#891). So the freeze waits, up to 10 s, until no exec
+    /// runs in the container; the window left is the few milliseconds between that look and
+    /// the freeze.
     pub async fn pause_container(&self, name: &str) -> Result<(), EngineError> {
         let docker = self.client().await?;
+        let quiet_by = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let execs = docker
+                .inspect_container(name, None)
+                .await
+                .map(|c| c.exec_ids.unwrap_or_default().len())
+                .unwrap_or(0);
+            if execs == 0 || tokio::time::Instant::now() >= quiet_by {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         match docker.pause_container(name).await {
             Ok(()) => Ok(()),
             Err(e) if is_status(&e, 409) && e.to_string().contains("already paused") => Ok(()),
