@@ -200,13 +200,22 @@ pub(super) async fn remove_of(
     cluster: &str,
     name: &str,
 ) -> Result<(), EngineError> {
+    if !claimed(host, cluster, name).await? {
+        return Ok(());
+    }
+    remove(host, name).await
+}
+
+/// Whether `name` exists and carries `sis.cluster=<cluster>`: false when it is gone, an
+/// error naming it when it belongs to someone else.
+async fn claimed(host: &DockerHost, cluster: &str, name: &str) -> Result<bool, EngineError> {
     let existing = match labels_of(host, name).await {
         Ok(labels) => labels,
-        Err(e) if e.status_code() == Some(404) => return Ok(()),
+        Err(e) if e.status_code() == Some(404) => return Ok(false),
         Err(e) => return Err(e),
     };
     crate::ownership::claim_for_removal(host.endpoint(), name, cluster, &existing)?;
-    remove(host, name).await
+    Ok(true)
 }
 
 /// Kills `name` (SIGKILL) when it carries `sis.cluster=<cluster>`; refuses any other
@@ -216,12 +225,9 @@ pub(super) async fn kill_of(
     cluster: &str,
     name: &str,
 ) -> Result<(), EngineError> {
-    let existing = match labels_of(host, name).await {
-        Ok(labels) => labels,
-        Err(e) if e.status_code() == Some(404) => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    crate::ownership::claim_for_removal(host.endpoint(), name, cluster, &existing)?;
+    if !claimed(host, cluster, name).await? {
+        return Ok(());
+    }
     host.kill_container(name)
         .await
         .or_else(|e| match e.status_code() {
