@@ -199,6 +199,10 @@ pub struct FakeState {
     pub limits: HostLimits,
     /// What `load_sample` reports; `None`: a calm machine of its own (2 cores, no pressure).
     pub load: Option<LoadSample>,
+    /// The share of the machine's cores in use (0 to 1): `load_sample` then reports CPU time
+    /// that grows at that rate, on tokio's clock since the first sample.
+    pub cpu_busy: Option<f64>,
+    cpu_clock: Option<tokio::time::Instant>,
     pub calls: Vec<Call>,
     failures: Vec<Injected>,
     /// How long each call of an operation takes (on tokio's clock); none by default.
@@ -982,15 +986,32 @@ impl HostEngine for FakeHost {
 
     /// Not recorded as a call: the executor samples on its own clock.
     async fn load_sample(&self) -> Result<LoadSample, EngineError> {
-        let state = self.state();
-        Ok(state.load.clone().unwrap_or_else(|| LoadSample {
+        let mut state = self.state();
+        let cpu_time = state.cpu_busy.map(|busy| {
+            let since = *state
+                .cpu_clock
+                .get_or_insert_with(tokio::time::Instant::now);
+            // 100 ticks a second on each of 2 cores; one tick at least, so the first sample
+            // already counts.
+            let total = since.elapsed().as_millis() as u64 / 5 + 1;
+            sis_types::CpuTime {
+                busy: (total as f64 * busy) as u64,
+                total,
+            }
+        });
+        let mut sample = state.load.clone().unwrap_or_else(|| LoadSample {
             machine: format!("fake-machine-{}", self.endpoint),
             cpus: 2,
             cpu_pressure: Some(0.0),
             load1: 0.0,
             runnable: 0,
             api_millis: 1,
-        }))
+            cpu_time: None,
+        });
+        if cpu_time.is_some() {
+            sample.cpu_time = cpu_time;
+        }
+        Ok(sample)
     }
 }
 

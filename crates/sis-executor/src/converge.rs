@@ -158,6 +158,7 @@ pub async fn converge_targeted<E: HostEngine>(
         }
         let exec = crate::ExecOptions {
             disk_floors: crate::disk::floors(spec, &observed),
+            running_nodes: crate::pacing::running_nodes(&observed),
             ..opts.exec.clone()
         };
         let (report, timed_out) = execute_until(

@@ -33,6 +33,9 @@ pub struct ExecOptions {
     /// Pace node creation by each machine's measured headroom ([`crate::pacing`]), within
     /// `per_host` at once per machine; `None`: the fixed `per_host` bound alone.
     pub pacing: Option<PaceConfig>,
+    /// Nodes running on each host when the pass begins ([`crate::pacing::running_nodes`]):
+    /// where pacing's rest measurements start counting.
+    pub running_nodes: BTreeMap<String, u32>,
 }
 
 impl Default for ExecOptions {
@@ -44,6 +47,7 @@ impl Default for ExecOptions {
             attempts: 3,
             disk_floors: BTreeMap::new(),
             pacing: None,
+            running_nodes: BTreeMap::new(),
         }
     }
 }
@@ -148,7 +152,7 @@ pub async fn execute<E: HostEngine>(
         .flat_map(|p| &p.actions)
         .any(|a| paced(&a.action));
     let budgets = match &opts.pacing {
-        Some(config) if creates => Some(Budgets::new(hosts, config).await),
+        Some(config) if creates => Some(Budgets::new(hosts, config, &opts.running_nodes).await),
         _ => None,
     };
     let pass = Pass {

@@ -18,6 +18,19 @@
 //!   finish (and join), so nothing is half-made; `sis apply` exits non-zero saying what was
 //!   measured, and a later apply continues.
 //!
+//! The load while growing does not tell how close the machine is to its cliff: on 2 cores
+//! 150 idle swarm2 nodes kept 52 % of the cores busy and a grow to 160 tipped the machine
+//! within a minute with the load per core under the pause line until then (swarm2's gossip
+//! probes and heartbeats time out once the cores stay saturated for seconds; every node
+//! then suspects, retries and re-registers at once). What tells is the cost of the nodes
+//! *at rest*. So the pacer also measures the machine at rest, at check points: it lets the
+//! creations in flight finish, waits [`PaceConfig::settle`], and takes the share of the
+//! cores in use over [`PaceConfig::rest_window`] (from `/proc/stat`). At or above
+//! [`PaceConfig::rest_limit`] no more nodes start in the run; below it, the measured cost
+//! per node says how many more fit, and the next check point comes after half of them —
+//! checks come closer as the machine fills. The first one comes where the estimate
+//! ([`PaceConfig::node_rest_cost`]) puts half the limit, so small clusters never pause.
+//!
 //! The logic here is pure (a clock and samples are handed in); [`Budget`] runs it for a
 //! pass.
 
@@ -26,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use sis_engine::HostEngine;
-use sis_types::LoadSample;
+use sis_types::{CpuTime, LoadSample};
 use tokio::sync::Notify;
 
 use crate::observe::{error_chain, Hosts};
@@ -50,6 +63,15 @@ pub struct PaceConfig {
     pub join_slow: Duration,
     /// Samples older than this are not trusted: creation waits for a fresh one.
     pub stale_after: Duration,
+    /// The share of the machine's cores (0 to 1) its nodes may keep busy at rest: at a
+    /// check point at or above it, no more nodes start in the run.
+    pub rest_limit: f64,
+    /// What one node is expected to cost at rest (cores), before a measurement tells.
+    pub node_rest_cost: f64,
+    /// How long a check point waits after the last creation ends before measuring.
+    pub settle: Duration,
+    /// How long a check point measures the machine at rest.
+    pub rest_window: Duration,
 }
 
 impl Default for PaceConfig {
@@ -63,9 +85,27 @@ impl Default for PaceConfig {
             api_slow: Duration::from_secs(2),
             join_slow: Duration::from_secs(20),
             stale_after: Duration::from_secs(15),
+            rest_limit: f64::from(sis_planner::capacity::CPU_SHARE_PERCENT as u32) / 100.0,
+            node_rest_cost: sis_planner::capacity::NODE_IDLE_MILLICORES as f64 / 1000.0,
+            settle: Duration::from_secs(5),
+            rest_window: Duration::from_secs(10),
         }
     }
 }
+
+/// Where a check point of the rest load stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Check {
+    /// No creation starts; waiting for those in flight to end.
+    Draining,
+    /// None in flight; the machine settles until then.
+    Settling { until: Instant },
+    /// Measuring from this CPU time on.
+    Measuring { since: Instant, from: CpuTime },
+}
+
+/// The least number of nodes between two check points.
+const MIN_CHECK_STEP: u32 = 4;
 
 /// What [`Pacer::try_start`] decides for a creation that wants to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +139,14 @@ pub struct Pacer {
     runnable: Option<f64>,
     /// The highest load per core seen, for the summary.
     peak: f64,
+    /// Nodes on this machine: those running when the pass began, and those made since.
+    nodes: u32,
+    /// The node count at which the next check point pauses creation to measure the machine
+    /// at rest; `None` until the machine's cores are known.
+    next_check: Option<u32>,
+    check: Option<Check>,
+    /// The last rest measurement: nodes, share of the cores in use.
+    rest: Option<(u32, f64)>,
 }
 
 /// The weight of a new sample in the smoothed runnable count: about 5 s of memory at a
@@ -119,7 +167,22 @@ impl Pacer {
             unsampled: None,
             runnable: None,
             peak: 0.0,
+            nodes: 0,
+            next_check: None,
+            check: None,
+            rest: None,
         }
+    }
+
+    /// Nodes already running on this machine when the pass begins.
+    pub fn with_nodes(mut self, nodes: u32) -> Pacer {
+        self.nodes = nodes;
+        self
+    }
+
+    /// The last rest measurement: nodes then, and the share of the cores they kept busy.
+    pub fn rest(&self) -> Option<(u32, f64)> {
+        self.rest
     }
 
     /// The load per core the pacer goes by: runnable tasks, smoothed, per core.
@@ -172,7 +235,108 @@ impl Pacer {
             // Never stall on a machine that is not past the pause line.
             self.limit = self.limit.max(1);
         }
+        if sample.cpu_time.is_none() && self.next_check != Some(u32::MAX) {
+            // A sampler without the CPU time: no check points in this run.
+            if self.check.is_some() {
+                tracing::warn!(
+                    "cannot read the CPU time of {}: node creation goes on without measuring the machine at rest",
+                    self.hosts.join(", ")
+                );
+            }
+            self.check = None;
+            self.next_check = Some(u32::MAX);
+        }
+        if self.next_check.is_none() {
+            // Half the limit by the estimate: small clusters never pause.
+            let cores = f64::from(sample.cpus.max(1));
+            let first = self.config.rest_limit * cores / 2.0 / self.config.node_rest_cost.max(1e-6);
+            self.next_check = Some((first - 1e-9).ceil().max(1.0) as u32);
+        }
+        self.begin_check();
+        self.advance_check(now, &sample);
         self.last = Some((now, sample));
+    }
+
+    /// Begins a check point once the nodes made and being made reach it.
+    fn begin_check(&mut self) {
+        let coming = self
+            .nodes
+            .saturating_add(u32::try_from(self.in_flight).unwrap_or(u32::MAX));
+        if self.check.is_none()
+            && self.stopped.is_none()
+            && self.next_check.is_some_and(|at| coming >= at)
+        {
+            self.check = Some(Check::Draining);
+        }
+    }
+
+    /// Moves a check point on with a new sample: draining → settling → measuring → done.
+    fn advance_check(&mut self, now: Instant, sample: &LoadSample) {
+        match self.check {
+            Some(Check::Draining) if self.in_flight == 0 => {
+                self.check = Some(Check::Settling {
+                    until: now + self.config.settle,
+                });
+            }
+            Some(Check::Settling { until }) if now >= until => {
+                if let Some(from) = sample.cpu_time {
+                    self.check = Some(Check::Measuring { since: now, from });
+                }
+            }
+            Some(Check::Measuring { since, from })
+                if now.duration_since(since) >= self.config.rest_window =>
+            {
+                let busy = sample.cpu_time.and_then(|to| to.busy_since(&from));
+                self.check = None;
+                match busy {
+                    Some(busy) => self.rested(busy, sample.cpus.max(1), now.duration_since(since)),
+                    None => self.next_check = Some(self.nodes + MIN_CHECK_STEP),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A check point measured `busy` (share of all cores) over `window`.
+    fn rested(&mut self, busy: f64, cpus: u32, window: Duration) {
+        let nodes = self.nodes;
+        self.rest = Some((nodes, busy));
+        let cores = f64::from(cpus);
+        if busy >= self.config.rest_limit {
+            self.stopped = Some(format!(
+                "no idle headroom left on {}: at rest its {nodes} node(s) keep {:.0} % of the machine's {cpus} cores busy (measured over {} s with no node starting; other work on the machine counts too), and sis adds no nodes at {:.0} % or more — past about 50 % a grow saturates the cores long enough for swarm2's gossip and heartbeats to time out, and the machine tips. {} node(s) were made in this pass and are complete, no more were started. About {nodes} nodes is what this machine holds: lower the spec's count, or spread the nodes over more machines (`sis doctor` shows the estimate)",
+                self.hosts_text(),
+                busy * 100.0,
+                window.as_secs(),
+                self.config.rest_limit * 100.0,
+                self.made
+            ));
+            return;
+        }
+        // The whole machine's busy share per node overstates a node's own cost (the host's
+        // engine counts in), which only brings the next check point closer.
+        let per_node =
+            (busy / f64::from(nodes.max(1))).max(self.config.node_rest_cost / cores / 4.0);
+        let room = ((self.config.rest_limit - busy) / per_node + 1e-9).floor() as u32;
+        let next = nodes + (room / 2).max(MIN_CHECK_STEP);
+        tracing::info!(
+            hosts = %self.hosts.join(","),
+            "at rest {nodes} node(s) keep {:.0} % of the {cpus} cores busy (limit {:.0} %): room for about {room} more; next check at {next}",
+            busy * 100.0,
+            self.config.rest_limit * 100.0
+        );
+        self.next_check = Some(next);
+    }
+
+    fn hosts_text(&self) -> String {
+        if self.hosts.len() == 1 {
+            format!("host {}", self.hosts[0])
+        } else {
+            format!(
+                "hosts {} (one machine, sharing its cores)",
+                self.hosts.join(", ")
+            )
+        }
     }
 
     /// A sample could not be taken. An engine too busy to run or answer the sampler is a
@@ -222,6 +386,10 @@ impl Pacer {
         if let Some(why) = &self.stopped {
             return Decision::Stop(why.clone());
         }
+        self.begin_check();
+        if self.check.is_some() {
+            return Decision::Wait;
+        }
         let fresh = self.unsampled.is_some()
             || self
                 .last
@@ -240,6 +408,7 @@ impl Pacer {
         self.in_flight = self.in_flight.saturating_sub(1);
         if made {
             self.made += 1;
+            self.nodes += 1;
         }
     }
 
@@ -259,14 +428,7 @@ impl Pacer {
             "a load of {level:.1} runnable tasks per core ({} runnable now on {} cores, 1-minute load average {:.1}{pressure})",
             sample.runnable, sample.cpus, sample.load1
         );
-        let hosts = if self.hosts.len() == 1 {
-            format!("host {}", self.hosts[0])
-        } else {
-            format!(
-                "hosts {} (one machine, sharing its cores)",
-                self.hosts.join(", ")
-            )
-        };
+        let hosts = self.hosts_text();
         format!(
             "no CPU headroom left on {hosts}: {measured} stayed above {:.0} per core for {} s with node creation paused; \
              {} node(s) were made in this pass and are complete, no more were started. \
@@ -280,14 +442,44 @@ impl Pacer {
 
     /// One line on what pacing did, for the log.
     pub fn summary(&self) -> String {
+        let rest = self
+            .rest
+            .map(|(n, busy)| {
+                format!(
+                    ", at rest {n} nodes kept {:.0} % of the cores busy",
+                    busy * 100.0
+                )
+            })
+            .unwrap_or_default();
         format!(
-            "{}: {} made, peak load {:.1} per core, {} at once at the end",
+            "{}: {} made, peak load {:.1} per core, {} at once at the end{rest}",
             self.hosts.join(", "),
             self.made,
             self.peak,
             self.limit
         )
     }
+}
+
+/// Running node containers per host (of any cluster sis observed: this one's), where a
+/// pass's rest measurements start counting.
+pub fn running_nodes(observed: &sis_types::Observed) -> BTreeMap<String, u32> {
+    observed
+        .hosts
+        .iter()
+        .filter_map(|(name, h)| {
+            let facts = h.facts()?;
+            let n = facts
+                .containers
+                .iter()
+                .filter(|c| {
+                    c.is_running()
+                        && c.label(sis_types::labels::ROLE) == Some(sis_types::labels::ROLE_NODE)
+                })
+                .count();
+            Some((name.clone(), u32::try_from(n).unwrap_or(u32::MAX)))
+        })
+        .collect()
 }
 
 /// The pacers of one pass, one per machine, and the hosts on each.
@@ -332,7 +524,11 @@ impl Budgets {
     /// Samples every host once and groups them by the machine they report: hosts on one
     /// machine (lab hosts) share one pacer. A host that cannot be sampled is a machine of
     /// its own, under the fixed bound.
-    pub(crate) async fn new<E: HostEngine>(hosts: &Hosts<E>, config: &PaceConfig) -> Budgets {
+    pub(crate) async fn new<E: HostEngine>(
+        hosts: &Hosts<E>,
+        config: &PaceConfig,
+        running: &BTreeMap<String, u32>,
+    ) -> Budgets {
         let samples = join_all(
             hosts
                 .iter()
@@ -357,7 +553,8 @@ impl Budgets {
         };
         for (_, group) in groups {
             let names: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
-            let mut pacer = Pacer::new(config.clone(), names.clone());
+            let nodes = names.iter().filter_map(|n| running.get(n)).sum();
+            let mut pacer = Pacer::new(config.clone(), names.clone()).with_nodes(nodes);
             match group.into_iter().next().map(|(_, s)| s) {
                 Some(Ok(sample)) => pacer.observe(now, sample),
                 Some(Err(e)) => pacer.sample_failed(now + config.stale_after * 2, &e),
@@ -467,6 +664,41 @@ mod tests {
             load1: level * 2.0,
             runnable: (level * 2.0) as u32,
             api_millis: 5,
+            cpu_time: None,
+        }
+    }
+
+    /// A quiet sample of a 2-core machine whose cores have been `busy` (0 to 1) since
+    /// `t0`, `secs` seconds ago (100 ticks a second a core).
+    fn at_rest(secs: u64, busy: f64) -> LoadSample {
+        let total = secs * 200;
+        LoadSample {
+            cpu_time: Some(CpuTime {
+                busy: (total as f64 * busy) as u64,
+                total,
+            }),
+            ..sample(0.5)
+        }
+    }
+
+    /// A pacer with check points at 60 % of 2 cores and 5 millicores a node by estimate
+    /// (the first check at 120 nodes), `nodes` running.
+    fn checked(nodes: u32) -> (Pacer, Instant) {
+        let config = PaceConfig {
+            rest_limit: 0.6,
+            node_rest_cost: 0.005,
+            ..PaceConfig::default()
+        };
+        (
+            Pacer::new(config, vec!["h1".into()]).with_nodes(nodes),
+            Instant::now(),
+        )
+    }
+
+    /// Feeds a sample a second from `from` to `to` (seconds after `t`), the cores `busy`.
+    fn rest_for(p: &mut Pacer, t: Instant, from: u64, to: u64, busy: f64) {
+        for s in from..=to {
+            p.observe(t + Duration::from_secs(s), at_rest(s, busy));
         }
     }
 
@@ -658,5 +890,118 @@ mod tests {
             why.contains("hosts lab-1, lab-2, lab-3 (one machine"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_small_cluster_never_pauses_to_measure() {
+        let (mut p, t) = checked(0);
+        let mut started = 0;
+        for s in 0..200 {
+            let now = t + Duration::from_secs(s);
+            p.observe(now, at_rest(s, 0.3));
+            while p.try_start(now) == Decision::Start {
+                p.finish(true);
+                started += 1;
+                if started == 119 {
+                    break;
+                }
+            }
+            if started == 119 {
+                break;
+            }
+        }
+        assert_eq!(started, 119);
+        assert_eq!(p.rest(), None);
+        // The 120th node is the first check point.
+        p.observe(t + Duration::from_secs(300), at_rest(300, 0.3));
+        assert_eq!(p.try_start(t + Duration::from_secs(300)), Decision::Start);
+        p.finish(true);
+        assert_eq!(p.try_start(t + Duration::from_secs(300)), Decision::Wait);
+    }
+
+    #[test]
+    fn a_check_point_lets_creations_end_measures_at_rest_and_goes_on_while_there_is_room() {
+        let (mut p, t) = checked(118);
+        p.observe(t, at_rest(0, 0.9));
+        assert_eq!(fill(&mut p, t), 1);
+        rest_for(&mut p, t, 1, 3, 0.9);
+        assert_eq!(fill(&mut p, t + Duration::from_secs(3)), 1);
+        // 120 nodes once both end: the check point holds creation from now on.
+        p.finish(true);
+        assert_eq!(p.try_start(t + Duration::from_secs(3)), Decision::Wait);
+        // The one in flight still runs: no measurement yet, whatever the samples say.
+        rest_for(&mut p, t, 4, 30, 0.9);
+        assert_eq!(p.rest(), None);
+        p.finish(true);
+        // It settles for 5 s, then measures for 10 s: the busy seconds before do not count.
+        rest_for(&mut p, t, 31, 35, 0.9);
+        assert_eq!(p.try_start(t + Duration::from_secs(35)), Decision::Wait);
+        for s in 36..=60 {
+            let now = t + Duration::from_secs(s);
+            // 30 % of the cores from second 36 on.
+            let before = at_rest(36, 0.9).cpu_time.unwrap();
+            let mut sample = at_rest(s, 0.0);
+            let ticks = (s - 36) * 200;
+            sample.cpu_time = Some(CpuTime {
+                busy: before.busy + (ticks as f64 * 0.3) as u64,
+                total: before.total + ticks,
+            });
+            p.observe(now, sample);
+        }
+        let (nodes, busy) = p.rest().expect("measured");
+        assert_eq!(nodes, 120);
+        assert!((busy - 0.3).abs() < 0.01, "{busy}");
+        // 0.25 % of the cores a node: room for 120 more, the next check after half of them.
+        assert_eq!(p.next_check, Some(180));
+        assert_eq!(p.try_start(t + Duration::from_secs(60)), Decision::Start);
+        assert!(
+            p.summary()
+                .contains("at rest 120 nodes kept 30 % of the cores busy"),
+            "{}",
+            p.summary()
+        );
+    }
+
+    #[test]
+    fn a_machine_busy_at_rest_gets_no_more_nodes_and_the_message_says_what_was_measured() {
+        let (mut p, t) = checked(150);
+        rest_for(&mut p, t, 0, 20, 0.65);
+        let Decision::Stop(why) = p.try_start(t + Duration::from_secs(20)) else {
+            panic!("not stopped: {:?}", p.rest());
+        };
+        assert!(
+            why.contains("no idle headroom left on host h1: at rest its 150 node(s) keep 65 % of the machine's 2 cores busy (measured over 10 s"),
+            "{why}"
+        );
+        assert!(why.contains("sis adds no nodes at 60 % or more"), "{why}");
+        assert!(why.contains("0 node(s) were made in this pass"), "{why}");
+        assert!(
+            why.contains("About 150 nodes is what this machine holds"),
+            "{why}"
+        );
+        assert_eq!(p.made(), 0);
+    }
+
+    #[test]
+    fn check_points_come_closer_as_the_machine_fills() {
+        let (mut p, t) = checked(120);
+        rest_for(&mut p, t, 0, 20, 0.5);
+        assert_eq!(p.rest().map(|r| r.0), Some(120));
+        // 50 % with 120 nodes: room for 24 more, the next check after 12.
+        assert_eq!(p.next_check, Some(132));
+        let (mut p2, _) = checked(120);
+        rest_for(&mut p2, t, 0, 20, 0.59);
+        // Almost full: still a few more, never fewer than the least step.
+        assert_eq!(p2.next_check, Some(120 + MIN_CHECK_STEP));
+    }
+
+    #[test]
+    fn a_sampler_without_cpu_time_turns_check_points_off() {
+        let (mut p, t) = checked(200);
+        for s in 0..20 {
+            p.observe(t + Duration::from_secs(s), sample(0.5));
+        }
+        assert_eq!(p.rest(), None);
+        assert_eq!(p.try_start(t + Duration::from_secs(20)), Decision::Start);
     }
 }

@@ -522,6 +522,7 @@ fn load(machine: &str, runnable: u32) -> sis_types::LoadSample {
         load1: f64::from(runnable),
         runnable,
         api_millis: 2,
+        cpu_time: None,
     }
 }
 
@@ -559,6 +560,71 @@ async fn a_machine_without_headroom_stops_creation_with_the_measurement_and_noth
         );
     }
     assert!(host.calls_of(Op::RunContainer).is_empty());
+}
+
+/// Pacing with check points of the rest load that settle at once and measure for 1 s.
+fn paced_at_rest(running: u32) -> ExecOptions {
+    let mut opts = paced(8);
+    let config = opts.pacing.as_mut().expect("paced");
+    config.settle = std::time::Duration::ZERO;
+    config.rest_window = std::time::Duration::from_secs(1);
+    opts.running_nodes = BTreeMap::from([("h".to_string(), running)]);
+    opts
+}
+
+#[tokio::test]
+async fn a_machine_its_nodes_keep_busy_at_rest_gets_no_more_nodes() {
+    let host = host();
+    host.state().cpu_busy = Some(0.6);
+    let p = plan(vec![(Phase::Nodes, vec![create(1), create(2)])]);
+    let hosts: Hosts<FakeHost> = BTreeMap::from([("h".to_string(), host.clone())]);
+    let (_tx, cancel) = watch::channel(false);
+    let report = execute(
+        &p,
+        "t",
+        "net",
+        &hosts,
+        &paced_at_rest(150),
+        &Finished::default(),
+        &cancel,
+    )
+    .await;
+    let why = report.no_headroom.clone().expect("stopped at rest");
+    assert!(
+        why.contains("no idle headroom left on host h: at rest its 150 node(s) keep 60 % of the machine's 2 cores busy"),
+        "{why}"
+    );
+    assert!(why.contains("0 node(s) were made"), "{why}");
+    assert!(host.calls_of(Op::RunContainer).is_empty());
+}
+
+#[tokio::test]
+async fn a_machine_with_room_at_rest_gets_its_nodes_after_the_measurement() {
+    let host = host();
+    host.state().cpu_busy = Some(0.2);
+    let p = plan(vec![(Phase::Nodes, vec![create(1), create(2)])]);
+    let hosts: Hosts<FakeHost> = BTreeMap::from([("h".to_string(), host.clone())]);
+    let (_tx, cancel) = watch::channel(false);
+    let report = execute(
+        &p,
+        "t",
+        "net",
+        &hosts,
+        &paced_at_rest(150),
+        &Finished::default(),
+        &cancel,
+    )
+    .await;
+    assert_eq!(report.no_headroom, None);
+    assert_eq!(host.calls_of(Op::RunContainer).len(), 2);
+    assert!(
+        report
+            .pacing
+            .iter()
+            .any(|l| l.contains("at rest 150 nodes kept 20 % of the cores busy")),
+        "{:?}",
+        report.pacing
+    );
 }
 
 #[tokio::test]

@@ -80,4 +80,49 @@ pub struct LoadSample {
     pub runnable: u32,
     /// How long the engine took to answer a ping (milliseconds).
     pub api_millis: u64,
+    /// The machine's CPU time so far (the first line of `/proc/stat`), for the share of the
+    /// cores in use between two samples; `None` when the sampler could not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_time: Option<CpuTime>,
+}
+
+/// Cumulative CPU time of a machine, all cores together, in the kernel's ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuTime {
+    /// Ticks the cores spent on anything but idling and waiting for I/O.
+    pub busy: u64,
+    /// All ticks.
+    pub total: u64,
+}
+
+impl CpuTime {
+    /// Parses `cpu  user nice system idle iowait irq softirq steal …` (the first line of
+    /// `/proc/stat`). Guest time is part of user time there, so it is not added again.
+    pub fn parse(line: &str) -> Option<CpuTime> {
+        let mut words = line.split_whitespace();
+        if words.next()? != "cpu" {
+            return None;
+        }
+        let ticks: Vec<u64> = words
+            .take(8)
+            .map(|w| w.parse().ok())
+            .collect::<Option<_>>()?;
+        if ticks.len() < 5 {
+            return None;
+        }
+        let total: u64 = ticks.iter().sum();
+        let idle = ticks[3] + ticks[4];
+        Some(CpuTime {
+            busy: total - idle,
+            total,
+        })
+    }
+
+    /// The share of the cores in use from `earlier` to `self` (0 to 1); `None` when no tick
+    /// passed or the counters went back (another boot).
+    pub fn busy_since(&self, earlier: &CpuTime) -> Option<f64> {
+        let total = self.total.checked_sub(earlier.total).filter(|t| *t > 0)?;
+        let busy = self.busy.checked_sub(earlier.busy)?;
+        Some((busy as f64 / total as f64).min(1.0))
+    }
 }

@@ -13,17 +13,19 @@ use std::time::{Duration, Instant};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{AttachContainerOptionsBuilder, CreateContainerOptions};
 use futures::StreamExt;
-use sis_types::{labels, LoadSample};
+use sis_types::{labels, CpuTime, LoadSample};
 use tokio::sync::watch;
 
 use super::DockerHost;
 use crate::EngineError;
 
 /// The sampler's script: a line per second with the boot ID, the core count, the load
-/// averages and the CPU pressure; it ends when its stdin closes, or after an hour.
+/// averages and the CPU pressure, and a second one with the machine's CPU time (the first
+/// line of `/proc/stat`); it ends when its stdin closes, or after an hour.
 const SCRIPT: &str = r#"boot=$(cat /proc/sys/kernel/random/boot_id); n=$(nproc)
 ( i=0; while [ $i -lt 3600 ]; do
   echo "sample $boot $n $(cat /proc/loadavg) $(grep '^some' /proc/pressure/cpu 2>/dev/null)"
+  head -n 1 /proc/stat
   i=$((i+1)); sleep 1
 done ) &
 read -r _; kill $! 2>/dev/null"#;
@@ -51,6 +53,7 @@ struct Reading {
     load1: f64,
     runnable: u32,
     cpu_pressure: Option<f64>,
+    cpu_time: Option<CpuTime>,
 }
 
 /// A fresh sample of `host`: the sampler's latest reading (the sampler is started on the
@@ -96,12 +99,14 @@ pub(super) async fn sample(host: &DockerHost) -> Result<LoadSample, EngineError>
         load1: reading.load1,
         runnable: reading.runnable,
         api_millis,
+        cpu_time: reading.cpu_time,
     })
 }
 
 /// Creates, attaches to and starts the sampler container, and spawns the task that reads it.
 async fn start(host: &DockerHost) -> Result<Sampler, EngineError> {
     let docker = host.client().await?.clone();
+    super::probe::sweep(host, "load-sampler").await;
     let images = super::observe::images(host).await?;
     let preferred = host.inner.probe_image.as_deref();
     let image = super::observe::probe_candidates(preferred, &images)
@@ -176,8 +181,19 @@ async fn start(host: &DockerHost) -> Result<Sampler, EngineError> {
                     let Some(Ok(chunk)) = chunk else { break };
                     line.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
                     while let Some(end) = line.find('\n') {
-                        if let Some(reading) = parse(&line[..end]) {
+                        if let Some(mut reading) = parse(&line[..end]) {
+                            // Until its own line comes, the last CPU time stands: the
+                            // share of the cores is taken between two of them, whenever
+                            // they were read.
+                            reading.cpu_time = tx.borrow().as_ref().and_then(|r: &Reading| r.cpu_time);
                             tx.send_replace(Some(reading));
+                        } else if let Some(time) = CpuTime::parse(&line[..end]) {
+                            // The CPU time follows its sample line.
+                            tx.send_modify(|r| {
+                                if let Some(r) = r {
+                                    r.cpu_time = Some(time);
+                                }
+                            });
                         }
                         line.drain(..=end);
                     }
@@ -228,6 +244,7 @@ fn parse(line: &str) -> Option<Reading> {
         load1,
         runnable,
         cpu_pressure,
+        cpu_time: None,
     })
 }
 

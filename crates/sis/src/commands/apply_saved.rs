@@ -81,6 +81,7 @@ pub async fn apply_saved(args: ApplyArgs, saved: SavedPlan) -> CliResult {
     let started = Instant::now();
     let mut opts = options(&args);
     opts.exec.disk_floors = sis_executor::disk::floors(&spec, &observed);
+    opts.exec.running_nodes = sis_executor::pacing::running_nodes(&observed);
     let deadline = tokio::time::Instant::now() + args.timeout;
     let (pass, timed_out) = execute_until(
         &saved.plan,
