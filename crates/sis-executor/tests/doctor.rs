@@ -96,11 +96,11 @@ fn each_sysctl_short_of_the_need_is_a_blocker_with_its_sysctl_line() {
     );
     let (need, fix) = blocker(&report, "net.ipv4.neigh.default.gc_thresh3");
     assert!(
-        need.starts_with("201: 201 neighbours on ring2net"),
+        need.starts_with("40201: 40201 entries: the 200 nodes of this host × (199 swarm2 peers (gossip) + 1) in their own namespaces, + 201 on ring2net"),
         "{need}"
     );
     assert!(
-        fix.starts_with("sysctl -w net.ipv4.neigh.default.gc_thresh3=512"),
+        fix.starts_with("sysctl -w net.ipv4.neigh.default.gc_thresh3=524288"),
         "{fix}"
     );
     blocker(&report, "kernel.keys.root_maxkeys");
@@ -113,16 +113,81 @@ fn too_many_nodes_for_the_cores_or_the_disk_is_a_blocker() {
     host.state().limits.disk.as_mut().unwrap().free_bytes = 100_000_000;
     let report = run(&spec(400, ""), host);
     let (need, fix) = blocker(&report, "cores");
-    assert!(need.starts_with("2000 of 1200 millicores"), "{need}");
+    assert!(need.starts_with("2400 of 900 millicores"), "{need}");
     assert_eq!(
         fix,
-        "set nodes of host local to at most 240 in the spec (or add a host and spread them)"
+        "set nodes of host local to at most 150 in the spec (or add a host and spread them)"
     );
     let (_, fix) = blocker(&report, "disk");
     assert!(
         fix.starts_with("free space in /var/lib/docker or set nodes of host local to at most"),
         "{fix}"
     );
+}
+
+#[test]
+fn a_neighbour_table_swarm2_outgrows_is_named_before_its_nodes_fail() {
+    // The kernel's defaults: 400 nodes that gossip with each other need 160,401 entries in
+    // the one table of the host; past gc_thresh3 (65,536) new neighbours fail.
+    let stock = || {
+        let host = FakeHost::new("fake://local");
+        for (name, value) in [
+            ("net.ipv4.neigh.default.gc_thresh1", 8192),
+            ("net.ipv4.neigh.default.gc_thresh2", 49152),
+            ("net.ipv4.neigh.default.gc_thresh3", 65536),
+        ] {
+            host.state().limits.sysctls.insert(name.into(), value);
+        }
+        host
+    };
+    let report = run(&spec(400, ""), stock());
+    let (need, fix) = blocker(&report, "net.ipv4.neigh.default.gc_thresh3");
+    assert!(
+        need.starts_with(
+            "160401: 160401 entries: the 400 nodes of this host × (399 swarm2 peers (gossip) + 1)"
+        ),
+        "{need}"
+    );
+    assert!(need.ends_with("past it new neighbours fail"), "{need}");
+    assert!(
+        fix.starts_with("sysctl -w net.ipv4.neigh.default.gc_thresh3=2097152"),
+        "{fix}"
+    );
+    // 100 nodes fit the table, past gc_thresh1: a warning that says what it costs.
+    let report = run(&spec(100, ""), stock());
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == "net.ipv4.neigh.default.gc_thresh1")
+        .unwrap();
+    assert_eq!(check.status, Status::Warning, "{check:#?}");
+    assert!(
+        check
+            .need
+            .starts_with("10101: 10101 entries (as for gc_thresh3)"),
+        "{}",
+        check.need
+    );
+    assert!(
+        check
+            .need
+            .contains("broadcasts an ARP request to every node"),
+        "{}",
+        check.need
+    );
+    assert_eq!(
+        check.fix.as_deref(),
+        Some(
+            "sysctl -w net.ipv4.neigh.default.gc_thresh1=32768 (and in /etc/sysctl.d/ to keep it)"
+        )
+    );
+    for name in [
+        "net.ipv4.neigh.default.gc_thresh2",
+        "net.ipv4.neigh.default.gc_thresh3",
+    ] {
+        let check = report.checks.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(check.status, Status::Ok, "{check:#?}");
+    }
 }
 
 #[test]

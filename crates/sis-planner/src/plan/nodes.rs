@@ -13,11 +13,11 @@ use crate::{
     ImageRef, NodeProfile, Phase,
 };
 
-/// Idle dind nodes one CPU holds calmly. Measured with `tests/bench/capacity.sh 50 300 60` on a
-/// 2-core machine (swarm2 without ingress): 200 nodes idled at 0.88 cores (44 %), all Ready, no
-/// gossip drops; growing them to 250 tipped the machine over (load above 600, nodes stuck in
-/// `created`). So: 100 a CPU.
-pub(crate) const NODES_PER_CPU: u32 = 100;
+/// Idle dind nodes one CPU holds calmly, by the capacity estimate: 45 % of a core at 6
+/// millicores a node (see [`crate::capacity`]).
+pub(crate) const NODES_PER_CPU: u32 = (1000 * crate::capacity::CPU_SHARE_PERCENT
+    / 100
+    / crate::capacity::NODE_IDLE_MILLICORES) as u32;
 
 /// Memory an idle dind node takes (measured: ~50 MB).
 pub(crate) const NODE_IDLE_MEMORY: u64 = crate::capacity::NODE_MEMORY_BYTES;

@@ -88,12 +88,17 @@ fn a_crowded_host_gets_a_warning_not_a_refusal() {
     let spec = cases::spec_from(
         &std::fs::read_to_string(cases::fixture_dir("empty").join("spec.yaml"))
             .unwrap()
-            .replace("nodes: 3", "nodes: 201"),
+            .replace("nodes: 3", "nodes: 151"),
     );
-    let p = plan(&spec, &cases::observed("empty")).unwrap();
-    assert_eq!(
-        p.warnings,
-        ["host local has 2 CPUs and may not hold 201 nodes calmly (sis counts on about 100 idle nodes per CPU)"]
+    // Past the estimate too: planned only with --ignore-capacity, and warned both ways.
+    let options = sis_planner::PlanOptions {
+        ignore_capacity: true,
+    };
+    let p = sis_planner::plan_with(&spec, &cases::observed("empty"), &options).unwrap();
+    assert!(
+        p.warnings.contains(&"host local has 2 CPUs and may not hold 151 nodes calmly (sis counts on about 75 idle nodes per CPU)".to_string()),
+        "{:?}",
+        p.warnings
     );
     let text = render_text(&p);
     assert!(text.contains("\nwarning: host local has 2 CPUs"), "{text}");
