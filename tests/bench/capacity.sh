@@ -181,10 +181,10 @@ for ((n = step; n <= max; n += step)); do
         kill "$loadmon"
         loadmon=
         what=fail
-        grep -q "no CPU headroom" "$work/apply.$n" && what=stop
+        grep -q -E "no (CPU|idle) headroom" "$work/apply.$n" && what=stop
         row "$n" "$what" "$(peak "$work/load.$n")" - - "$(cut -d' ' -f1 /proc/loadavg)" \
             "$(drops "$cluster" "$since")" no no
-        grep -h "no CPU headroom" "$work/apply.$n" || true
+        grep -h -E "no (CPU|idle) headroom" "$work/apply.$n" || true
         break
     fi
     if ! bench_wait_ready "$cluster" "$n" $((120 + 3 * step)); then
