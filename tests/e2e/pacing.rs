@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use sis_engine::{DockerHost, HostEngine, SAMPLER_PID};
 
-use crate::support::{docker, require_engine, wait_for, NODE_IMAGE};
+use crate::path;
+use crate::support::{docker, require_engine, sis, wait_for, Cluster, NODE_IMAGE};
 
 /// The sampler containers of this test process.
 fn samplers() -> Vec<String> {
@@ -52,10 +53,16 @@ fn the_sampler_reads_this_machine_with_one_container_that_leaves_with_its_reader
         "sampled load {} but /proc/loadavg says {load_now}",
         first.load1
     );
-    // Later samples come from the same container, a line a second.
+    // Later samples come from the same container, a line a second, with the machine's CPU
+    // time (the first sample may come before its CPU time line).
     std::thread::sleep(Duration::from_millis(2500));
     let second = rt.block_on(host.load_sample()).expect("a second sample");
     assert_eq!(second.machine, first.machine);
+    let time = second.cpu_time.expect("the CPU time of /proc/stat");
+    assert!(time.busy > 0 && time.total > time.busy, "{second:?}");
+    if let Some(earlier) = first.cpu_time {
+        assert!(time.total >= earlier.total, "{first:?} {second:?}");
+    }
     assert_eq!(samplers().len(), 1, "one sampler: {:?}", samplers());
     // It goes when its reader does.
     drop(host);
@@ -65,4 +72,32 @@ fn the_sampler_reads_this_machine_with_one_container_that_leaves_with_its_reader
         || samplers().is_empty().then_some(()),
     );
     drop(rt);
+}
+
+#[test]
+fn a_grow_stops_at_a_check_point_when_the_machine_is_busy_at_rest() {
+    require_engine();
+    let c = Cluster::new("rest");
+    let run = sis(&["apply", path(&c.spec(1, 1, "")), "--quiet"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Any machine keeps more than 0.01 % of its cores busy: the check point before the
+    // second node (with a share that small, the first comes at once) stops the grow.
+    let two = c.spec(2, 1, "");
+    let run = sis(&["apply", path(&two), "--rest-limit", "0.01"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("no idle headroom left on host local: at rest its 1 node(s) keep"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("sis adds no nodes at 0.01 % or more (`--rest-limit`)"),
+        "{run:?}"
+    );
+    assert_eq!(c.node_ids().len(), 1, "nothing was added");
+    // Without it the grow goes on.
+    let run = sis(&["apply", path(&two), "--quiet"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(c.node_ids().len(), 2);
 }

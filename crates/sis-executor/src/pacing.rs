@@ -93,6 +93,16 @@ impl Default for PaceConfig {
     }
 }
 
+/// A share (0 to 1) in percent for people: whole numbers, two decimals under 1 %.
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p >= 1.0 || p == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.2}")
+    }
+}
+
 /// Where a check point of the rest load stands.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Check {
@@ -235,17 +245,6 @@ impl Pacer {
             // Never stall on a machine that is not past the pause line.
             self.limit = self.limit.max(1);
         }
-        if sample.cpu_time.is_none() && self.next_check != Some(u32::MAX) {
-            // A sampler without the CPU time: no check points in this run.
-            if self.check.is_some() {
-                tracing::warn!(
-                    "cannot read the CPU time of {}: node creation goes on without measuring the machine at rest",
-                    self.hosts.join(", ")
-                );
-            }
-            self.check = None;
-            self.next_check = Some(u32::MAX);
-        }
         if self.next_check.is_none() {
             // Half the limit by the estimate: small clusters never pause.
             let cores = f64::from(sample.cpus.max(1));
@@ -281,6 +280,15 @@ impl Pacer {
             Some(Check::Settling { until }) if now >= until => {
                 if let Some(from) = sample.cpu_time {
                     self.check = Some(Check::Measuring { since: now, from });
+                } else if now.duration_since(until) >= self.config.stale_after {
+                    // A sampler without the CPU time (its first reading may come without it:
+                    // the time is a line of its own): no check points in this run.
+                    tracing::warn!(
+                        "cannot read the CPU time of {}: node creation goes on without measuring the machine at rest",
+                        self.hosts.join(", ")
+                    );
+                    self.check = None;
+                    self.next_check = Some(u32::MAX);
                 }
             }
             Some(Check::Measuring { since, from })
@@ -304,11 +312,11 @@ impl Pacer {
         let cores = f64::from(cpus);
         if busy >= self.config.rest_limit {
             self.stopped = Some(format!(
-                "no idle headroom left on {}: at rest its {nodes} node(s) keep {:.0} % of the machine's {cpus} cores busy (measured over {} s with no node starting; other work on the machine counts too), and sis adds no nodes at {:.0} % or more — past about 50 % a grow saturates the cores long enough for swarm2's gossip and heartbeats to time out, and the machine tips. {} node(s) were made in this pass and are complete, no more were started. About {nodes} nodes is what this machine holds: lower the spec's count, or spread the nodes over more machines (`sis doctor` shows the estimate)",
+                "no idle headroom left on {}: at rest its {nodes} node(s) keep {:.0} % of the machine's {cpus} cores busy (measured over {} s with no node starting; other work on the machine counts too), and sis adds no nodes at {} % or more (`--rest-limit`) — past about 50 % a grow saturates the cores long enough for swarm2's gossip and heartbeats to time out, and the machine tips. {} node(s) were made in this pass and are complete, no more were started. About {nodes} nodes is what this machine holds: lower the spec's count, or spread the nodes over more machines (`sis doctor` shows the estimate)",
                 self.hosts_text(),
                 busy * 100.0,
                 window.as_secs(),
-                self.config.rest_limit * 100.0,
+                percent(self.config.rest_limit),
                 self.made
             ));
             return;
@@ -973,7 +981,10 @@ mod tests {
             why.contains("no idle headroom left on host h1: at rest its 150 node(s) keep 65 % of the machine's 2 cores busy (measured over 10 s"),
             "{why}"
         );
-        assert!(why.contains("sis adds no nodes at 60 % or more"), "{why}");
+        assert!(
+            why.contains("sis adds no nodes at 60 % or more (`--rest-limit`)"),
+            "{why}"
+        );
         assert!(why.contains("0 node(s) were made in this pass"), "{why}");
         assert!(
             why.contains("About 150 nodes is what this machine holds"),
@@ -1000,8 +1011,24 @@ mod tests {
         let (mut p, t) = checked(200);
         for s in 0..20 {
             p.observe(t + Duration::from_secs(s), sample(0.5));
+            assert_eq!(p.try_start(t + Duration::from_secs(s)), Decision::Wait);
         }
+        // 5 s of settling and 15 more for a CPU time that never comes.
+        p.observe(t + Duration::from_secs(20), sample(0.5));
         assert_eq!(p.rest(), None);
         assert_eq!(p.try_start(t + Duration::from_secs(20)), Decision::Start);
+    }
+
+    #[test]
+    fn a_first_sample_without_cpu_time_still_gets_its_check_point() {
+        // The sampler's first reading may come before its CPU time line.
+        let (mut p, t) = checked(150);
+        p.observe(t, sample(0.5));
+        rest_for(&mut p, t, 1, 20, 0.65);
+        assert!(
+            matches!(p.try_start(t + Duration::from_secs(20)), Decision::Stop(_)),
+            "{:?}",
+            p.rest()
+        );
     }
 }

@@ -33,6 +33,13 @@ pub struct ApplyArgs {
     /// when it has no headroom left (the nodes made are complete; apply again continues).
     #[arg(long)]
     pub no_pacing: bool,
+    /// With pacing: the share of a machine's cores (percent) its idle nodes may keep busy.
+    /// Pacing measures each machine at rest at check points while it grows (about 15 s
+    /// each, from 75 nodes on 2 cores) and starts no more nodes at this share or above:
+    /// past about 50 % a grow saturates the cores long enough for swarm2's gossip and
+    /// heartbeats to time out, and the machine tips.
+    #[arg(long, value_name = "PERCENT", default_value_t = sis_planner::capacity::CPU_SHARE_PERCENT as f64, value_parser = parse_percent)]
+    pub rest_limit: f64,
     /// swarm2 joins running at once over the whole cluster.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub joins: usize,
@@ -58,4 +65,19 @@ pub struct ApplyArgs {
     /// memory, free disk per node); the estimate then comes as a warning.
     #[arg(long)]
     pub ignore_capacity: bool,
+}
+
+/// A share in percent, above 0 and at most 100.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of percent (e.g. 45)"))?;
+    if value > 0.0 && value <= 100.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is not a share of the cores: give more than 0 and at most 100"
+        ))
+    }
 }

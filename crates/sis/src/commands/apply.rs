@@ -209,6 +209,7 @@ pub(super) fn options(args: &ApplyArgs) -> ConvergeOptions {
             joins: args.joins,
             pacing: (!args.no_pacing).then(|| sis_executor::pacing::PaceConfig {
                 max: args.per_host,
+                rest_limit: args.rest_limit / 100.0,
                 ..Default::default()
             }),
             ..ExecOptions::default()
