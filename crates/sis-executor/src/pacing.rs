@@ -114,9 +114,6 @@ enum Check {
     Measuring { since: Instant, from: CpuTime },
 }
 
-/// The least number of nodes between two check points.
-const MIN_CHECK_STEP: u32 = 4;
-
 /// What [`Pacer::try_start`] decides for a creation that wants to run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -157,6 +154,8 @@ pub struct Pacer {
     check: Option<Check>,
     /// The last rest measurement: nodes, share of the cores in use.
     rest: Option<(u32, f64)>,
+    /// The highest share of the cores one node took at a check point of this run.
+    per_node: f64,
 }
 
 /// The weight of a new sample in the smoothed runnable count: about 5 s of memory at a
@@ -181,6 +180,7 @@ impl Pacer {
             next_check: None,
             check: None,
             rest: None,
+            per_node: 0.0,
         }
     }
 
@@ -298,7 +298,7 @@ impl Pacer {
                 self.check = None;
                 match busy {
                     Some(busy) => self.rested(busy, sample.cpus.max(1), now.duration_since(since)),
-                    None => self.next_check = Some(self.nodes + MIN_CHECK_STEP),
+                    None => self.next_check = Some(self.nodes + 1),
                 }
             }
             _ => {}
@@ -310,27 +310,55 @@ impl Pacer {
         let nodes = self.nodes;
         self.rest = Some((nodes, busy));
         let cores = f64::from(cpus);
+        // The cost of a node grows with the cluster (its gossip peers), so a lower share per
+        // node than an earlier check point measured is noise of a 10 s window: the highest
+        // one of the run stands. (A reading 8 points low let a grow run on into the cliff.)
+        // The whole machine's share per node overstates a node's own cost (the host's
+        // engine counts in), which only brings the next check point closer.
+        let measured =
+            (busy / f64::from(nodes.max(1))).max(self.config.node_rest_cost / cores / 4.0);
+        let per_node = self.per_node.max(measured);
+        self.per_node = per_node;
+        let expected = busy.max(per_node * f64::from(nodes));
+        let room = ((self.config.rest_limit - expected) / per_node + 1e-9)
+            .floor()
+            .max(0.0) as u32;
+        let tail = format!(
+            "past about 50 % a grow saturates the cores long enough for swarm2's gossip and heartbeats to time out, and the machine tips. \
+             {} node(s) were made in this pass and are complete, no more were started. About {nodes} nodes is what this machine holds: \
+             lower the spec's count, or spread the nodes over more machines (`sis doctor` shows the estimate)",
+            self.made
+        );
+        let measured_text = format!(
+            "at rest its {nodes} node(s) keep {:.0} % of the machine's {cpus} cores busy (measured over {} s with no node starting; \
+             other work on the machine counts too)",
+            busy * 100.0,
+            window.as_secs()
+        );
         if busy >= self.config.rest_limit {
             self.stopped = Some(format!(
-                "no idle headroom left on {}: at rest its {nodes} node(s) keep {:.0} % of the machine's {cpus} cores busy (measured over {} s with no node starting; other work on the machine counts too), and sis adds no nodes at {} % or more (`--rest-limit`) — past about 50 % a grow saturates the cores long enough for swarm2's gossip and heartbeats to time out, and the machine tips. {} node(s) were made in this pass and are complete, no more were started. About {nodes} nodes is what this machine holds: lower the spec's count, or spread the nodes over more machines (`sis doctor` shows the estimate)",
+                "no idle headroom left on {}: {measured_text}, and sis adds no nodes at {} % or more (`--rest-limit`) — {tail}",
                 self.hosts_text(),
-                busy * 100.0,
-                window.as_secs(),
                 percent(self.config.rest_limit),
-                self.made
             ));
             return;
         }
-        // The whole machine's busy share per node overstates a node's own cost (the host's
-        // engine counts in), which only brings the next check point closer.
-        let per_node =
-            (busy / f64::from(nodes.max(1))).max(self.config.node_rest_cost / cores / 4.0);
-        let room = ((self.config.rest_limit - busy) / per_node + 1e-9).floor() as u32;
-        let next = nodes + (room / 2).max(MIN_CHECK_STEP);
+        if room == 0 {
+            self.stopped = Some(format!(
+                "no idle headroom left on {}: {measured_text}, and at the highest cost a node had at a check point of this run \
+                 ({:.1} millicores) one more would take them to {} % or more, where sis adds no nodes (`--rest-limit`) — {tail}",
+                self.hosts_text(),
+                per_node * cores * 1000.0,
+                percent(self.config.rest_limit),
+            ));
+            return;
+        }
+        let next = nodes + (room / 2).max(1);
         tracing::info!(
             hosts = %self.hosts.join(","),
-            "at rest {nodes} node(s) keep {:.0} % of the {cpus} cores busy (limit {:.0} %): room for about {room} more; next check at {next}",
+            "at rest {nodes} node(s) keep {:.0} % of the {cpus} cores busy ({:.0} % by the highest cost a node had in this run; limit {:.0} %): room for about {room} more; next check at {next}",
             busy * 100.0,
+            expected * 100.0,
             self.config.rest_limit * 100.0
         );
         self.next_check = Some(next);
@@ -1002,8 +1030,8 @@ mod tests {
         assert_eq!(p.next_check, Some(132));
         let (mut p2, _) = checked(120);
         rest_for(&mut p2, t, 0, 20, 0.59);
-        // Almost full: still a few more, never fewer than the least step.
-        assert_eq!(p2.next_check, Some(120 + MIN_CHECK_STEP));
+        // Almost full: room for 2, checked after 1.
+        assert_eq!(p2.next_check, Some(121));
     }
 
     #[test]
@@ -1029,6 +1057,31 @@ mod tests {
             matches!(p.try_start(t + Duration::from_secs(20)), Decision::Stop(_)),
             "{:?}",
             p.rest()
+        );
+    }
+
+    #[test]
+    fn a_lower_reading_later_does_not_widen_the_room() {
+        let (mut p, t) = checked(120);
+        rest_for(&mut p, t, 0, 20, 0.5);
+        assert_eq!(p.next_check, Some(132));
+        // 12 more nodes, and a reading 10 points lower: the cost a node had stands, so the
+        // machine counts as 55 % busy: room for 12, checked after 6.
+        p.nodes = 132;
+        rest_for(&mut p, t, 21, 40, 0.4);
+        assert_eq!(p.rest(), Some((132, 0.4)));
+        assert_eq!(p.next_check, Some(138));
+        // At 144 nodes the same cost reaches the line, whatever the window read.
+        p.nodes = 144;
+        rest_for(&mut p, t, 41, 60, 0.45);
+        let why = p.stopped().expect("stopped");
+        assert!(
+            why.contains("at rest its 144 node(s) keep 45 % of the machine's 2 cores busy"),
+            "{why}"
+        );
+        assert!(
+            why.contains("at the highest cost a node had at a check point of this run (8.3 millicores) one more would take them to 60 % or more"),
+            "{why}"
         );
     }
 }

@@ -113,10 +113,10 @@ fn too_many_nodes_for_the_cores_or_the_disk_is_a_blocker() {
     host.state().limits.disk.as_mut().unwrap().free_bytes = 100_000_000;
     let report = run(&spec(400, ""), host);
     let (need, fix) = blocker(&report, "cores");
-    assert!(need.starts_with("2400 of 900 millicores"), "{need}");
+    assert!(need.starts_with("2400 of 800 millicores"), "{need}");
     assert_eq!(
         fix,
-        "set nodes of host local to at most 150 in the spec (or add a host and spread them)"
+        "set nodes of host local to at most 133 in the spec (or add a host and spread them)"
     );
     let (_, fix) = blocker(&report, "disk");
     assert!(

@@ -88,7 +88,7 @@ fn a_crowded_host_gets_a_warning_not_a_refusal() {
     let spec = cases::spec_from(
         &std::fs::read_to_string(cases::fixture_dir("empty").join("spec.yaml"))
             .unwrap()
-            .replace("nodes: 3", "nodes: 151"),
+            .replace("nodes: 3", "nodes: 140"),
     );
     // Past the estimate too: planned only with --ignore-capacity, and warned both ways.
     let options = sis_planner::PlanOptions {
@@ -96,7 +96,7 @@ fn a_crowded_host_gets_a_warning_not_a_refusal() {
     };
     let p = sis_planner::plan_with(&spec, &cases::observed("empty"), &options).unwrap();
     assert!(
-        p.warnings.contains(&"host local has 2 CPUs and may not hold 151 nodes calmly (sis counts on about 75 idle nodes per CPU)".to_string()),
+        p.warnings.contains(&"host local has 2 CPUs and may not hold 140 nodes calmly (sis counts on about 66 idle nodes per CPU)".to_string()),
         "{:?}",
         p.warnings
     );

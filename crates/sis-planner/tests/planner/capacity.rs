@@ -31,8 +31,8 @@ fn a_host_that_cannot_hold_its_nodes_is_refused_with_the_numbers() {
         text.contains("host `local` cannot hold 400 nodes (CPU exceeded)"),
         "{text}"
     );
-    assert!(text.contains("CPU 2400 of 900 millicores"), "{text}");
-    assert!(text.contains("set its nodes to at most 150"), "{text}");
+    assert!(text.contains("CPU 2400 of 800 millicores"), "{text}");
+    assert!(text.contains("set its nodes to at most 133"), "{text}");
     assert!(text.contains("--ignore-capacity"), "{text}");
 }
 
@@ -89,14 +89,14 @@ fn ignore_capacity_plans_anyway_and_warns() {
 
 #[test]
 fn a_plan_that_fits_notes_the_estimate_per_host() {
-    let (spec, observed) = grown(150, 60_000_000_000);
-    let text = render_text(&plan(&spec, &observed).expect("150 fit"));
+    let (spec, observed) = grown(133, 60_000_000_000);
+    let text = render_text(&plan(&spec, &observed).expect("133 fit"));
     assert!(
-        text.contains("note: capacity of host local: 150 nodes need CPU 900 of 900 millicores"),
+        text.contains("note: capacity of host local: 133 nodes need CPU 798 of 800 millicores"),
         "{text}"
     );
     assert!(
-        text.contains("the host holds up to 150 (CPU limits first)"),
+        text.contains("the host holds up to 133 (CPU limits first)"),
         "{text}"
     );
 }
