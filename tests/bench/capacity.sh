@@ -24,7 +24,7 @@
 # A step is CALM when busy % < 60, drops = 0 and ready = yes: the machine keeps the idle
 # cluster with room to spare, and swarm2's gossip keeps up. The run stops after the first step
 # that is not calm (and at MAX). With HOLD_SECONDS (default 0: none), the last count whose
-# nodes all became Ready is then watched that long (row "hold": the same columns, every 10 s
+# nodes all became Ready (where pacing stopped, when it did) is then watched that long (row "hold": the same columns, every 10 s
 # a readiness sample). Last it removes the cluster with `sis destroy` and prints the time.
 # A row 0 before the first step measures the machine without the cluster: if it is not
 # near 0, neighbours are part of every figure.
@@ -185,6 +185,12 @@ for ((n = step; n <= max; n += step)); do
         row "$n" "$what" "$(peak "$work/load.$n")" - - "$(cut -d' ' -f1 /proc/loadavg)" \
             "$(drops "$cluster" "$since")" no no
         grep -h -E "no (CPU|idle) headroom" "$work/apply.$n" || true
+        if [ "$what" = stop ]; then
+            # Pacing stopped short: what it made is the count to hold, once all are Ready.
+            got=$(bench_nodes "$cluster" | wc -l)
+            bench_log "pacing stopped at $got nodes"
+            if bench_wait_ready "$cluster" "$got" 180; then reached=$got; fi
+        fi
         break
     fi
     if ! bench_wait_ready "$cluster" "$n" $((120 + 3 * step)); then
