@@ -2,8 +2,9 @@
 """plot-capacity.py CSV SVG — plots capacity.sh's rows (BENCH_CAP_CSV) as an SVG.
 
 Left axis: the machine's idle CPU (busy cores) and the cluster's own (node cores) after each
-step, with the 60 % line of the cores; right axis: each step's grow time (bars). No
-dependencies beyond Python 3.
+step, with the 60 % line of the cores (capacity.sh's "calm") and the 40 % line at which
+pacing stops adding nodes; right axis: each step's grow time (bars). No dependencies beyond
+Python 3.
 """
 import csv
 import sys
@@ -94,6 +95,15 @@ def main(src, dst, cores=2.0):
     out.append(
         f'<text x="{left + 6}" y="{y(goal) - 5:.1f}" fill="#c0392b">60 % of the cores</text>'
     )
+    rest = 0.4 * cores
+    out.append(
+        f'<line x1="{left}" y1="{y(rest):.1f}" x2="{left + pw}" y2="{y(rest):.1f}" '
+        'stroke="#e67e22" stroke-dasharray="2 4"/>'
+    )
+    out.append(
+        f'<text x="{left + pw - 6}" y="{y(rest) - 5:.1f}" text-anchor="end" fill="#e67e22">'
+        "40 %: pacing adds no nodes at rest past it</text>"
+    )
 
     def line(key, colour, label, dy):
         pts = [(int(r["nodes"]), float(r[key])) for r in steps if r[key] not in ("-", "")]
@@ -121,7 +131,7 @@ def main(src, dst, cores=2.0):
         n = int(r["nodes"])
         out.append(
             f'<text x="{x(n):.1f}" y="{top + ph - 8}" text-anchor="middle" fill="#c0392b">'
-            f'{r["apply_s"]}</text>'
+            f'{r["apply_s"]} ({n} asked)</text>'
         )
     out.append("</svg>")
     with open(dst, "w") as f:

@@ -35,7 +35,7 @@ pub struct ApplyArgs {
     pub no_pacing: bool,
     /// With pacing: the share of a machine's cores (percent) its idle nodes may keep busy.
     /// Pacing measures each machine at rest at check points while it grows (about 15 s
-    /// each, from 75 nodes on 2 cores) and starts no more nodes at this share or above:
+    /// each, from 67 nodes on 2 cores) and starts no more nodes at this share or above:
     /// past about 50 % a grow saturates the cores long enough for swarm2's gossip and
     /// heartbeats to time out, and the machine tips.
     #[arg(long, value_name = "PERCENT", default_value_t = sis_planner::capacity::CPU_SHARE_PERCENT as f64, value_parser = parse_percent)]
