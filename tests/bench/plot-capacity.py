@@ -101,7 +101,7 @@ def main(src, dst, cores=2.0):
         'stroke="#e67e22" stroke-dasharray="2 4"/>'
     )
     out.append(
-        f'<text x="{left + pw - 6}" y="{y(rest) - 5:.1f}" text-anchor="end" fill="#e67e22">'
+        f'<text x="{left + 6}" y="{y(rest) + 15:.1f}" fill="#e67e22">'
         "40 %: pacing adds no nodes at rest past it</text>"
     )
 

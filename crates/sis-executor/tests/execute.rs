@@ -572,10 +572,10 @@ fn paced_at_rest(running: u32) -> ExecOptions {
     opts
 }
 
-#[tokio::test]
-async fn a_machine_its_nodes_keep_busy_at_rest_gets_no_more_nodes() {
+/// Two nodes created on a fake machine whose cores are `busy` at rest with 150 nodes on it.
+async fn grow_two_at_rest(busy: f64) -> (std::sync::Arc<FakeHost>, sis_executor::PassReport) {
     let host = host();
-    host.state().cpu_busy = Some(0.6);
+    host.state().cpu_busy = Some(busy);
     let p = plan(vec![(Phase::Nodes, vec![create(1), create(2)])]);
     let hosts: Hosts<FakeHost> = BTreeMap::from([("h".to_string(), host.clone())]);
     let (_tx, cancel) = watch::channel(false);
@@ -589,6 +589,12 @@ async fn a_machine_its_nodes_keep_busy_at_rest_gets_no_more_nodes() {
         &cancel,
     )
     .await;
+    (host, report)
+}
+
+#[tokio::test]
+async fn a_machine_its_nodes_keep_busy_at_rest_gets_no_more_nodes() {
+    let (host, report) = grow_two_at_rest(0.6).await;
     let why = report.no_headroom.clone().expect("stopped at rest");
     assert!(
         why.contains("no idle headroom left on host h: at rest its 150 node(s) keep 60 % of the machine's 2 cores busy"),
@@ -600,21 +606,7 @@ async fn a_machine_its_nodes_keep_busy_at_rest_gets_no_more_nodes() {
 
 #[tokio::test]
 async fn a_machine_with_room_at_rest_gets_its_nodes_after_the_measurement() {
-    let host = host();
-    host.state().cpu_busy = Some(0.2);
-    let p = plan(vec![(Phase::Nodes, vec![create(1), create(2)])]);
-    let hosts: Hosts<FakeHost> = BTreeMap::from([("h".to_string(), host.clone())]);
-    let (_tx, cancel) = watch::channel(false);
-    let report = execute(
-        &p,
-        "t",
-        "net",
-        &hosts,
-        &paced_at_rest(150),
-        &Finished::default(),
-        &cancel,
-    )
-    .await;
+    let (host, report) = grow_two_at_rest(0.2).await;
     assert_eq!(report.no_headroom, None);
     assert_eq!(host.calls_of(Op::RunContainer).len(), 2);
     assert!(
