@@ -95,6 +95,12 @@ fn a_grow_stops_at_a_check_point_when_the_machine_is_busy_at_rest() {
             .contains("sis adds no nodes at 0.01 % or more (`--rest-limit`)"),
         "{run:?}"
     );
+    // The check point shows in the progress lines.
+    assert!(
+        run.stderr
+            .contains("pacing (local): measuring the machine at rest with 1 node(s)"),
+        "{run:?}"
+    );
     assert_eq!(c.node_ids().len(), 1, "nothing was added");
     // Without it the grow goes on.
     let run = sis(&["apply", path(&two), "--quiet"]);

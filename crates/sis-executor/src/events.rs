@@ -93,6 +93,13 @@ pub enum Event<'a> {
         why: String,
         delay: Duration,
     },
+    /// Pacing measures a machine at rest at a check point (creation waits), or has measured
+    /// it (`message` says what and what follows).
+    Pacing {
+        /// The spec's hosts on the machine.
+        hosts: &'a [String],
+        message: &'a str,
+    },
 }
 
 /// Receives events; must be cheap (it is called inline).

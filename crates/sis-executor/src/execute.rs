@@ -173,7 +173,7 @@ pub async fn execute<E: HostEngine>(
     };
     let sampling = async {
         match &pass.budgets {
-            Some(b) => b.run(hosts).await,
+            Some(b) => b.run(hosts, progress).await,
             None => std::future::pending().await,
         }
     };

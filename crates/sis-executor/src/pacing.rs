@@ -42,6 +42,7 @@ use sis_engine::HostEngine;
 use sis_types::{CpuTime, LoadSample};
 use tokio::sync::Notify;
 
+use crate::events::{Event, Progress};
 use crate::observe::{error_chain, Hosts};
 
 /// The thresholds of a [`Pacer`].
@@ -156,6 +157,8 @@ pub struct Pacer {
     rest: Option<(u32, f64)>,
     /// The highest share of the cores one node took at a check point of this run.
     per_node: f64,
+    /// What a check point did since the last call of [`Pacer::take_news`], for progress.
+    news: Option<String>,
 }
 
 /// The weight of a new sample in the smoothed runnable count: about 5 s of memory at a
@@ -181,7 +184,13 @@ impl Pacer {
             check: None,
             rest: None,
             per_node: 0.0,
+            news: None,
         }
+    }
+
+    /// What the last check point did, once (for progress lines).
+    pub fn take_news(&mut self) -> Option<String> {
+        self.news.take()
     }
 
     /// Nodes already running on this machine when the pass begins.
@@ -266,6 +275,10 @@ impl Pacer {
             && self.next_check.is_some_and(|at| coming >= at)
         {
             self.check = Some(Check::Draining);
+            self.news = Some(format!(
+                "measuring the machine at rest with {coming} node(s): new nodes wait about {} s",
+                (self.config.settle + self.config.rest_window).as_secs()
+            ));
         }
     }
 
@@ -354,13 +367,14 @@ impl Pacer {
             return;
         }
         let next = nodes + (room / 2).max(1);
-        tracing::info!(
-            hosts = %self.hosts.join(","),
-            "at rest {nodes} node(s) keep {:.0} % of the {cpus} cores busy ({:.0} % by the highest cost a node had in this run; limit {:.0} %): room for about {room} more; next check at {next}",
+        let news = format!(
+            "at rest {nodes} node(s) keep {:.0} % of the {cpus} cores busy ({:.0} % by the highest cost a node had in this run; limit {} %): room for about {room} more; next check at {next}",
             busy * 100.0,
             expected * 100.0,
-            self.config.rest_limit * 100.0
+            percent(self.config.rest_limit)
         );
+        tracing::info!(hosts = %self.hosts.join(","), "{news}");
+        self.news = Some(news);
         self.next_check = Some(next);
     }
 
@@ -610,7 +624,7 @@ impl Budgets {
 
     /// Samples every machine about once a second, for as long as it is polled (a pass
     /// drops it when its stages are done).
-    pub(crate) async fn run<E: HostEngine>(&self, hosts: &Hosts<E>) {
+    pub(crate) async fn run<E: HostEngine>(&self, hosts: &Hosts<E>, progress: &dyn Progress) {
         let mut tick = tokio::time::interval(SAMPLE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -634,7 +648,14 @@ impl Budgets {
                                     p.limit()
                                 );
                             }
+                            let news = p.take_news();
                             drop(p);
+                            if let Some(message) = news {
+                                progress.event(&Event::Pacing {
+                                    hosts: &b.hosts,
+                                    message: &message,
+                                });
+                            }
                             b.changed.notify_waiters();
                             return;
                         }
@@ -986,6 +1007,12 @@ mod tests {
         }
         let (nodes, busy) = p.rest().expect("measured");
         assert_eq!(nodes, 120);
+        let news = p.take_news().expect("news of the check point");
+        assert!(
+            news.starts_with("at rest 120 node(s) keep 30 % of the 2 cores busy"),
+            "{news}"
+        );
+        assert_eq!(p.take_news(), None);
         assert!((busy - 0.3).abs() < 0.01, "{busy}");
         // 0.25 % of the cores a node: room for 120 more, the next check after half of them.
         assert_eq!(p.next_check, Some(180));

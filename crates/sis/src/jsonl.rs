@@ -189,6 +189,11 @@ pub fn event_json(event: &Event<'_>) -> Value {
             "why": why,
             "delay_seconds": delay.as_secs_f64(),
         }),
+        Event::Pacing { hosts, message } => json!({
+            "event": "pacing",
+            "hosts": hosts,
+            "message": message,
+        }),
     }
 }
 
@@ -221,6 +226,7 @@ mod tests {
             error: "no".into(),
             transient: false,
         };
+        let hosts = vec!["local".to_string()];
         let events = [
             Event::Observing { pass: 1 },
             Event::Observed {
@@ -265,6 +271,10 @@ mod tests {
             Event::Waiting {
                 why: "1 action(s) pending".into(),
                 delay: Duration::from_millis(500),
+            },
+            Event::Pacing {
+                hosts: &hosts,
+                message: "at rest 120 node(s) keep 30 % of the 2 cores busy",
             },
         ];
         let mut lines: Vec<Value> = events.iter().map(event_json).collect();

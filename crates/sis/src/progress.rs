@@ -168,6 +168,9 @@ impl Progress for Reporter {
             Event::Waiting { why, delay } => {
                 self.line(&format!("waiting {} ({why})", seconds(*delay)));
             }
+            Event::Pacing { hosts, message } => {
+                self.line(&format!("pacing ({}): {message}", hosts.join(", ")));
+            }
         }
     }
 }
