@@ -195,20 +195,7 @@ fn classic_swarm_over_etcd_grows_shrinks_and_is_destroyed() {
     let net = format!("{}-app", c.name);
     m.docker(&["network", "create", "-d", "overlay", &net]);
     for node in node_names(&c) {
-        let scope = wait_for(&format!("{net} on {node}"), Duration::from_secs(30), || {
-            let out = docker_quiet(&[
-                "exec",
-                &node,
-                "docker",
-                "network",
-                "inspect",
-                "--format",
-                "{{.Scope}}",
-                &net,
-            ]);
-            (!out.trim().is_empty()).then(|| out.trim().to_string())
-        });
-        assert_eq!(scope, "global", "node {node}");
+        assert_network_global(&[], &node, &net);
     }
 
     // 12 workload containers through the manager spread over the nodes and reach each other.
@@ -430,20 +417,7 @@ fn classic_with_tls_lists_every_node_healthy_and_refuses_plain_connections() {
     let net = format!("{}-app", c.name);
     m.docker(&["network", "create", "-d", "overlay", &net]);
     for node in &nodes {
-        let scope = wait_for(&format!("{net} on {node}"), Duration::from_secs(30), || {
-            let out = docker_quiet(&[
-                "exec",
-                node,
-                "docker",
-                "network",
-                "inspect",
-                "--format",
-                "{{.Scope}}",
-                &net,
-            ]);
-            (!out.trim().is_empty()).then(|| out.trim().to_string())
-        });
-        assert_eq!(scope, "global", "node {node}");
+        assert_network_global(&[], node, &net);
     }
     m.docker(&["network", "rm", &net]);
 
@@ -455,4 +429,26 @@ fn classic_with_tls_lists_every_node_healthy_and_refuses_plain_connections() {
     let run = sis(&["destroy", path]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(c.leftovers(), Vec::<String>::new());
+}
+
+/// Waits until network `net` shows in node container `node` (reached through `docker` with
+/// `via` first, e.g. `-H` and a lab host's address) and asserts that it is global: made
+/// through classic Swarm's manager, it spans every node.
+pub fn assert_network_global(via: &[&str], node: &str, net: &str) {
+    let scope = wait_for(&format!("{net} on {node}"), Duration::from_secs(30), || {
+        let mut args = via.to_vec();
+        args.extend([
+            "exec",
+            node,
+            "docker",
+            "network",
+            "inspect",
+            "--format",
+            "{{.Scope}}",
+            net,
+        ]);
+        let out = docker_quiet(&args);
+        (!out.trim().is_empty()).then(|| out.trim().to_string())
+    });
+    assert_eq!(scope, "global", "{net} on node {node} ({via:?})");
 }

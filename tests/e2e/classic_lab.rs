@@ -3,12 +3,12 @@
 //! hand and reach the other hosts by copy; the manager is reached as a user would, on h2's
 //! published port with the client certificate copied out of the CA's container there.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::classic::{client_certs, docker_fails, wait_healthy, Manager};
+use crate::classic::{assert_network_global, client_certs, docker_fails, wait_healthy, Manager};
 use crate::lab::{path, Lab};
 use crate::multihost::{load_on_host, nodes_on, with_counts};
-use crate::support::{sis, wait_for};
+use crate::support::sis;
 
 const SWARM_IMAGE: &str = "sis-swarm:test";
 const ETCD_IMAGE: &str = "sis-etcd:test";
@@ -91,22 +91,8 @@ fn classic_swarm_across_three_lab_hosts_with_the_kv_store_and_the_manager_on_dif
     m.docker(&["network", "create", "-d", "overlay", &net]);
     for i in 1..=3 {
         for node in nodes_on(&lab, i).keys() {
-            let scope = wait_for(&format!("{net} on {node}"), Duration::from_secs(30), || {
-                let out = crate::support::docker_quiet(&[
-                    "-H",
-                    &format!("tcp://{}:2375", lab.ip(i)),
-                    "exec",
-                    node,
-                    "docker",
-                    "network",
-                    "inspect",
-                    "--format",
-                    "{{.Scope}}",
-                    &net,
-                ]);
-                (!out.trim().is_empty()).then(|| out.trim().to_string())
-            });
-            assert_eq!(scope, "global", "node {node} on h{i}");
+            let host = format!("tcp://{}:2375", lab.ip(i));
+            assert_network_global(&["-H", &host], node, &net);
         }
     }
     m.docker(&["network", "rm", &net]);
