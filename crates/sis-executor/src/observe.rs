@@ -205,7 +205,7 @@ fn swarm2_candidates(spec: &Spec, observed: &Observed) -> Vec<(String, String)> 
             continue;
         };
         for c in &facts.containers {
-            if c.label(labels::ROLE) == Some(labels::ROLE_NODE) && c.is_running() {
+            if c.is_node() && c.is_running() {
                 let index: u32 = c
                     .label(labels::INDEX)
                     .and_then(|i| i.parse().ok())

@@ -93,7 +93,7 @@ pub(crate) fn first_running_node(spec: &Spec, observed: &Observed) -> Option<(St
         let node = facts
             .containers
             .iter()
-            .filter(|c| c.label(labels::ROLE) == Some(labels::ROLE_NODE) && c.is_running())
+            .filter(|c| c.is_node() && c.is_running())
             .min_by_key(|c| c.name.clone())?;
         Some((h.name.clone(), node.name.clone()))
     })

@@ -511,7 +511,7 @@ impl Pacer {
     }
 }
 
-/// Running node containers per host (of any cluster sis observed: this one's), where a
+/// Running node containers per host (those of the observed cluster), where a
 /// pass's rest measurements start counting.
 pub fn running_nodes(observed: &sis_types::Observed) -> BTreeMap<String, u32> {
     observed
@@ -522,10 +522,7 @@ pub fn running_nodes(observed: &sis_types::Observed) -> BTreeMap<String, u32> {
             let n = facts
                 .containers
                 .iter()
-                .filter(|c| {
-                    c.is_running()
-                        && c.label(sis_types::labels::ROLE) == Some(sis_types::labels::ROLE_NODE)
-                })
+                .filter(|c| c.is_node() && c.is_running())
                 .count();
             Some((name.clone(), u32::try_from(n).unwrap_or(u32::MAX)))
         })

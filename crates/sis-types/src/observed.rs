@@ -178,6 +178,10 @@ impl ContainerObservation {
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
     }
+    /// A dind node of the cluster (`sis.role=node`).
+    pub fn is_node(&self) -> bool {
+        self.label(crate::labels::ROLE) == Some(crate::labels::ROLE_NODE)
+    }
 }
 
 /// swarm2 in swarm mode, as reported by one of its managers.

@@ -180,7 +180,7 @@ fn resources(
     let existing: std::collections::BTreeSet<u32> = facts
         .containers
         .iter()
-        .filter(|c| c.label(sis_types::labels::ROLE) == Some(sis_types::labels::ROLE_NODE))
+        .filter(|c| c.is_node())
         .filter_map(|c| c.label(sis_types::labels::INDEX)?.parse().ok())
         .collect();
     let new_nodes = (1..=host.nodes).filter(|i| !existing.contains(i)).count() as u32;

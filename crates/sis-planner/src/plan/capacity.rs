@@ -91,7 +91,7 @@ fn counts(h: &super::checks::HostView, slots: &[(String, u32)]) -> (u32, usize, 
             .facts
             .containers
             .iter()
-            .filter(|c| c.label(labels::ROLE) == Some(labels::ROLE_NODE))
+            .filter(|c| c.is_node())
             .filter_map(|c| c.label(labels::INDEX)?.parse().ok())
             .collect();
         let new_nodes = (1..=wanted).filter(|i| !existing.contains(i)).count();

@@ -150,9 +150,11 @@ pub(crate) fn analyse<'a>(spec: &Spec, checked: &Checked<'a>, out: &mut Builder)
         }
 
         let mut by_index: BTreeMap<u32, &ContainerObservation> = BTreeMap::new();
-        let node_containers = h.facts.containers.iter().filter(|c| {
-            c.label(labels::ROLE) == Some(labels::ROLE_NODE) && seen.insert(c.id.as_str())
-        });
+        let node_containers = h
+            .facts
+            .containers
+            .iter()
+            .filter(|c| c.is_node() && seen.insert(c.id.as_str()));
         for c in node_containers {
             let index = c
                 .label(labels::INDEX)
