@@ -143,16 +143,7 @@ classic_status() {
 
 # classic_wait_healthy PORT N TIMEOUT_S → 0 once the manager lists N nodes, all Healthy.
 classic_wait_healthy() {
-    local port=$1 want=$2 deadline=$((SECONDS + $3)) healthy total
-    while :; do
-        read -r healthy total < <(classic_status "$port")
-        [ "$healthy" -eq "$want" ] && [ "$total" -eq "$want" ] && return 0
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            bench_log "classic manager: $healthy Healthy of $total listed, wanted $want (gave up after $3 s)"
-            return 1
-        fi
-        sleep 2
-    done
+    bench_wait_all "classic manager" Healthy "$2" "$3" classic_status "$1"
 }
 
 # The buckets of etcd's v2 request histogram (seconds), in its order.

@@ -43,19 +43,26 @@ bench_swarm2_status() {
     echo "0 0"
 }
 
-# bench_wait_ready CLUSTER N TIMEOUT_S → 0 once swarm2 lists N Ready nodes (and no others),
-# 1 after TIMEOUT_S. Polls every 2 s: each poll is a `docker exec`, which is not free.
-bench_wait_ready() {
-    local cluster=$1 want=$2 deadline=$((SECONDS + $3)) ready total
+# bench_wait_all WHO STATE N TIMEOUT_S CMD [ARG...] → 0 once CMD prints "GOOD TOTAL" with both
+# N (N listed, all in STATE), 1 after TIMEOUT_S, saying what WHO listed. Polls every 2 s.
+bench_wait_all() {
+    local who=$1 state=$2 want=$3 timeout=$4 deadline=$((SECONDS + $4)) good total
+    shift 4
     while :; do
-        read -r ready total < <(bench_swarm2_status "$cluster")
-        [ "$ready" -eq "$want" ] && [ "$total" -eq "$want" ] && return 0
+        read -r good total < <("$@")
+        [ "$good" -eq "$want" ] && [ "$total" -eq "$want" ] && return 0
         if [ "$SECONDS" -ge "$deadline" ]; then
-            bench_log "swarm2 of $cluster: $ready Ready of $total listed, wanted $want (gave up after $3 s)"
+            bench_log "$who: $good $state of $total listed, wanted $want (gave up after $timeout s)"
             return 1
         fi
         sleep 2
     done
+}
+
+# bench_wait_ready CLUSTER N TIMEOUT_S → 0 once swarm2 lists N Ready nodes (and no others),
+# 1 after TIMEOUT_S. Each poll is a `docker exec`, which is not free.
+bench_wait_ready() {
+    bench_wait_all "swarm2 of $1" Ready "$2" "$3" bench_swarm2_status "$1"
 }
 
 # bench_remove_cluster CLUSTER [NETWORK] — removes the cluster's containers with their
